@@ -1,0 +1,89 @@
+"""Passerelle application factory: configuration, extensions, admin, login, CLI, Babel."""
+from flask import Flask, g, has_request_context, redirect, url_for
+from flask_admin import Admin
+from flask_admin.theme import Bootstrap4Theme
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+import core.audit  # noqa: F401  (registers the audit log hook on every session)
+from core.config import INSTANCE_DIR, build_config
+from core.glossary import CHOICE_LABELS
+from core.extensions import babel, csrf, db, limiter, login_manager, migrate
+from core.tenancy import load_tenant_context
+
+
+def select_locale() -> str:
+    if has_request_context() and current_user.is_authenticated and current_user.locale:
+        return current_user.locale
+    return "fr"
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_path=str(INSTANCE_DIR), instance_relative_config=True)
+    app.config.from_mapping(build_config())
+    app.config.from_pyfile("config.py", silent=True)
+    if test_config:
+        app.config.update(test_config)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(app.root_path + "/migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    _init_login(app)
+
+    from views import register_views
+    from views.auth import blueprint as auth_blueprint
+    app.register_blueprint(auth_blueprint)
+    admin = Admin(app, name="Passerelle", url="/admin", theme=Bootstrap4Theme(base_template="layout.html"),
+                  index_view=_index_view())
+    register_views(admin)
+
+    from commands import register_commands
+    register_commands(app)
+
+    app.before_request(load_tenant_context)
+
+    @app.route("/")
+    def home():
+        return redirect(url_for("admin.index"))
+
+    @app.context_processor
+    def navigation():
+        return {"current_tenant": g.get("tenant"), "current_role": g.get("role"),
+                "current_role_label": CHOICE_LABELS.get(g.get("role"), ""), "get_locale": get_locale,
+                "memberships": g.get("memberships", []), "languages": app.config["LANGUAGES"]}
+
+    _init_errors(app)
+    return app
+
+
+def _init_login(app: Flask) -> None:
+    from models import User
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Please log in to access this page.")
+    login_manager.login_message_category = "info"
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        user = db.session.get(User, int(user_id))
+        return user if user is not None and user.active else None
+
+
+def _index_view():
+    from views.home import HomeView
+    return HomeView(name=_l("Home"), url="/admin", endpoint="admin")
+
+
+def _init_errors(app: Flask) -> None:
+    from flask import render_template
+
+    for code in (400, 403, 404, 500):
+        def handler(error, code=code):
+            if code == 500:
+                db.session.rollback()
+            return render_template("error.html", code=code, error=error), code
+        app.register_error_handler(code, handler)

@@ -1,0 +1,96 @@
+"""Audit log: every create, update and delete of a tenant-scoped row, one entry per field.
+
+Written by a session ``after_flush`` hook with a bulk Core insert in the same
+transaction, so a rolled-back change leaves no audit entry either.
+"""
+from contextvars import ContextVar
+from datetime import date, datetime
+from decimal import Decimal
+
+from flask import has_request_context
+from flask_login import current_user
+from sqlalchemy import event, inspect
+from sqlalchemy.orm import Session
+
+from models import AuditLogEntry
+from models.base import TenantScoped, utcnow
+
+MASK = "••••••"
+NOT_AUDITED = {"id", "tenant_id"}
+
+# Who changes data outside a request (CLI, scheduler): set by the command or job.
+audit_actor: ContextVar[tuple[int | None, str]] = ContextVar("audit_actor", default=(None, "system"))
+
+
+def _actor() -> tuple[int | None, str]:
+    if has_request_context() and current_user and current_user.is_authenticated:
+        return current_user.id, current_user.email
+    return audit_actor.get()
+
+
+def _text(value) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f") if value == value.to_integral() else str(value)
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    return str(value)
+
+
+def _row_entries(obj, action: str) -> list[dict]:
+    state = inspect(obj)
+    masked = getattr(obj, "__audit_masked__", ())
+    entries = []
+    for attr in state.mapper.column_attrs:
+        name = attr.key
+        if name in NOT_AUDITED:
+            continue
+        history = state.attrs[name].history
+        if action == "create":
+            old, new = None, getattr(obj, name)
+            if new is None or new == "":
+                continue
+        elif action == "delete":
+            old, new = (history.unchanged or history.deleted or [None])[0], None
+            if old is None or old == "":
+                continue
+        else:
+            if not history.has_changes():
+                continue
+            old = history.deleted[0] if history.deleted else None
+            new = history.added[0] if history.added else None
+            if _text(old) == _text(new):
+                continue
+        if name in masked:
+            old, new = (MASK if old else None), (MASK if new else None)
+        entries.append({"field": name, "old_value": _text(old), "new_value": _text(new)})
+    return entries
+
+
+def _collect(session: Session) -> list[dict]:
+    user_id, email = _actor()
+    now = utcnow()
+    rows = []
+    for action, objects in (("create", session.new), ("update", session.dirty), ("delete", session.deleted)):
+        for obj in objects:
+            if not isinstance(obj, TenantScoped):
+                continue
+            if action == "update" and not session.is_modified(obj, include_collections=False):
+                continue
+            base = {
+                "tenant_id": obj.tenant_id, "user_id": user_id, "user_email": email, "changed_at": now,
+                "table_name": obj.__tablename__, "row_id": obj.id, "row_code": getattr(obj, "code", "") or "",
+                "action": action,
+            }
+            rows.extend({**base, **entry} for entry in _row_entries(obj, action))
+    return rows
+
+
+@event.listens_for(Session, "after_flush")
+def _write_audit_entries(session: Session, flush_context) -> None:
+    rows = _collect(session)
+    if rows:
+        session.connection().execute(AuditLogEntry.__table__.insert(), rows)

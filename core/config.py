@@ -1,0 +1,48 @@
+"""Configuration from environment variables, with defaults rooted in the repository."""
+import os
+import secrets
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+INSTANCE_DIR = REPO_ROOT / "instance"
+
+
+def _secret_key() -> str:
+    """Return ``SECRET_KEY`` or a key generated once into ``instance/secret_key``."""
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    key_file = INSTANCE_DIR / "secret_key"
+    if not key_file.exists():
+        INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(secrets.token_urlsafe(48))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+def build_config() -> dict:
+    database_url = os.environ.get(
+        "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'passerelle.db'}"
+    )
+    production = os.environ.get("PASSERELLE_ENV", "development") == "production"
+    return {
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SECRET_KEY": _secret_key(),
+        "EXCHANGE_ROOT": os.environ.get("EXCHANGE_ROOT", str(INSTANCE_DIR / "exchange")),
+        "PASSERELLE_ENCRYPTION_KEY": os.environ.get("PASSERELLE_ENCRYPTION_KEY"),
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_STRATEGY": "moving-window",
+        "RATELIMIT_HEADERS_ENABLED": False,
+        "LOGIN_FAILURE_LIMIT": "10 per 15 minutes",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SECURE": production,
+        "WTF_CSRF_TIME_LIMIT": None,
+        "BABEL_DEFAULT_LOCALE": "fr",
+        "BABEL_TRANSLATION_DIRECTORIES": str(REPO_ROOT / "translations"),
+        "LANGUAGES": {"fr": "Français", "en": "English"},
+        "FLASK_ADMIN_SWATCH": "default",
+        "LIST_EXACT_COUNT_LIMIT": 10000,
+        "EXPORT_BATCH_SIZE": 2000,
+    }

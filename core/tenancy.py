@@ -1,0 +1,79 @@
+"""The request's current tenant and role, and the one helper for tenant lookups.
+
+The tenant a user works in is kept in the session and checked against his
+memberships on every request (``load_tenant_context``); views read it through
+``current_tenant_id()`` / ``current_role()``, never from request arguments.
+"""
+from flask import abort, g, session
+from flask_login import current_user
+
+from core.extensions import db
+from models import Membership
+
+PARAMETER_WRITERS = frozenset({"admin", "consultant"})
+MASTER_DATA_WRITERS = frozenset({"admin", "consultant", "backoffice"})
+ADMINISTRATORS = frozenset({"admin"})
+EVERYONE = frozenset({"admin", "consultant", "backoffice", "viewer"})
+
+
+def load_tenant_context() -> None:
+    """Resolve the current membership from the session (``before_request`` hook)."""
+    g.tenant, g.role, g.memberships = None, None, []
+    if not current_user.is_authenticated:
+        return
+    memberships = (
+        db.session.query(Membership)
+        .filter(Membership.user_id == current_user.id)
+        .join(Membership.tenant)
+        .order_by(Membership.id)
+        .all()
+    )
+    g.memberships = memberships
+    chosen = next((m for m in memberships if m.tenant_id == session.get("tenant_id")), None)
+    chosen = chosen or (memberships[0] if memberships else None)
+    if chosen:
+        session["tenant_id"] = chosen.tenant_id
+        g.tenant, g.role = chosen.tenant, chosen.role
+
+
+def switch_tenant(tenant_id: int) -> bool:
+    """Make ``tenant_id`` current if the user belongs to it."""
+    if any(m.tenant_id == tenant_id for m in g.get("memberships", [])):
+        session["tenant_id"] = tenant_id
+        return True
+    return False
+
+
+def current_tenant():
+    return g.get("tenant")
+
+
+def current_tenant_id() -> int | None:
+    tenant = g.get("tenant")
+    return tenant.id if tenant else None
+
+
+def current_role() -> str | None:
+    return g.get("role")
+
+
+def has_role(roles) -> bool:
+    return current_role() in roles
+
+
+def tenant_query(model, tenant_id: int | None = None):
+    """A query on a tenant-scoped ``model`` restricted to one tenant (the current one)."""
+    tenant_id = tenant_id if tenant_id is not None else current_tenant_id()
+    return db.session.query(model).filter(model.tenant_id == tenant_id)
+
+
+def get_by_id_and_tenant(model, row_id, tenant_id: int | None = None):
+    """The row ``row_id`` of ``model`` if it belongs to the tenant, else 404."""
+    try:
+        row_id = int(row_id)
+    except (TypeError, ValueError):
+        abort(404)
+    row = tenant_query(model, tenant_id).filter(model.id == row_id).one_or_none()
+    if row is None:
+        abort(404)
+    return row

@@ -1,0 +1,16 @@
+"""SQLAlchemy tables only. Importing this package registers every table on ``db.metadata``."""
+from models.audit import AuditLogEntry
+from models.parameters import (
+    AdditionalCostTable, ArticleFamily, ClientFamily, Depot, DocumentTitle, Establishment,
+    NumberingSequence, OperationCode, PriceCategory, ProductNature, Sector, SupplierFamily,
+    TextCode, Unit, VatRate,
+)
+from models.settings import DossierSettings
+from models.tenancy import ROLES, Membership, Tenant, User
+
+__all__ = [
+    "AdditionalCostTable", "ArticleFamily", "AuditLogEntry", "ClientFamily", "Depot", "DocumentTitle",
+    "DossierSettings", "Establishment", "Membership", "NumberingSequence", "OperationCode",
+    "PriceCategory", "ProductNature", "ROLES", "Sector", "SupplierFamily", "Tenant", "TextCode",
+    "Unit", "User", "VatRate",
+]

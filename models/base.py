@@ -1,0 +1,36 @@
+"""Mixins shared by tenant-owned tables."""
+from datetime import datetime, timezone
+
+from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+class TenantScoped:
+    """A row owned by one tenant. Views, exports and imports filter on ``tenant_id``;
+    every change to such a row is written to the audit log."""
+
+    @declared_attr
+    def tenant_id(cls) -> Mapped[int]:
+        return mapped_column(ForeignKey("tenants.id"), nullable=False, index=True)
+
+    @declared_attr
+    def tenant(cls):
+        return relationship("Tenant")
+
+
+class CodeLabel(TenantScoped):
+    """A tenant-owned row identified by a code unique in its tenant, with a label."""
+
+    code: Mapped[str] = mapped_column(String(40))
+    label: Mapped[str] = mapped_column(String(200))
+
+    @declared_attr.directive
+    def __table_args__(cls):
+        return (UniqueConstraint("tenant_id", "code"),)
+
+    def __str__(self) -> str:
+        return f"{self.code} — {self.label}"

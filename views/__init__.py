@@ -1,0 +1,19 @@
+"""Registers every screen on the Flask-Admin instance."""
+from flask_babel import lazy_gettext as _l
+
+from models import AuditLogEntry, DossierSettings, Tenant, User
+from views.administration import ADMINISTRATION, AuditLogView, TenantView, UserView
+from views.parameters import PARAMETER_SCREENS, PARAMETERS
+from views.settings import DossierSettingsView
+
+
+def register_views(admin) -> None:
+    admin.add_view(DossierSettingsView(DossierSettings, name=_l("Dossier settings"), category=PARAMETERS,
+                                       endpoint="dossier-settings", url="dossier-settings"))
+    for model, view_class, url_name, label in PARAMETER_SCREENS:
+        admin.add_view(view_class(model, name=label, category=PARAMETERS, endpoint=url_name, url=url_name))
+    admin.add_view(TenantView(Tenant, name=_l("Tenants"), category=ADMINISTRATION, endpoint="tenants",
+                              url="tenants"))
+    admin.add_view(UserView(User, name=_l("Users"), category=ADMINISTRATION, endpoint="users", url="users"))
+    admin.add_view(AuditLogView(AuditLogEntry, name=_l("Audit log"), category=ADMINISTRATION,
+                                endpoint="audit-log", url="audit-log"))

@@ -1,0 +1,108 @@
+"""Administration: tenants, users and the audit log."""
+from flask import g, request
+from flask_admin.model.form import InlineFormAdmin
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from wtforms import PasswordField, SelectField
+from wtforms.validators import Length, Optional
+
+from core.extensions import db
+from core.glossary import choices
+from core.tenancy import ADMINISTRATORS, EVERYONE
+from models import ROLES, Membership, Tenant, User
+from rules.tenancy import create_tenant
+from views.base import SecuredModelView
+from views.formatters import choice_formatter
+
+ADMINISTRATION = _l("Administration")
+
+
+def administered_tenant_ids() -> list[int]:
+    return [m.tenant_id for m in g.get("memberships", []) if m.role == "admin"]
+
+
+class UnscopedAdminView(SecuredModelView):
+    """Screens over tables that are not owned by one tenant: admin only, and limited to
+    the tenants the admin administers."""
+
+    read_roles = write_roles = ADMINISTRATORS
+    allow_delete = False
+    column_exclude_list = column_details_exclude_list = ()
+
+    def get_count_query(self):
+        return self.get_query().with_entities(self.model.id)
+
+    def on_model_change(self, form, model, is_created):
+        pass
+
+    def on_model_delete(self, model):
+        pass
+
+
+class TenantView(UnscopedAdminView):
+    column_list = column_export_list = ("code", "name", "created_at")
+    column_searchable_list = ("code", "name")
+    column_filters = ("code", "name")
+    form_columns = ("code", "name")
+
+    def get_query(self):
+        return db.session.query(Tenant).filter(Tenant.id.in_(administered_tenant_ids()))
+
+    def create_model(self, form):
+        tenant = create_tenant(form.code.data, form.name.data, admin_user=current_user)
+        db.session.commit()
+        return tenant
+
+
+class MembershipInline(InlineFormAdmin):
+    form_columns = ("id", "tenant", "role")
+    form_overrides = {"role": SelectField}
+    form_args = {
+        "role": {"choices": choices(ROLES), "label": _l("Role")},
+        "tenant": {"label": _l("Tenant"),
+                   "query_factory": lambda: db.session.query(Tenant).filter(
+                       Tenant.id.in_(administered_tenant_ids())).order_by(Tenant.code)},
+    }
+
+
+class UserView(UnscopedAdminView):
+    column_default_sort = "email"
+    column_list = column_export_list = ("email", "full_name", "locale", "active", "created_at")
+    column_searchable_list = ("email", "full_name")
+    column_filters = ("email", "active")
+    form_columns = ("email", "full_name", "locale", "active", "password", "memberships")
+    form_overrides = {"locale": SelectField}
+    form_args = {"locale": {"choices": [("fr", "Français"), ("en", "English")]}}
+    form_extra_fields = {"password": PasswordField(
+        _l("Password"), validators=[Optional(), Length(min=10)],
+        description=_l("At least 10 characters. Leave empty to keep the current password."))}
+    inline_models = (MembershipInline(Membership),)
+
+    def get_query(self):
+        members = db.session.query(Membership.user_id).filter(
+            Membership.tenant_id.in_(administered_tenant_ids()))
+        return db.session.query(User).filter(User.id.in_(members))
+
+    def on_model_change(self, form, model, is_created):
+        model.email = model.email.strip().lower()
+        if form.password.data:
+            model.set_password(form.password.data)
+
+    def row_errors(self, form) -> dict[str, str]:
+        if request.endpoint.endswith("create_view") and not form.password.data:
+            return {"password": _("A new user needs a password.")}
+        return {}
+
+
+class AuditLogView(SecuredModelView):
+    read_roles = EVERYONE
+    write_roles = frozenset()
+    can_view_details = True
+    column_default_sort = ("changed_at", True)
+    column_list = column_export_list = ("changed_at", "user_email", "table_name", "row_id", "row_code",
+                                        "action", "field", "old_value", "new_value")
+    column_searchable_list = ("row_code", "table_name", "field", "user_email")
+    column_filters = ("changed_at", "user_email", "table_name", "action", "field", "row_code")
+    column_formatters = {"action": choice_formatter}
+    column_details_exclude_list = ("tenant_id", "user_id")
