@@ -81,7 +81,7 @@ def _index_view():
 def _init_errors(app: Flask) -> None:
     from flask import render_template
 
-    for code in (400, 403, 404, 500):
+    for code in (400, 403, 404, 413, 500):
         def handler(error, code=code):
             if code == 500:
                 db.session.rollback()

@@ -44,5 +44,6 @@ def build_config() -> dict:
         "LANGUAGES": {"fr": "Français", "en": "English"},
         "FLASK_ADMIN_SWATCH": "default",
         "LIST_EXACT_COUNT_LIMIT": 10000,
+        "MAX_CONTENT_LENGTH": 51 * 1024 * 1024,
         "EXPORT_BATCH_SIZE": 2000,
     }

@@ -29,6 +29,7 @@ from models.base import TenantScoped
 from rules.parameters import ROW_RULES, code_errors, deletion_errors
 from spreadsheets import xlsx
 from spreadsheets.resources import fields_of, select_columns, stream_rows
+from views.importing import ImportMixin
 
 
 class SecureForm(FlaskForm):
@@ -107,10 +108,11 @@ class CappedCountQuery:
         return None if count > self._cap else count
 
 
-class SecuredModelView(RoleGate, ModelView):
+class SecuredModelView(ImportMixin, RoleGate, ModelView):
     """A tenant's table: list, create, edit, delete and XLSX export, scoped and checked."""
 
     form_base_class = SecureForm
+    list_template = "passerelle/list.html"
     model_form_converter = TenantModelConverter
     create_modal = False
     edit_modal = False

@@ -1,0 +1,93 @@
+"""Spreadsheet import screen of a list: upload, preview with every error, then all rows or none.
+
+The uploaded file waits in ``instance/uploads`` between the preview and the
+confirmation; the session remembers which upload belongs to which user, tenant
+and list, so a token cannot be replayed elsewhere.
+"""
+import os
+import uuid
+
+from flask import abort, current_app, flash, redirect, request, session
+from flask_admin import expose
+from flask_babel import gettext as _
+
+from core.extensions import db
+from core.tenancy import current_tenant_id
+from spreadsheets.importer import TableSpec, import_table
+
+UPLOADS_KEY = "pending_imports"
+
+
+class ImportMixin:
+    """Adds ``<list>/import/`` to a SecuredModelView."""
+
+    @property
+    def can_import(self) -> bool:
+        return self.can_create and self.can_edit
+
+    def import_spec(self) -> TableSpec:
+        choices = {name: [value for value, _label in pairs] for name, pairs in (self.form_choices or {}).items()}
+        names = self.export_field_names()
+        read_only = [name for name in names if self.form_columns and name not in self.form_columns]
+        return TableSpec(self.model, names, choices, read_only)
+
+    def _upload_dir(self) -> str:
+        path = os.path.join(current_app.instance_path, "uploads")
+        os.makedirs(path, exist_ok=True)
+        return path
+
+    @expose("/import/", methods=("GET", "POST"))
+    def import_view(self):
+        if not self.can_import:
+            abort(403)
+        report, upload = None, None
+        if request.method == "POST":
+            uploaded = request.files.get("file")
+            if uploaded is None or not uploaded.filename:
+                flash(_("Choose a file to import."), "error")
+            else:
+                data = uploaded.read()
+                report = import_table(self.import_spec(), data, uploaded.filename, current_tenant_id(),
+                                      dry_run=True)
+                if report.ok:
+                    upload = self._keep_upload(data, uploaded.filename)
+        return self.render("passerelle/import.html", report=report, upload=upload)
+
+    @expose("/import/confirm/", methods=("POST",))
+    def import_confirm_view(self):
+        if not self.can_import:
+            abort(403)
+        pending = session.get(UPLOADS_KEY, {})
+        token = request.form.get("upload", "")
+        entry = pending.get(token)
+        if entry is None or entry["tenant"] != current_tenant_id() or entry["endpoint"] != self.endpoint:
+            abort(404)
+        path = os.path.join(self._upload_dir(), token)
+        with open(path, "rb") as handle:
+            data = handle.read()
+        report = import_table(self.import_spec(), data, entry["filename"], current_tenant_id())
+        if report.written:
+            db.session.commit()
+            self._forget_upload(token)
+            flash(_("%(create)s rows created, %(update)s rows updated.",
+                    create=report.count("create"), update=report.count("update")), "success")
+            return redirect(self.get_url(".index_view"))
+        return self.render("passerelle/import.html", report=report, upload=None)
+
+    def _keep_upload(self, data: bytes, filename: str) -> str:
+        token = uuid.uuid4().hex
+        with open(os.path.join(self._upload_dir(), token), "wb") as handle:
+            handle.write(data)
+        pending = session.get(UPLOADS_KEY, {})
+        pending[token] = {"tenant": current_tenant_id(), "endpoint": self.endpoint, "filename": filename}
+        session[UPLOADS_KEY] = dict(list(pending.items())[-5:])
+        return token
+
+    def _forget_upload(self, token: str) -> None:
+        pending = session.get(UPLOADS_KEY, {})
+        pending.pop(token, None)
+        session[UPLOADS_KEY] = pending
+        try:
+            os.unlink(os.path.join(self._upload_dir(), token))
+        except FileNotFoundError:
+            pass
