@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from flask import has_request_context
 from flask_login import current_user
-from sqlalchemy import event, inspect
+from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session
 
 from models import AuditLogEntry
@@ -66,8 +66,32 @@ def _row_entries(obj, action: str) -> list[dict]:
                 continue
         if name in masked:
             old, new = (MASK if old else None), (MASK if new else None)
-        entries.append({"field": name, "old_value": _text(old), "new_value": _text(new)})
+        target = next((fk.column.table for fk in attr.columns[0].foreign_keys), None)
+        field = name.removesuffix("_id") if target is not None else name
+        entries.append({"field": field, "old_value": _text(old), "new_value": _text(new), "_target": target})
     return entries
+
+
+def _show_codes(connection, rows: list[dict], tables: dict[str, object]) -> None:
+    """Replace the ids of foreign keys by the codes of the rows they point at."""
+    wanted: dict[str, set[int]] = {}
+    for row in rows:
+        target = row.pop("_target", None)
+        if target is not None:
+            row["_target_name"] = target.name
+            wanted.setdefault(target.name, set()).update(
+                int(v) for v in (row["old_value"], row["new_value"]) if v is not None)
+    codes = {}
+    for name, ids in wanted.items():
+        table = tables[name]
+        if "code" in table.c and ids:
+            codes[name] = dict(connection.execute(select(table.c.id, table.c.code).where(table.c.id.in_(ids))).all())
+    for row in rows:
+        name = row.pop("_target_name", None)
+        if name in codes:
+            for key in ("old_value", "new_value"):
+                if row[key] is not None:
+                    row[key] = codes[name].get(int(row[key]), row[key])
 
 
 def _collect(session: Session) -> list[dict]:
@@ -93,4 +117,6 @@ def _collect(session: Session) -> list[dict]:
 def _write_audit_entries(session: Session, flush_context) -> None:
     rows = _collect(session)
     if rows:
-        session.connection().execute(AuditLogEntry.__table__.insert(), rows)
+        connection = session.connection()
+        _show_codes(connection, rows, AuditLogEntry.metadata.tables)
+        connection.execute(AuditLogEntry.__table__.insert(), rows)
