@@ -1,34 +1,251 @@
-"""List search: codes by prefix (an index range scan), other text by substring.
+"""List search: codes by prefix, other text by substring, served by indexes.
 
-Each word of the search must match one of the searchable columns. Substring
-search on large tables is served by a trigram index: ``pg_trgm`` GIN indexes on
-PostgreSQL, and on SQLite the ``<table>_search`` FTS5 trigram table kept by
-triggers (see migrations), queried only for words of three letters or more.
+Semantics (the same on SQLite and PostgreSQL): the search is split into words;
+each word must match one of the searchable columns; a code matches when it
+starts with the word, any other text column when it contains the word;
+matching ignores case (accents are kept: ``e`` does not find ``é``); ``%``,
+``_`` and ``"`` are plain characters.
+
+Indexes (created by migrations with ``create_text_search``):
+
+* PostgreSQL: a ``pg_trgm`` GIN index on each searchable text column, which
+  ``ILIKE '%…%'`` uses as is, and a ``(tenant_id, lower(code) text_pattern_ops)``
+  index serving ``lower(code) LIKE 'word%'``.
+* SQLite: an external-content FTS5 table ``<table>_search`` with the trigram
+  tokenizer (case-folded), kept in sync by triggers, queried with
+  ``id IN (SELECT rowid FROM <table>_search WHERE <table>_search MATCH …)`` for
+  words of three characters or more (a trigram index cannot find shorter
+  ones: those fall back to ``LIKE``); and a ``(tenant_id, lower(code))``
+  index serving a range on ``lower(code)`` for the code prefix.
+
+The default sort of a list (by code) is served by the ``(tenant_id, code)``
+unique constraint every code/label table has.
+
+Caveat for later SQLite migrations: a batch ("move and copy") migration of an
+indexed table drops its triggers and its ``lower(code)`` index with the old
+table: call ``drop_text_search`` before and ``create_text_search`` after it.
 """
-from sqlalchemy import and_, or_, select, table, column, text
-from sqlalchemy import String, cast
+import itertools
+
+from sqlalchemy import String, and_, cast, column, func, literal_column, or_, select, text
+from sqlalchemy import table as sql_table
+
+from core.extensions import db
 
 PREFIX_COLUMNS = {"code"}
+MIN_INDEXED_WORD = 3  # a trigram index only finds words of three characters or more
+MAX_CASE_VARIANTS = 16
 
+# --- DDL, for migrations ---------------------------------------------------------------
+
+def search_table(table: str) -> str:
+    """The SQLite FTS5 table indexing ``table``."""
+    return f"{table}_search"
+
+
+def _ddl_create(dialect: str, table: str, columns, code: str | None) -> list[str]:
+    if dialect == "postgresql":
+        statements = ["CREATE EXTENSION IF NOT EXISTS pg_trgm"]
+        statements += [f"CREATE INDEX ix_{table}_{column}_trgm ON {table} USING gin ({column} gin_trgm_ops)"
+                       for column in columns]
+        if code:
+            statements.append(f"CREATE INDEX ix_{table}_{code}_prefix ON {table} "
+                              f"(tenant_id, lower({code}) text_pattern_ops)")
+        return statements
+    if dialect == "sqlite":
+        fts = search_table(table)
+        names = ", ".join(columns)
+        new = ", ".join(f"new.{column}" for column in columns)
+        old = ", ".join(f"old.{column}" for column in columns)
+        delete = f"INSERT INTO {fts}({fts}, rowid, {names}) VALUES ('delete', old.id, {old});"
+        insert = f"INSERT INTO {fts}(rowid, {names}) VALUES (new.id, {new});"
+        statements = [
+            f"CREATE VIRTUAL TABLE {fts} USING fts5({names}, content='{table}', content_rowid='id', "
+            f"tokenize='trigram')",
+            f"CREATE TRIGGER {fts}_insert AFTER INSERT ON {table} BEGIN {insert} END",
+            f"CREATE TRIGGER {fts}_delete AFTER DELETE ON {table} BEGIN {delete} END",
+            f"CREATE TRIGGER {fts}_update AFTER UPDATE OF id, {names} ON {table} BEGIN {delete} {insert} END",
+            f"INSERT INTO {fts}({fts}) VALUES ('rebuild')",
+        ]
+        if code:
+            statements.append(f"CREATE INDEX ix_{table}_{code}_prefix ON {table} (tenant_id, lower({code}))")
+        return statements
+    return []
+
+
+def _ddl_drop(dialect: str, table: str, columns, code: str | None) -> list[str]:
+    statements = [f"DROP INDEX IF EXISTS ix_{table}_{code}_prefix"] if code else []
+    if dialect == "postgresql":
+        # pg_trgm itself stays: other indexes may use it, and it is harmless.
+        statements += [f"DROP INDEX IF EXISTS ix_{table}_{column}_trgm" for column in columns]
+    elif dialect == "sqlite":
+        fts = search_table(table)
+        statements += [f"DROP TRIGGER IF EXISTS {fts}_{event}" for event in ("insert", "delete", "update")]
+        statements.append(f"DROP TABLE IF EXISTS {fts}")
+    return statements
+
+
+def create_text_search(bind, table: str, columns=("label",), code: str | None = "code") -> None:
+    """Create the search indexes of ``table`` (trigram on ``columns``, prefix on ``code``),
+    filled from the rows already there. ``bind``: a connection (``op.get_bind()``)."""
+    for statement in _ddl_create(bind.dialect.name, table, columns, code):
+        bind.execute(text(statement))
+    _indexed_columns.cache_clear()
+
+
+def drop_text_search(bind, table: str, columns=("label",), code: str | None = "code") -> None:
+    """Undo ``create_text_search``."""
+    for statement in _ddl_drop(bind.dialect.name, table, columns, code):
+        bind.execute(text(statement))
+    _indexed_columns.cache_clear()
+
+
+_FTS_SUFFIXES = ("_search", "_search_data", "_search_idx", "_search_config", "_search_docsize",
+                 "_search_content")
+
+
+def include_name(name, type_, parent_names) -> bool:
+    """Alembic ``include_name`` hook: autogenerate leaves the search indexes alone (they
+    are not in the models: trigram / expression indexes and FTS5 tables)."""
+    if type_ == "table" and name and name.endswith(_FTS_SUFFIXES):
+        return False
+    if type_ == "index" and name and name.startswith("ix_") and name.endswith(("_trgm", "_prefix")):
+        return False
+    return True
+
+
+# --- Queries -------------------------------------------------------------------------
 
 def _escape(term: str) -> str:
     return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def search_clause(model, searchable, search: str | None):
+def _fts_phrase(word: str) -> str:
+    return '"' + word.replace('"', '""') + '"'
+
+
+def _ascii_lower(word: str) -> str:
+    """SQLite's ``lower()``: ASCII letters only."""
+    return "".join(chr(ord(c) + 32) if "A" <= c <= "Z" else c for c in word)
+
+
+def _case_variants(word: str) -> list[str]:
+    """The spellings of ``word`` differing by the case of non-ASCII letters (SQLite's
+    ``LIKE`` and ``lower()`` ignore the case of ASCII letters only)."""
+    options = []
+    for char in word:
+        forms = {char}
+        if not char.isascii():
+            forms |= {form for form in (char.lower(), char.upper()) if len(form) == 1}
+        options.append(sorted(forms))
+    count = 1
+    for forms in options:
+        count *= len(forms)
+    if count > MAX_CASE_VARIANTS:
+        return sorted({word, word.lower(), word.upper()})
+    return ["".join(variant) for variant in itertools.product(*options)]
+
+
+class _IndexedColumns:
+    """The columns of each table's FTS5 table on an SQLite database, read once."""
+
+    def __init__(self):
+        self._cache = {}
+
+    def cache_clear(self):
+        self._cache.clear()
+
+    def __call__(self, session, table: str) -> frozenset:
+        bind = session.get_bind()
+        key = (str(bind.url), table)
+        if key not in self._cache:
+            name = search_table(table)
+            exists = session.execute(text("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = :n"),
+                                     {"n": name}).first()
+            columns = session.execute(text(f"PRAGMA table_info({name})")).all() if exists else []
+            self._cache[key] = frozenset(row[1] for row in columns)
+        return self._cache[key]
+
+
+_indexed_columns = _IndexedColumns()
+
+
+def _text_attribute(attribute):
+    return attribute if isinstance(attribute.type, String) else cast(attribute, String)
+
+
+def _postgresql_word(model, searchable, word):
+    escaped = _escape(word)
+    matches = []
+    for name in searchable:
+        attribute = getattr(model, name)
+        if name in PREFIX_COLUMNS:
+            # lower(code) text_pattern_ops serves a left-anchored LIKE.
+            matches.append(func.lower(attribute).like(func.lower(f"{escaped}%")))
+        else:
+            # A pg_trgm GIN index on the column serves ILIKE '%…%' (and ILIKE ignores case).
+            matches.append(_text_attribute(attribute).ilike(f"%{escaped}%"))
+    return or_(*matches)
+
+
+def _sqlite_code_prefix(attribute, word):
+    """``attribute`` starts with ``word``: a range on ``lower(code)`` (the index) then
+    ``LIKE`` (exact: ``%`` and ``_`` stay literal)."""
+    clauses = []
+    for variant in _case_variants(word):
+        low = _ascii_lower(variant)
+        exact = attribute.like(f"{_escape(variant)}%", escape="\\")
+        if ord(low[-1]) < 0x10FFFF:
+            high = low[:-1] + chr(ord(low[-1]) + 1)
+            clauses.append(and_(func.lower(attribute) >= low, func.lower(attribute) < high, exact))
+        else:
+            clauses.append(exact)
+    return or_(*clauses)
+
+
+def _sqlite_word(session, model, searchable, word):
+    table = model.__table__.name
+    indexed = _indexed_columns(session, table) if len(word) >= MIN_INDEXED_WORD else frozenset()
+    matches, fts_columns = [], []
+    for name in searchable:
+        attribute = getattr(model, name)
+        if name in PREFIX_COLUMNS:
+            matches.append(_sqlite_code_prefix(attribute, word))
+        elif name in indexed:
+            fts_columns.append(name)
+        else:
+            # SQLite's LIKE ignores the case of ASCII letters; other letters by variants.
+            value = _text_attribute(attribute)
+            matches.extend(value.like(f"%{_escape(variant)}%", escape="\\") for variant in _case_variants(word))
+    if fts_columns:
+        fts = search_table(table)
+        # The trigram tokenizer folds case (Unicode) and matches a phrase as a substring.
+        query = "{" + " ".join(fts_columns) + "} : " + _fts_phrase(word)
+        rowids = select(column("rowid")).select_from(sql_table(fts)).where(
+            literal_column(fts).op("MATCH")(query))
+        matches.append(model.id.in_(rowids))
+    return or_(*matches)
+
+
+def search_clause(model, searchable, search: str | None, session=None):
     """A WHERE clause for a list search, or None when there is nothing to search."""
     words = [word for word in (search or "").split() if word]
     if not words or not searchable:
         return None
-    clauses = []
-    for word in words:
-        escaped = _escape(word)
-        matches = []
-        for name in searchable:
-            attribute = getattr(model, name)
-            if name in PREFIX_COLUMNS:
-                matches.append(attribute.ilike(f"{escaped}%", escape="\\"))
-            else:
-                matches.append(cast(attribute, String).ilike(f"%{escaped}%", escape="\\"))
-        clauses.append(or_(*matches))
-    return and_(*clauses)
+    session = session or db.session
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        return and_(*(_sqlite_word(session, model, searchable, word) for word in words))
+    if dialect == "postgresql":
+        return and_(*(_postgresql_word(model, searchable, word) for word in words))
+    return and_(*(_generic_word(model, searchable, word) for word in words))
+
+
+def _generic_word(model, searchable, word):
+    escaped = _escape(word)
+    matches = []
+    for name in searchable:
+        attribute = getattr(model, name)
+        pattern = f"{escaped}%" if name in PREFIX_COLUMNS else f"%{escaped}%"
+        matches.append(_text_attribute(attribute).ilike(pattern, escape="\\"))
+    return or_(*matches)

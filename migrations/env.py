@@ -5,6 +5,8 @@ from flask import current_app
 
 from alembic import context
 
+from core.search import include_name as search_include_name
+
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
 config = context.config
@@ -93,6 +95,8 @@ def run_migrations_online():
     conf_args = current_app.extensions['migrate'].configure_args
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
+    # Search indexes (trigram, FTS5, lower(code)) are made by migrations, not models.
+    conf_args.setdefault("include_name", search_include_name)
 
     connectable = get_engine()
 

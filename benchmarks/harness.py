@@ -1,0 +1,204 @@
+"""What every benchmark shares: its own app and database, a logged-in client, fast
+bulk inserts, timings (best of N) and peak memory of a request in a subprocess.
+
+The database is a temporary SQLite file, or, when ``DATABASE_URL`` is set, a
+PostgreSQL schema of its own (``passerelle_bench``) dropped at the end: the
+benchmark never touches the database's ``public`` schema.
+"""
+import logging
+import os
+import re
+import shutil
+import statistics
+import tempfile
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from sqlalchemy import text
+
+PASSWORD = "bench-password-123"
+PG_SCHEMA = "passerelle_bench"
+_CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
+
+
+@dataclass
+class Figure:
+    """One printed line and its entry in ``results.json``."""
+
+    key: str
+    label: str
+    target: float
+    baseline_s: float
+    measured_s: float
+    rows: int
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def ratio(self) -> float:
+        return self.measured_s / self.baseline_s if self.baseline_s else float("inf")
+
+    @property
+    def ok(self) -> bool:
+        return self.ratio <= self.target and self.extra.get("memory_ok", True)
+
+    def line(self) -> str:
+        text_ = (f"{self.label:<18} ratio {self.ratio:5.2f} (target ≤ {self.target:g})  "
+                 f"baseline {_seconds(self.baseline_s)}  measured {_seconds(self.measured_s)}")
+        if "peak_mb" in self.extra:
+            text_ += f"  peak {self.extra['peak_mb']:.0f} MB"
+            if "peak_mb_small" in self.extra:
+                text_ += f" ({self.extra['peak_mb_small']:.0f} MB at {self.extra['rows_small']} rows)"
+        text_ += f"  rows {self.rows}"
+        if "matches" in self.extra:
+            text_ += f"  matches {self.extra['matches']}"
+        return text_ + ("" if self.ok else "  ** NOT MET **")
+
+    def as_dict(self) -> dict:
+        return {"ratio": round(self.ratio, 3), "target": self.target, "baseline_s": round(self.baseline_s, 4),
+                "measured_s": round(self.measured_s, 4), "rows": self.rows, **self.extra, "ok": self.ok}
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.3f} s" if value < 1 else f"{value:.2f} s"
+
+
+def best_of(function, repeat: int, warmup: int = 1) -> tuple[float, float]:
+    """(best, median) wall time of ``function()`` over ``repeat`` runs after ``warmup`` runs."""
+    for _ in range(warmup):
+        function()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return min(times), statistics.median(times)
+
+
+def best_of_pair(measured, baseline, repeat: int) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Like ``best_of`` for two functions run alternately, so that both see the same noise:
+    ((best, median) of ``measured``, (best, median) of ``baseline``)."""
+    times = ([], [])
+    for _ in range(repeat):
+        for function, bucket in zip((measured, baseline), times):
+            start = time.perf_counter()
+            function()
+            bucket.append(time.perf_counter() - start)
+    return tuple((min(bucket), statistics.median(bucket)) for bucket in times)
+
+
+# --- The benchmark's app and database ----------------------------------------------------
+
+def database_url(tmp_dir: str) -> str:
+    return os.environ.get("DATABASE_URL") or f"sqlite:///{tmp_dir}/bench.db"
+
+
+def app_config(url: str, tmp_dir: str) -> dict:
+    config = {
+        "SQLALCHEMY_DATABASE_URI": url,
+        "SECRET_KEY": "bench-secret",
+        "EXCHANGE_ROOT": os.path.join(tmp_dir, "exchange"),
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "RATELIMIT_ENABLED": False,
+    }
+    if url.startswith("postgresql"):
+        config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"options": f"-csearch_path={PG_SCHEMA},public"}}
+    return config
+
+
+@contextmanager
+def bench_app():
+    """A migrated app on a fresh database, inside an app context: yields (app, config)."""
+    from flask_migrate import upgrade
+
+    from app import create_app
+    from core.extensions import db
+
+    tmp_dir = tempfile.mkdtemp(prefix="passerelle-bench-")
+    config = app_config(database_url(tmp_dir), tmp_dir)
+    app = create_app(config)
+    try:
+        with app.app_context():
+            if db.engine.dialect.name == "postgresql":
+                with db.engine.begin() as connection:
+                    connection.execute(text(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"))
+                    connection.execute(text(f"CREATE SCHEMA {PG_SCHEMA}"))
+                    # ``public`` stays on the search path (pg_trgm may live there): an empty
+                    # version table here keeps Alembic from reading public's and makes it
+                    # create every table in this schema.
+                    connection.execute(text(f"CREATE TABLE {PG_SCHEMA}.alembic_version "
+                                            "(version_num VARCHAR(32) NOT NULL PRIMARY KEY)"))
+            logging.disable(logging.INFO)  # env.py sets Alembic's logging to INFO: keep to figures
+            try:
+                upgrade()
+            finally:
+                logging.disable(logging.NOTSET)
+            yield app, config
+            db.session.remove()
+            if db.engine.dialect.name == "postgresql":
+                with db.engine.begin() as connection:
+                    connection.execute(text(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"))
+            db.engine.dispose()
+    finally:
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+
+
+def create_tenant_user(tenant_code: str, email: str, role: str = "admin") -> int:
+    """A tenant and one user with ``role`` in it; returns the tenant id."""
+    from core.extensions import db
+    from rules.tenancy import create_tenant, create_user
+
+    tenant = create_tenant(tenant_code, f"{tenant_code} bench")
+    create_user(email, PASSWORD, [(tenant, role)])
+    db.session.commit()
+    return tenant.id
+
+
+def login(app, email: str):
+    """A test client logged in as ``email`` (the login form with its CSRF token)."""
+    client = app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    match = _CSRF.search(page)
+    token = match.group(1) or match.group(2)
+    response = client.post("/login", data={"email": email, "password": PASSWORD, "csrf_token": token})
+    if response.status_code != 302:
+        raise RuntimeError(f"login failed for {email}: {response.status_code}")
+    return client
+
+
+def bulk_insert(model, tenant_id: int, make_row, start: int, stop: int, batch: int = 20_000) -> None:
+    """Insert rows ``make_row(i)`` for i in [start, stop) with Core ``insert()`` executemany."""
+    from core.extensions import db
+
+    table = model.__table__
+    for low in range(start, stop, batch):
+        rows = [{"tenant_id": tenant_id, **make_row(i)} for i in range(low, min(low + batch, stop))]
+        with db.engine.begin() as connection:
+            connection.execute(table.insert(), rows)
+
+
+def analyze(tables) -> None:
+    """Planner statistics, as after any bulk load (PostgreSQL's autovacuum would get there
+    on its own, later; SQLite has none until ``ANALYZE`` / ``PRAGMA optimize``)."""
+    from core.extensions import db
+
+    with db.engine.begin() as connection:
+        for name in tables:
+            connection.execute(text(f"ANALYZE {name}"))
+    db.session.remove()
+    db.engine.dispose()  # new connections load the new statistics
+
+
+def dialect_name() -> str:
+    from core.extensions import db
+
+    return db.engine.dialect.name
+
+
+def drain(response) -> int:
+    """Read a (streamed) response body to the end without keeping it; returns its size."""
+    size = 0
+    for chunk in response.response:
+        size += len(chunk)
+    response.close()
+    return size
