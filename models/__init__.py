@@ -1,5 +1,8 @@
 """SQLAlchemy tables only. Importing this package registers every table on ``db.metadata``."""
 from models.audit import AuditLogEntry
+from models.master_data import (
+    Article, Client, Contact, Contract, Employee, Equipment, JobSite, Site, Supplier,
+)
 from models.parameters import (
     AdditionalCostTable, ArticleFamily, ClientFamily, Depot, DocumentTitle, Establishment,
     NumberingSequence, OperationCode, PriceCategory, ProductNature, Sector, SupplierFamily,
@@ -13,4 +16,6 @@ __all__ = [
     "DossierSettings", "Establishment", "Membership", "NumberingSequence", "OperationCode",
     "PriceCategory", "ProductNature", "ROLES", "Sector", "SupplierFamily", "Tenant", "TextCode",
     "Unit", "User", "VatRate",
+    # master data
+    "Article", "Client", "Contact", "Contract", "Employee", "Equipment", "JobSite", "Site", "Supplier",
 ]

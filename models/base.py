@@ -22,15 +22,32 @@ class TenantScoped:
         return relationship("Tenant")
 
 
-class CodeLabel(TenantScoped):
-    """A tenant-owned row identified by a code unique in its tenant, with a label."""
+class TenantCode(TenantScoped):
+    """A tenant-owned row identified by a code unique in its tenant."""
 
     code: Mapped[str] = mapped_column(String(40))
-    label: Mapped[str] = mapped_column(String(200))
 
     @declared_attr.directive
     def __table_args__(cls):
         return (UniqueConstraint("tenant_id", "code"),)
 
     def __str__(self) -> str:
+        return self.code
+
+
+class CodeLabel(TenantCode):
+    """A tenant-owned row identified by a code unique in its tenant, with a label."""
+
+    label: Mapped[str] = mapped_column(String(200))
+
+    def __str__(self) -> str:
         return f"{self.code} — {self.label}"
+
+
+class CodeName(TenantCode):
+    """A tenant-owned party or place (client, supplier, site…): a unique code and a name."""
+
+    name: Mapped[str] = mapped_column(String(200))
+
+    def __str__(self) -> str:
+        return f"{self.code} — {self.name}"
