@@ -4,6 +4,7 @@ from flask_admin.model.form import InlineFormAdmin
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from sqlalchemy import func
 from wtforms import PasswordField, SelectField
 from wtforms.validators import Length, Optional
 
@@ -31,7 +32,7 @@ class UnscopedAdminView(SecuredModelView):
     column_exclude_list = column_details_exclude_list = ()
 
     def get_count_query(self):
-        return self.get_query().with_entities(self.model.id)
+        return self.get_query().with_entities(func.count(self.model.id))
 
     def on_model_change(self, form, model, is_created):
         pass
@@ -53,6 +54,18 @@ class TenantView(UnscopedAdminView):
         tenant = create_tenant(form.code.data, form.name.data, admin_user=current_user)
         db.session.commit()
         return tenant
+
+    def row_errors(self, form) -> dict[str, str]:
+        """Tenant codes are unique across the application (tenants have no ``tenant_id``)."""
+        code = (form.code.data or "").strip().upper()
+        if not code:
+            return {"code": _("The code is mandatory.")}
+        twins = db.session.query(Tenant.id).filter(Tenant.code == code)
+        if request.endpoint.endswith("edit_view"):
+            twins = twins.filter(Tenant.id != request.args.get("id", type=int))
+        if twins.first():
+            return {"code": _("The tenant %(code)s already exists.", code=code)}
+        return {}
 
 
 class MembershipInline(InlineFormAdmin):

@@ -147,6 +147,20 @@ class SecuredModelView(ImportMixin, RoleGate, ModelView):
     def can_delete(self):
         return self.allow_delete and self.can_write
 
+    # Forbidden actions are 403 (Flask-Admin would only redirect to the list).
+    PERMISSIONS = {"create_view": "can_create", "edit_view": "can_edit", "delete_view": "can_delete",
+                   "details_view": "can_view_details"}
+
+    def _handle_view(self, name, **kwargs):
+        response = super()._handle_view(name, **kwargs)
+        if response is None:
+            permission = self.PERMISSIONS.get(name)
+            if permission and not getattr(self, permission):
+                abort(403)
+            if name == "action_view" and not self.is_action_allowed(request.form.get("action", "")):
+                abort(403)
+        return response
+
     # Tenant scoping
     def get_query(self):
         return tenant_query(self.model)
@@ -185,6 +199,8 @@ class SecuredModelView(ImportMixin, RoleGate, ModelView):
         if not is_form_submitted():
             return False
         valid = form.validate()
+        if isinstance(form, (self._delete_form_class, self._action_form_class)):
+            return valid  # the rules of a row are checked on save; deleting has on_model_delete
         errors = self.row_errors(form)
         for field, message in errors.items():
             target = form[field] if field in form else None
