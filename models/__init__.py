@@ -8,6 +8,7 @@ from models.parameters import (
     NumberingSequence, OperationCode, PriceCategory, ProductNature, Sector, SupplierFamily,
     TextCode, Unit, VatRate,
 )
+from models.invoices import Invoice, InvoiceAttachment, InvoiceLine
 from models.settings import DossierSettings
 from models.tenancy import ROLES, Membership, Tenant, User
 
@@ -16,6 +17,7 @@ __all__ = [
     "DossierSettings", "Establishment", "Membership", "NumberingSequence", "OperationCode",
     "PriceCategory", "ProductNature", "ROLES", "Sector", "SupplierFamily", "Tenant", "TextCode",
     "Unit", "User", "VatRate",
+    "Invoice", "InvoiceAttachment", "InvoiceLine",
     # master data
     "Article", "Client", "Contact", "Contract", "Employee", "Equipment", "JobSite", "Site", "Supplier",
 ]

@@ -13,6 +13,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from flask_babel import gettext as _
 
+from core.glossary import CHOICE_LABELS, FIELD_LABELS, label_of
+
 UNIT_PRICE = Decimal("0.0001")
 AMOUNT = Decimal("0.01")
 VALUATION_ATTRIBUTES = {
@@ -104,7 +106,8 @@ def price_line(article: ArticleCosts, quantity: Decimal, settings: PricingSettin
     steps = [
         Step(_("Kind"), _("labour: nature %(code)s starts with %(prefix)s", code=article.nature_code,
                           prefix=settings.labour_nature_prefix) if labour else _("supply"), None),
-        Step(_("Cost P"), source, cost),
+        Step(_("Cost P"), str(label_of(source) if source in FIELD_LABELS else CHOICE_LABELS.get(source, source)),
+             cost),
         Step(_("Sales coefficient"), _("labour") if labour else _("supply"), sales_coefficient),
         Step(_("Overhead coefficient"), overhead_source, overhead),
     ]

@@ -1,0 +1,99 @@
+"""Invoices (factures): header, lines and attachments. The number is empty until
+validation takes it from the tenant's invoice numbering sequence."""
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, LargeBinary, Numeric, String, Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.extensions import db
+from models.base import TenantScoped, utcnow
+
+INVOICE_STATES = ("draft", "validated", "cancelled")
+LINE_KINDS = ("labour", "supply", "travel", "other")
+ZERO = Decimal("0.00")
+
+
+class Invoice(TenantScoped, db.Model):
+    __tablename__ = "invoices"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "number"),
+        UniqueConstraint("tenant_id", "origin", "external_reference"),
+        Index("ix_invoices_sequence_number", "numbering_sequence_id", "sequence_number"),
+        CheckConstraint("state IN ('draft', 'validated', 'cancelled')", name="state_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str | None] = mapped_column(String(40))
+    state: Mapped[str] = mapped_column(String(20), default="draft")
+    invoice_date: Mapped[date] = mapped_column(Date, default=date.today)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"), index=True)
+    job_site_id: Mapped[int | None] = mapped_column(ForeignKey("job_sites.id"), index=True)
+    sector_id: Mapped[int | None] = mapped_column(ForeignKey("sectors.id"))
+    establishment_id: Mapped[int | None] = mapped_column(ForeignKey("establishments.id"))
+    origin: Mapped[str] = mapped_column(String(40), default="manual")
+    external_reference: Mapped[str | None] = mapped_column(String(80))
+    report_url: Mapped[str] = mapped_column(String(500), default="")
+    memo: Mapped[str] = mapped_column(Text, default="")
+    internal_note: Mapped[str] = mapped_column(Text, default="")
+    total_excl_vat: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=ZERO)
+    total_vat: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=ZERO)
+    total_incl_vat: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=ZERO)
+    numbering_sequence_id: Mapped[int | None] = mapped_column(ForeignKey("numbering_sequences.id"))
+    sequence_number: Mapped[int | None] = mapped_column(Integer)
+    validated_at: Mapped[datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    client = relationship("Client")
+    site = relationship("Site")
+    job_site = relationship("JobSite")
+    sector = relationship("Sector")
+    establishment = relationship("Establishment")
+    numbering_sequence = relationship("NumberingSequence")
+    lines: Mapped[list["InvoiceLine"]] = relationship(
+        back_populates="invoice", cascade="all, delete-orphan", order_by="InvoiceLine.position")
+    attachments: Mapped[list["InvoiceAttachment"]] = relationship(
+        back_populates="invoice", cascade="all, delete-orphan")
+
+    @property
+    def code(self) -> str:
+        return self.number or f"#{self.id}"
+
+    def __str__(self) -> str:
+        return self.number or f"Brouillon #{self.id}"
+
+
+class InvoiceLine(TenantScoped, db.Model):
+    __tablename__ = "invoice_lines"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id"))
+    label: Mapped[str] = mapped_column(String(250), default="")
+    kind: Mapped[str] = mapped_column(String(20), default="supply")
+    quantity: Mapped[Decimal] = mapped_column(Numeric(14, 4), default=Decimal("1"))
+    unit_price: Mapped[Decimal] = mapped_column(Numeric(14, 4), default=ZERO)
+    vat_rate_id: Mapped[int | None] = mapped_column(ForeignKey("vat_rates.id"))
+    amount: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=ZERO)
+
+    invoice: Mapped[Invoice] = relationship(back_populates="lines")
+    article = relationship("Article")
+    vat_rate = relationship("VatRate")
+
+
+class InvoiceAttachment(TenantScoped, db.Model):
+    __tablename__ = "invoice_attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id", ondelete="CASCADE"), index=True)
+    filename: Mapped[str] = mapped_column(String(250))
+    content_type: Mapped[str] = mapped_column(String(100), default="application/octet-stream")
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    uploaded_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    invoice: Mapped[Invoice] = relationship(back_populates="attachments")

@@ -1,0 +1,82 @@
+"""Invoice rules: totals in Decimal, and validation with a gapless chronological number."""
+from collections import defaultdict
+from decimal import ROUND_HALF_UP, Decimal
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from core.extensions import db
+from models.base import utcnow
+from models.invoices import Invoice
+from rules.numbering import find_sequence, take_next_number
+
+CENT = Decimal("0.01")
+
+
+class InvoiceError(ValueError):
+    """A validation refused, with the message for the user."""
+
+
+class ZeroTotalNeedsConfirmation(InvoiceError):
+    pass
+
+
+def line_amount(quantity: Decimal, unit_price: Decimal) -> Decimal:
+    return (Decimal(quantity or 0) * Decimal(unit_price or 0)).quantize(CENT, ROUND_HALF_UP)
+
+
+def compute_totals(invoice: Invoice) -> None:
+    """Line amounts, then totals; VAT is computed per rate on the sum of its lines."""
+    bases: dict[Decimal, Decimal] = defaultdict(Decimal)
+    for line in invoice.lines:
+        line.amount = line_amount(line.quantity, line.unit_price)
+        rate = Decimal(line.vat_rate.rate) if line.vat_rate is not None else Decimal(0)
+        bases[rate] += line.amount
+    excl = sum(bases.values(), Decimal(0)).quantize(CENT)
+    vat = sum(((base * rate / 100).quantize(CENT, ROUND_HALF_UP) for rate, base in bases.items()), Decimal(0))
+    invoice.total_excl_vat, invoice.total_vat = excl, vat.quantize(CENT)
+    invoice.total_incl_vat = (excl + vat).quantize(CENT)
+
+
+def validate_invoice(invoice_id: int, tenant_id: int, confirm_zero_total: bool = False) -> Invoice:
+    """Validate a draft: the next number of its sequence, taken in the caller's transaction.
+
+    The number is taken first: its ``UPDATE`` holds the sequence lock (row lock on
+    PostgreSQL, write lock on SQLite) so that the state and date checks below see
+    every earlier validation. On any refusal the caller rolls back and the number
+    is given back. The caller commits.
+    """
+    invoice = db.session.execute(
+        select(Invoice).where(Invoice.id == invoice_id, Invoice.tenant_id == tenant_id)
+    ).scalar_one_or_none()
+    if invoice is None:
+        raise InvoiceError(_("Unknown invoice."))
+    if invoice.state != "draft":
+        raise InvoiceError(_("Invoice %(number)s is already validated.", number=invoice))
+    sequence = find_sequence(tenant_id, "invoice", invoice.establishment_id)
+    taken = take_next_number(sequence.id)
+    invoice = db.session.execute(
+        select(Invoice).where(Invoice.id == invoice_id).with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one()
+    if invoice.state != "draft":
+        raise InvoiceError(_("Invoice %(number)s is already validated.", number=invoice))
+    compute_totals(invoice)
+    if invoice.total_incl_vat == 0 and not confirm_zero_total:
+        raise ZeroTotalNeedsConfirmation(_("The invoice total is zero: confirm to validate it anyway."))
+    last_date = db.session.execute(
+        select(func.max(Invoice.invoice_date)).where(
+            Invoice.numbering_sequence_id == sequence.id, Invoice.state == "validated")
+    ).scalar()
+    if last_date is not None and invoice.invoice_date < last_date:
+        raise InvoiceError(_(
+            "The invoice is dated %(date)s, before the last validated invoice of its sequence "
+            "(%(last)s): invoices are numbered in chronological order.",
+            date=invoice.invoice_date.strftime("%d/%m/%Y"), last=last_date.strftime("%d/%m/%Y")))
+    invoice.number = taken.formatted
+    invoice.numbering_sequence_id = sequence.id
+    invoice.sequence_number = taken.number
+    invoice.state = "validated"
+    invoice.validated_at = utcnow()
+    db.session.flush()
+    return invoice
