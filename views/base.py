@@ -14,6 +14,7 @@ from flask_admin import BaseView, expose
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.helpers import is_form_submitted
 from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
+from flask_admin.contrib.sqla.fields import QuerySelectField
 from flask_admin.contrib.sqla.form import AdminModelConverter
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -60,13 +61,25 @@ class SecuredView(RoleGate, BaseView):
     """Base of custom (non-model) screens."""
 
 
+class TenantQuerySelectField(QuerySelectField):
+    """A relation select that refuses a value it does not offer (Flask-Admin's own turns
+    an unknown id, such as another tenant's, into an empty choice when blank is allowed)."""
+
+    def pre_validate(self, form):
+        if self.data is None and self._formdata not in (None, "", "__None"):
+            raise ValidationError(self.gettext("Not a valid choice"))
+        super().pre_validate(form)
+
+
 class TenantModelConverter(AdminModelConverter):
-    """Relation selects offer only rows of the current tenant."""
+    """Relation selects offer only rows of the current tenant, and accept nothing else."""
 
     def _model_select_field(self, prop, multiple, remote_model, **kwargs):
         if issubclass(remote_model, TenantScoped):
             order = getattr(remote_model, "code", remote_model.id)
             kwargs["query_factory"] = lambda: tenant_query(remote_model).order_by(order)
+            if not multiple and prop.key not in getattr(self.view, "_form_ajax_refs", {}):
+                return TenantQuerySelectField(**kwargs)
         return super()._model_select_field(prop, multiple, remote_model, **kwargs)
 
 
