@@ -55,7 +55,7 @@ def login():
     return render_template("auth/login.html", form=form)
 
 
-@blueprint.route("/logout", methods=["GET", "POST"])
+@blueprint.route("/logout", methods=["POST"])
 def logout():
     logout_user()
     session.clear()
