@@ -11,6 +11,7 @@ from flask import has_request_context
 from flask_login import current_user
 from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from models import AuditLogEntry
 from models.base import TenantScoped, utcnow
@@ -72,26 +73,37 @@ def _row_entries(obj, action: str) -> list[dict]:
     return entries
 
 
-def _show_codes(connection, rows: list[dict], tables: dict[str, object]) -> None:
-    """Replace the ids of foreign keys by the codes of the rows they point at."""
-    wanted: dict[str, set[int]] = {}
+def _show_codes(session: Session, rows: list[dict]) -> None:
+    """Replace the ids of foreign keys by the codes of the rows they point at: from the
+    session when the row is loaded there, else with one query per table."""
+    wanted: dict = {}
     for row in rows:
         target = row.pop("_target", None)
         if target is not None:
-            row["_target_name"] = target.name
-            wanted.setdefault(target.name, set()).update(
+            row["_target"] = target
+            wanted.setdefault(target, set()).update(
                 int(v) for v in (row["old_value"], row["new_value"]) if v is not None)
-    codes = {}
-    for name, ids in wanted.items():
-        table = tables[name]
-        if "code" in table.c and ids:
-            codes[name] = dict(connection.execute(select(table.c.id, table.c.code).where(table.c.id.in_(ids))).all())
+    codes: dict = {}
+    for table, ids in wanted.items():
+        mapper = next((m for m in AuditLogEntry.registry.mappers if m.local_table is table), None)
+        if mapper is None or "code" not in table.c:
+            continue
+        known = {}
+        for row_id in ids:
+            loaded = session.identity_map.get(identity_key(mapper.class_, row_id))
+            if loaded is not None:
+                known[row_id] = loaded.code
+        missing = ids - known.keys()
+        if missing:
+            known.update(session.connection().execute(
+                select(table.c.id, table.c.code).where(table.c.id.in_(missing))).all())
+        codes[table] = known
     for row in rows:
-        name = row.pop("_target_name", None)
-        if name in codes:
+        table = row.pop("_target", None)
+        if table in codes:
             for key in ("old_value", "new_value"):
                 if row[key] is not None:
-                    row[key] = codes[name].get(int(row[key]), row[key])
+                    row[key] = codes[table].get(int(row[key]), row[key])
 
 
 def _collect(session: Session) -> list[dict]:
@@ -117,6 +129,5 @@ def _collect(session: Session) -> list[dict]:
 def _write_audit_entries(session: Session, flush_context) -> None:
     rows = _collect(session)
     if rows:
-        connection = session.connection()
-        _show_codes(connection, rows, AuditLogEntry.metadata.tables)
-        connection.execute(AuditLogEntry.__table__.insert(), rows)
+        _show_codes(session, rows)
+        session.connection().execute(AuditLogEntry.__table__.insert(), rows)

@@ -59,6 +59,10 @@ class Invoice(TenantScoped, db.Model):
     attachments: Mapped[list["InvoiceAttachment"]] = relationship(
         back_populates="invoice", cascade="all, delete-orphan")
 
+    # Every UPDATE of an invoice says ``WHERE state = <the state it was read in>``: an
+    # invoice validated meanwhile by someone else is never validated (or edited) again.
+    __mapper_args__ = {"version_id_col": state, "version_id_generator": False}
+
     @property
     def code(self) -> str:
         return self.number or f"#{self.id}"

@@ -1,8 +1,9 @@
 """Parameter tables of a tenant (``parameters.md``): each row has a tenant-unique code."""
+from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import (
-    Boolean, CheckConstraint, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint, func,
+    Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint, func,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -65,6 +66,7 @@ class NumberingSequence(CodeLabel, db.Model):
     next_number: Mapped[int] = mapped_column(Integer, default=1)
     gapless: Mapped[bool] = mapped_column(Boolean, default=False)
     highest_number_used: Mapped[int] = mapped_column(Integer, default=0)
+    last_document_date: Mapped[date | None] = mapped_column(Date)
 
     establishment: Mapped[Establishment | None] = relationship()
 

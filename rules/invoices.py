@@ -3,11 +3,13 @@ from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.exc import StaleDataError
 
 from core.extensions import db
 from models.base import utcnow
-from models.invoices import Invoice
+from models.invoices import Invoice, InvoiceLine
 from rules.numbering import find_sequence, take_next_number
 
 CENT = Decimal("0.01")
@@ -41,42 +43,47 @@ def compute_totals(invoice: Invoice) -> None:
 def validate_invoice(invoice_id: int, tenant_id: int, confirm_zero_total: bool = False) -> Invoice:
     """Validate a draft: the next number of its sequence, taken in the caller's transaction.
 
-    The number is taken first: its ``UPDATE`` holds the sequence lock (row lock on
-    PostgreSQL, write lock on SQLite) so that the state and date checks below see
-    every earlier validation. On any refusal the caller rolls back and the number
-    is given back. The caller commits.
+    Totals are computed before the number is taken, so that the work done under the
+    sequence lock stays short: one ``UPDATE`` of the sequence (which locks it: row
+    lock on PostgreSQL, write lock on SQLite, until the caller commits, and returns
+    the latest date numbered before) and one ``UPDATE`` of the invoice conditional on
+    its still being a draft. On any refusal the caller rolls back and the number is
+    given back.
     """
     invoice = db.session.execute(
         select(Invoice).where(Invoice.id == invoice_id, Invoice.tenant_id == tenant_id)
-    ).scalar_one_or_none()
+        .options(joinedload(Invoice.lines).joinedload(InvoiceLine.vat_rate))
+    ).unique().scalar_one_or_none()
     if invoice is None:
         raise InvoiceError(_("Unknown invoice."))
     if invoice.state != "draft":
         raise InvoiceError(_("Invoice %(number)s is already validated.", number=invoice))
-    sequence = find_sequence(tenant_id, "invoice", invoice.establishment_id)
-    taken = take_next_number(sequence.id)
-    invoice = db.session.execute(
-        select(Invoice).where(Invoice.id == invoice_id).with_for_update()
-        .execution_options(populate_existing=True)
-    ).scalar_one()
-    if invoice.state != "draft":
-        raise InvoiceError(_("Invoice %(number)s is already validated.", number=invoice))
+    sequence = find_sequence(tenant_id, "invoice", invoice.establishment_id)  # kept: the audit reads its code
+    sequence_id = sequence.id
     compute_totals(invoice)
     if invoice.total_incl_vat == 0 and not confirm_zero_total:
         raise ZeroTotalNeedsConfirmation(_("The invoice total is zero: confirm to validate it anyway."))
-    last_date = db.session.execute(
-        select(func.max(Invoice.invoice_date)).where(
-            Invoice.numbering_sequence_id == sequence.id, Invoice.state == "validated")
-    ).scalar()
-    if last_date is not None and invoice.invoice_date < last_date:
+    _flush_draft(invoice)
+
+    taken = take_next_number(sequence_id, invoice.invoice_date)
+    if taken.out_of_order(invoice.invoice_date):
         raise InvoiceError(_(
             "The invoice is dated %(date)s, before the last validated invoice of its sequence "
             "(%(last)s): invoices are numbered in chronological order.",
-            date=invoice.invoice_date.strftime("%d/%m/%Y"), last=last_date.strftime("%d/%m/%Y")))
+            date=invoice.invoice_date.strftime("%d/%m/%Y"), last=taken.last_document_date.strftime("%d/%m/%Y")))
     invoice.number = taken.formatted
-    invoice.numbering_sequence_id = sequence.id
+    invoice.numbering_sequence_id = sequence_id
     invoice.sequence_number = taken.number
     invoice.state = "validated"
     invoice.validated_at = utcnow()
-    db.session.flush()
+    _flush_draft(invoice)
     return invoice
+
+
+def _flush_draft(invoice: Invoice) -> None:
+    """Write the invoice's changes with ``UPDATE … WHERE state = 'draft'`` (see
+    ``Invoice.__mapper_args__``): refused when someone validated it meanwhile."""
+    try:
+        db.session.flush()
+    except StaleDataError:
+        raise InvoiceError(_("Invoice %(number)s has just been validated by someone else.", number=invoice))

@@ -75,10 +75,11 @@ class TenantModelConverter(AdminModelConverter):
     """Relation selects offer only rows of the current tenant, and accept nothing else."""
 
     def _model_select_field(self, prop, multiple, remote_model, **kwargs):
-        if issubclass(remote_model, TenantScoped):
+        has_loader = getattr(self.view, "_form_ajax_refs", {}).get(prop.key)
+        if issubclass(remote_model, TenantScoped) and not has_loader:
             order = getattr(remote_model, "code", remote_model.id)
             kwargs["query_factory"] = lambda: tenant_query(remote_model).order_by(order)
-            if not multiple and prop.key not in getattr(self.view, "_form_ajax_refs", {}):
+            if not multiple:
                 return TenantQuerySelectField(**kwargs)
         return super()._model_select_field(prop, multiple, remote_model, **kwargs)
 

@@ -1,0 +1,92 @@
+"""P5 — invoice validation: 4 processes × 500 concurrent validations.
+
+Each process validates its share of 2,000 draft invoices through
+``rules.invoices.validate_invoice`` (what the screen's action and button call),
+one transaction per invoice, all processes at once. Checked: 0 gaps and 0
+duplicates in the numbers; measured: validations per second (target ≥ 200 on
+PostgreSQL; on SQLite the figure is given for information).
+"""
+import multiprocessing
+import time
+from decimal import Decimal
+
+from benchmarks.harness import bench_app, create_tenant_user, dialect_name
+
+PROCESSES = 4
+PER_PROCESS = 500
+TARGET_PER_S = 200
+
+
+def _worker(config: dict, tenant_id: int, invoice_ids: list[int], start_event, numbers) -> None:
+    from app import create_app
+    from core.extensions import db
+    from rules.invoices import validate_invoice
+
+    app = create_app(config)
+    with app.app_context():
+        db.session.execute(db.select(1))  # connect before the start signal
+        db.session.rollback()
+        start_event.wait()
+        taken = []
+        for invoice_id in invoice_ids:
+            taken.append(validate_invoice(invoice_id, tenant_id).sequence_number)
+            db.session.commit()
+        numbers.extend(taken)
+
+
+def _drafts(tenant_id: int, count: int) -> list[int]:
+    from core.extensions import db
+    from models import NumberingSequence, VatRate
+    from models.invoices import Invoice, InvoiceLine
+    from models.master_data import Client
+    from rules.invoices import compute_totals
+
+    client = Client(tenant_id=tenant_id, code="C1", name="Client")
+    vat = VatRate(tenant_id=tenant_id, code="T20", label="TVA 20 %", rate=Decimal("20"))
+    db.session.add_all([client, vat, NumberingSequence(
+        tenant_id=tenant_id, code="FAC", label="Factures", document_type="invoice", prefix="FA", padding=6,
+        next_number=1, gapless=True)])
+    db.session.flush()
+    invoices = [Invoice(tenant_id=tenant_id, client_id=client.id, state="draft", lines=[
+        InvoiceLine(tenant_id=tenant_id, label="Prestation", quantity=Decimal("1"), unit_price=Decimal("100"),
+                    vat_rate=vat)]) for _ in range(count)]
+    for invoice in invoices:
+        compute_totals(invoice)  # as saving a draft does
+    db.session.add_all(invoices)
+    db.session.commit()
+    return [invoice.id for invoice in invoices]
+
+
+def run(dataset_name=None, repeat: int = 1, processes: int = PROCESSES, per_process: int = PER_PROCESS,
+        report=print) -> dict:
+    with bench_app() as (app, config):
+        database = dialect_name()
+        tenant_id = create_tenant_user("BENCH", "p5@bench.test")
+        ids = _drafts(tenant_id, processes * per_process)
+        context = multiprocessing.get_context("spawn")
+        manager = context.Manager()
+        numbers, start_event = manager.list(), manager.Event()
+        workers = [context.Process(target=_worker, args=(config, tenant_id, ids[i::processes], start_event, numbers))
+                   for i in range(processes)]
+        for worker in workers:
+            worker.start()
+        time.sleep(3)  # let every process build its app and connect
+        start = time.perf_counter()
+        start_event.set()
+        for worker in workers:
+            worker.join()
+        elapsed = time.perf_counter() - start
+        failed = [worker.exitcode for worker in workers if worker.exitcode != 0]
+        taken = sorted(numbers)
+    expected = processes * per_process
+    duplicates = len(taken) - len(set(taken))
+    gaps = len(set(range(1, expected + 1)) - set(taken))
+    throughput = len(taken) / elapsed if elapsed else 0.0
+    ok = not failed and duplicates == 0 and gaps == 0 and len(taken) == expected and (
+        throughput >= TARGET_PER_S or database != "postgresql")
+    report(f"P5 validations ({database})  {len(taken)} in {elapsed:.2f} s  {throughput:.0f}/s "
+           f"(target ≥ {TARGET_PER_S}/s on PostgreSQL)  gaps {gaps}  duplicates {duplicates}"
+           + ("" if ok else "  ** NOT MET **"))
+    return {"database": database, "processes": processes, "validations": len(taken), "measured_s": round(elapsed, 3),
+            "throughput_per_s": round(throughput, 1), "target": TARGET_PER_S, "gaps": gaps,
+            "duplicates": duplicates, "failed_processes": len(failed), "ok": ok}
