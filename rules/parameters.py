@@ -144,6 +144,8 @@ def deletion_errors(row) -> list[str]:
     return messages
 
 
+# model → row rule, run by the screens on save and by the import on every row. The rules
+# of other modules are merged in below (they do not import this module: no cycle).
 ROW_RULES = {
     OperationCode: operation_code_errors,
     NumberingSequence: numbering_sequence_errors,
@@ -151,3 +153,7 @@ ROW_RULES = {
     ProductNature: product_nature_errors,
     ArticleFamily: article_family_errors,
 }
+
+from rules.master_data import MASTER_DATA_ROW_RULES  # noqa: E402
+
+ROW_RULES.update(MASTER_DATA_ROW_RULES)
