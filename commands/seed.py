@@ -1,4 +1,5 @@
-"""``seed-demo``: the demo tenant DEMO with one user per role and realistic French parameters."""
+"""``seed-demo``: the demo tenant DEMO with one user per role, realistic French parameters and master data."""
+from datetime import date
 from decimal import Decimal
 
 import click
@@ -7,10 +8,12 @@ from flask.cli import with_appcontext
 from core.audit import audit_actor
 from core.extensions import db
 from models import (
-    AdditionalCostTable, ArticleFamily, ClientFamily, Depot, DocumentTitle, DossierSettings,
-    Establishment, NumberingSequence, OperationCode, PriceCategory, ProductNature, Sector,
-    SupplierFamily, Tenant, TextCode, Unit, VatRate,
+    AdditionalCostTable, Article, ArticleFamily, Client, ClientFamily, Contact, Contract, Depot,
+    DocumentTitle, DossierSettings, Employee, Equipment, Establishment, JobSite, NumberingSequence,
+    OperationCode, PriceCategory, ProductNature, Sector, Site, Supplier, SupplierFamily, Tenant, TextCode,
+    Unit, VatRate,
 )
+from rules.pricing import ArticleCosts, PricingSettings, price_line
 from rules.tenancy import create_tenant, create_user
 
 DEMO_PASSWORD = "demo-passerelle"
@@ -166,18 +169,228 @@ def _configure_settings(tenant_id: int) -> None:
     settings.contractual_holdback_nature = natures["RG"]
 
 
+# --- Master data ---------------------------------------------------------------------------
+# code, first name, last name, technician, hourly cost, billable hourly rate, hire date
+EMPLOYEES = [
+    ("SAL01", "Karim", "Benali", True, "31.50", "58.00", date(2015, 3, 2)),
+    ("SAL02", "Julien", "Moreau", True, "29.80", "55.00", date(2018, 9, 17)),
+    ("SAL03", "Sophie", "Garnier", True, "30.20", "55.00", date(2019, 1, 7)),
+    ("SAL04", "Thomas", "Rey", True, "27.40", "52.00", date(2022, 6, 1)),
+    ("SAL05", "Nathalie", "Perrin", False, "34.00", None, date(2012, 11, 5)),
+    ("SAL06", "Olivier", "Chabert", False, "38.50", None, date(2010, 4, 12)),
+]
+# code, name, family, address, postcode, city, email, phone, VAT number, salesperson
+CLIENTS = [
+    ("C0001", "Immobilière Rhône-Alpes SA", "BAIL", "18 quai Perrache", "69002", "Lyon",
+     "travaux@ira-habitat.fr", "04 72 40 11 00", "FR45552100554", "SAL06"),
+    ("C0002", "Lyon Métropole Habitat", "BAIL", "194 rue Duguesclin", "69003", "Lyon",
+     "maintenance@lmh.fr", "04 72 74 68 00", "FR12269690018", "SAL06"),
+    ("C0003", "Ville de Villeurbanne", "COLL", "Place Lazare-Goujon", "69100", "Villeurbanne",
+     "services.techniques@mairie-villeurbanne.fr", "04 78 03 67 67", "", "SAL05"),
+    ("C0004", "Grenoble-Alpes Métropole", "COLL", "3 rue Malakoff", "38000", "Grenoble",
+     "patrimoine@grenoblealpesmetropole.fr", "04 76 59 59 59", "", "SAL05"),
+    ("C0005", "Boulangerie Fournier SARL", "ENTR", "7 rue de la République", "69001", "Lyon",
+     "contact@boulangerie-fournier.fr", "04 78 28 14 52", "FR83412345678", "SAL06"),
+    ("C0006", "Clinique du Grésivaudan", "ENTR", "10 avenue Maquis-du-Grésivaudan", "38700", "La Tronche",
+     "technique@clinique-gresivaudan.fr", "04 76 63 14 00", "FR29501234567", "SAL05"),
+    ("C0007", "Hôtel des Alpes SAS", "ENTR", "45 avenue Félix-Viallet", "38000", "Grenoble",
+     "direction@hoteldesalpes.fr", "04 76 87 00 71", "FR67398765432", "SAL05"),
+    ("C0008", "Garage Vial & Fils", "ENTR", "112 route de Vienne", "69008", "Lyon",
+     "garage.vial@orange.fr", "04 78 74 33 21", "FR14487654321", "SAL06"),
+    ("C0009", "M. et Mme Durand", "PART", "3 chemin des Vignes", "69290", "Craponne",
+     "p.durand@free.fr", "06 12 34 56 78", "", None),
+    ("C0010", "Mme Lefebvre Catherine", "PART", "21 rue Saint-Laurent", "38000", "Grenoble",
+     "c.lefebvre@gmail.com", "06 71 22 43 90", "", None),
+    ("C0011", "M. Roux Bernard", "PART", "8 allée des Tilleuls", "38240", "Meylan",
+     "bernard.roux@wanadoo.fr", "04 76 90 12 34", "", None),
+    ("C0012", "SCI Les Terrasses de Fourvière", "ENTR", "5 montée du Gourguillon", "69005", "Lyon",
+     "gestion@sci-terrasses.fr", "04 78 42 55 10", "FR90812345670", "SAL06"),
+]
+# code, name, family, address, postcode, city, email, phone
+SUPPLIERS = [
+    ("F001", "Rexel Lyon Gerland", "NEG", "30 avenue Tony-Garnier", "69007", "Lyon",
+     "lyon.gerland@rexel.fr", "04 72 76 20 20"),
+    ("F002", "Cedeo Grenoble", "NEG", "14 rue des Arts-et-Métiers", "38000", "Grenoble",
+     "grenoble@cedeo.fr", "04 76 96 42 10"),
+    ("F003", "Kiloutou Vénissieux", "LOC", "21 boulevard Joliot-Curie", "69200", "Vénissieux",
+     "venissieux@kiloutou.fr", "04 78 70 88 00"),
+    ("F004", "Thermique Services Dauphiné", "SST", "6 rue Lavoisier", "38130", "Échirolles",
+     "contact@tsd-thermique.fr", "04 76 22 81 45"),
+]
+# code, name, client, supplier, role, email, phone
+CONTACTS = [
+    ("CT001", "Isabelle Martin", "C0001", None, "Responsable patrimoine", "i.martin@ira-habitat.fr",
+     "04 72 40 11 05"),
+    ("CT002", "Franck Dupuis", "C0002", None, "Gardien d'immeuble", "f.dupuis@lmh.fr", "06 45 12 78 90"),
+    ("CT003", "Hélène Bonnet", "C0003", None, "Directrice des services techniques",
+     "h.bonnet@mairie-villeurbanne.fr", "04 78 03 68 10"),
+    ("CT004", "Marc Giraud", "C0006", None, "Responsable maintenance", "m.giraud@clinique-gresivaudan.fr",
+     "04 76 63 14 22"),
+    ("CT005", "Pierre Fournier", "C0005", None, "Gérant", "pierre@boulangerie-fournier.fr", "06 08 44 19 27"),
+    ("CT006", "Laurent Chevalier", None, "F001", "Technico-commercial", "l.chevalier@rexel.fr",
+     "06 33 21 45 67"),
+    ("CT007", "Émilie Fabre", None, "F002", "Comptoir", "e.fabre@cedeo.fr", "04 76 96 42 11"),
+]
+# code, name, client, address, postcode, city
+SITES = [
+    ("S0001", "Résidence Les Acacias", "C0001", "12 rue des Acacias", "69008", "Lyon"),
+    ("S0002", "Résidence Perrache Sud", "C0001", "4 cours Charlemagne", "69002", "Lyon"),
+    ("S0003", "Groupe Mermoz Nord", "C0002", "25 avenue Jean-Mermoz", "69008", "Lyon"),
+    ("S0004", "Groupe scolaire Jules-Ferry", "C0003", "30 rue Jules-Ferry", "69100", "Villeurbanne"),
+    ("S0005", "Gymnase des Gratte-Ciel", "C0003", "2 avenue Henri-Barbusse", "69100", "Villeurbanne"),
+    ("S0006", "Piscine Jean-Bron", "C0004", "Avenue Jean-Perrot", "38100", "Grenoble"),
+    ("S0007", "Boulangerie — fournil", "C0005", "7 rue de la République", "69001", "Lyon"),
+    ("S0008", "Clinique — bâtiment B", "C0006", "10 avenue Maquis-du-Grésivaudan", "38700", "La Tronche"),
+    ("S0009", "Hôtel des Alpes", "C0007", "45 avenue Félix-Viallet", "38000", "Grenoble"),
+    ("S0010", "Maison Durand", "C0009", "3 chemin des Vignes", "69290", "Craponne"),
+    ("S0011", "Appartement Lefebvre", "C0010", "21 rue Saint-Laurent", "38000", "Grenoble"),
+    ("S0012", "Immeuble Le Belvédère", "C0012", "5 montée du Gourguillon", "69005", "Lyon"),
+]
+# code, name, client, site, sector, status, start date
+JOB_SITES = [
+    ("CH24001", "Rénovation électrique Les Acacias", "C0001", "S0001", "LYON", "open", date(2024, 9, 2)),
+    ("CH24002", "Remplacement chaufferie Mermoz", "C0002", "S0003", "LYON", "open", date(2024, 10, 14)),
+    ("CH24003", "Mise aux normes groupe scolaire", "C0003", "S0004", "LYON", "closed", date(2024, 4, 8)),
+    ("CH25001", "Pompe à chaleur piscine Jean-Bron", "C0004", "S0006", "ISERE", "open", date(2025, 2, 3)),
+    ("CH25002", "Salle de bains Mme Lefebvre", "C0010", "S0011", "ISERE", "open", date(2025, 3, 17)),
+    ("CH25003", "Réfection plomberie Le Belvédère", "C0012", "S0012", "LYON", "open", date(2025, 5, 5)),
+]
+# code, label, family, subfamily, nature, unit, net purchase price, VAT code
+ARTICLES = [
+    ("MO-ELEC", "Main-d'œuvre électricien", "MO", None, "4MO", "H", "32.00", "T20"),
+    ("MO-PLOM", "Main-d'œuvre plombier", "MO", None, "4MO", "H", "32.00", "T20"),
+    ("MO-CVC", "Main-d'œuvre chauffagiste", "MO", None, "4MO", "H", "34.00", "T20"),
+    ("MO-APP", "Main-d'œuvre apprenti", "MO", None, "4MO", "H", "18.00", "T20"),
+    ("MO-FRIG", "Main-d'œuvre frigoriste qualifié", "MO", None, "4MOS", "H", "42.00", "T20"),
+    ("MO-DEP", "Dépannage urgent", "MO", None, "4MOD", "H", "38.00", "T20"),
+    ("MO-RENO", "Main-d'œuvre rénovation logement (TVA 10 %)", "MO", None, "4MO", "H", "32.00", "T10"),
+    ("DEPL", "Forfait déplacement", "MO", None, "4MO", "FF", "25.00", "T20"),
+    ("CAB-R2V-3G15", "Câble R2V 3G1,5 mm²", "ELEC", "ELEC-CAB", "6FO", "M", "0.8900", "T20"),
+    ("CAB-R2V-3G25", "Câble R2V 3G2,5 mm²", "ELEC", "ELEC-CAB", "6FO", "M", "1.3500", "T20"),
+    ("GAINE-ICTA20", "Gaine ICTA Ø20 (couronne 100 m)", "ELEC", "ELEC-CAB", "6FO", "U", "24.9000", "T20"),
+    ("DISJ-16A", "Disjoncteur divisionnaire 16 A", "ELEC", "ELEC-TAB", "6FO", "U", "7.8000", "T20"),
+    ("DISJ-DIFF-40", "Interrupteur différentiel 40 A 30 mA type A", "ELEC", "ELEC-TAB", "6FO", "U",
+     "48.5000", "T20"),
+    ("TAB-3R", "Tableau électrique 3 rangées équipé", "ELEC", "ELEC-TAB", "6FO", "U", "185.0000", "T20"),
+    ("PRISE-2P", "Prise 2P+T encastrée", "ELEC", None, "6FO", "U", "4.2000", "T20"),
+    ("SPOT-LED", "Spot LED encastrable 6 W", "ELEC", None, "6FO", "U", "9.6000", "T20"),
+    ("WC-SUSP", "Pack WC suspendu avec bâti", "PLOM", "PLOM-SAN", "6FO", "U", "289.0000", "T10"),
+    ("LAVABO-60", "Lavabo céramique 60 cm", "PLOM", "PLOM-SAN", "6FO", "U", "74.0000", "T10"),
+    ("MITIG-LAV", "Mitigeur lavabo", "PLOM", "PLOM-SAN", "6FO", "U", "58.0000", "T10"),
+    ("RECEV-DOUCHE", "Receveur de douche extra-plat 90×90", "PLOM", "PLOM-SAN", "6FO", "U", "135.0000", "T10"),
+    ("CUIVRE-14", "Tube cuivre Ø14 (barre 4 m)", "PLOM", None, "6MA", "U", "21.5000", "T20"),
+    ("PER-16", "Tube PER nu Ø16 (couronne 50 m)", "PLOM", None, "6MA", "U", "32.0000", "T20"),
+    ("CHAUFFE-EAU-200", "Chauffe-eau électrique 200 L", "PLOM", None, "6FO", "U", "395.0000", "T20"),
+    ("PAC-AE-8KW", "Pompe à chaleur air/eau 8 kW", "CVC", "CVC-PAC", "6FO", "U", "4850.0000", "T55"),
+    ("PAC-AA-3.5KW", "Climatiseur réversible air/air 3,5 kW", "CVC", "CVC-PAC", "6FO", "U", "890.0000", "T20"),
+    ("CHAUD-GAZ-25", "Chaudière gaz à condensation 25 kW", "CVC", None, "6FO", "U", "1680.0000", "T55"),
+    ("RADIAT-1000", "Radiateur acier 1000 W", "CVC", None, "6FO", "U", "145.0000", "T10"),
+    ("VMC-HYGRO", "VMC simple flux hygroréglable", "CVC", None, "6FO", "U", "210.0000", "T55"),
+    ("THERMOSTAT", "Thermostat d'ambiance programmable", "CVC", None, "6FO", "U", "69.0000", "T20"),
+    ("NACELLE-J", "Location nacelle 12 m (jour)", "CVC", None, "6LO", "J", "165.0000", "T20"),
+]
+# code, client, site, start, term, renewal due date, open-ended
+CONTRACTS = [
+    ("CT-ENT-001", "C0001", "S0001", date(2024, 1, 1), None, date(2026, 1, 1), True),
+    ("CT-ENT-002", "C0006", "S0008", date(2025, 1, 1), date(2027, 12, 31), date(2027, 10, 1), False),
+    ("CT-ENT-003", "C0007", "S0009", date(2024, 7, 1), date(2025, 6, 30), date(2025, 4, 1), False),
+]
+# code, label, site, contract
+EQUIPMENT = [
+    ("EQ-0001", "Chaudière collective De Dietrich 120 kW", "S0001", "CT-ENT-001"),
+    ("EQ-0002", "VMC collective bâtiment A", "S0001", "CT-ENT-001"),
+    ("EQ-0003", "Centrale de traitement d'air bloc opératoire", "S0008", "CT-ENT-002"),
+    ("EQ-0004", "Groupe froid cuisine", "S0009", "CT-ENT-003"),
+    ("EQ-0005", "Pompe à chaleur piscine", "S0006", None),
+]
+
+
+def _add_master_data(tenant_id: int) -> None:
+    """Demo clients, suppliers, contacts, sites, job sites, employees, articles, contracts and
+    equipment of a tenant whose parameters and settings are in place."""
+    add = db.session.add
+    employees = {}
+    for code, first, last, technician, cost, rate, hired in EMPLOYEES:
+        employees[code] = Employee(
+            tenant_id=tenant_id, code=code, first_name=first, last_name=last, technician=technician,
+            email=f"{first.lower()}.{last.lower()}@batiment-demo.fr", phone="06 00 00 00 " + code[-2:],
+            hourly_cost=Decimal(cost), billable_hourly_rate=Decimal(rate) if rate else None, hire_date=hired)
+        add(employees[code])
+    families = _by_code(ClientFamily, tenant_id)
+    clients = {}
+    for code, name, family, address, postcode, city, email, phone, vat, salesperson in CLIENTS:
+        clients[code] = Client(tenant_id=tenant_id, code=code, name=name, client_family=families.get(family),
+                               address=address, postcode=postcode, city=city, country="France", email=email,
+                               phone=phone, vat_number=vat, salesperson=employees.get(salesperson))
+        add(clients[code])
+    supplier_families = _by_code(SupplierFamily, tenant_id)
+    suppliers = {}
+    for code, name, family, address, postcode, city, email, phone in SUPPLIERS:
+        suppliers[code] = Supplier(tenant_id=tenant_id, code=code, name=name,
+                                   supplier_family=supplier_families.get(family), address=address,
+                                   postcode=postcode, city=city, email=email, phone=phone)
+        add(suppliers[code])
+    for code, name, client, supplier, role, email, phone in CONTACTS:
+        add(Contact(tenant_id=tenant_id, code=code, name=name, client=clients.get(client),
+                    supplier=suppliers.get(supplier), role=role, email=email, phone=phone))
+    sites = {}
+    for code, name, client, address, postcode, city in SITES:
+        sites[code] = Site(tenant_id=tenant_id, code=code, name=name, client=clients[client], address=address,
+                           postcode=postcode, city=city)
+        add(sites[code])
+    sectors = _by_code(Sector, tenant_id)
+    for code, name, client, site, sector, status, start in JOB_SITES:
+        add(JobSite(tenant_id=tenant_id, code=code, name=name, client=clients[client], site=sites[site],
+                    sector=sectors.get(sector), status=status, start_date=start))
+    _add_articles(tenant_id)
+    contracts = {}
+    for code, client, site, start, term, renewal, open_ended in CONTRACTS:
+        contracts[code] = Contract(tenant_id=tenant_id, code=code, client=clients[client], site=sites[site],
+                                   start_date=start, term_date=term, renewal_due_date=renewal,
+                                   open_ended=open_ended)
+        add(contracts[code])
+    for code, label, site, contract in EQUIPMENT:
+        add(Equipment(tenant_id=tenant_id, code=code, label=label, site=sites[site],
+                      contract=contracts.get(contract)))
+    db.session.flush()
+
+
+def _add_articles(tenant_id: int) -> None:
+    """Articles with a sale price from the pricing rule and the tenant's current settings."""
+    settings = PricingSettings.from_settings(
+        db.session.query(DossierSettings).filter_by(tenant_id=tenant_id).one())
+    families, natures = _by_code(ArticleFamily, tenant_id), _by_code(ProductNature, tenant_id)
+    units, vat_rates = _by_code(Unit, tenant_id), _by_code(VatRate, tenant_id)
+    for code, label, family, subfamily, nature, unit, price, vat in ARTICLES:
+        price = Decimal(price)
+        overhead = natures[nature].overhead_coefficient if nature in natures else None
+        costs = ArticleCosts(nature, overhead, price)
+        sale_price = price_line(costs, Decimal(1), settings).unit_price
+        db.session.add(Article(
+            tenant_id=tenant_id, code=code, label=label, family=families.get(family),
+            subfamily=families.get(subfamily), nature=natures.get(nature), unit=units.get(unit),
+            net_purchase_price=price, cost_price=(price * Decimal("1.08")).quantize(Decimal("0.0001")),
+            weighted_average_cost=price, standard_cost=price, sale_price=sale_price, vat_rate=vat_rates.get(vat),
+            available_for_export=True, active=True))
+
+
 def seed_demo() -> bool:
-    """Create the DEMO tenant unless it exists. Returns True when it was created."""
-    if db.session.query(Tenant.id).filter_by(code="DEMO").first():
-        return False
+    """Create the DEMO tenant unless it exists, and its demo master data unless it has
+    clients already (so that running it again changes nothing). Returns True when the
+    tenant was created."""
     audit_actor.set((None, "seed-demo"))
-    tenant = create_tenant("DEMO", "Bâtiment Démo SARL")
-    _add_parameters(tenant.id)
-    _configure_settings(tenant.id)
-    for email, role, name in DEMO_USERS:
-        create_user(email, DEMO_PASSWORD, [(tenant, role)], full_name=name)
+    tenant = db.session.query(Tenant).filter_by(code="DEMO").one_or_none()
+    created = tenant is None
+    if created:
+        tenant = create_tenant("DEMO", "Bâtiment Démo SARL")
+        _add_parameters(tenant.id)
+        _configure_settings(tenant.id)
+        for email, role, name in DEMO_USERS:
+            create_user(email, DEMO_PASSWORD, [(tenant, role)], full_name=name)
+    if not db.session.query(Client.id).filter_by(tenant_id=tenant.id).first():
+        _add_master_data(tenant.id)
     db.session.commit()
-    return True
+    return created
 
 
 @click.command("seed-demo", help="Load the demo tenant DEMO (skipped when it exists) and print its logins.")
