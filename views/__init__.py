@@ -3,11 +3,14 @@ from flask_babel import lazy_gettext as _l
 
 from models import AuditLogEntry, DossierSettings, Tenant, User
 from views.administration import ADMINISTRATION, AuditLogView, TenantView, UserView
+from views.master_data import MASTER_DATA, MASTER_DATA_SCREENS
 from views.parameters import PARAMETER_SCREENS, PARAMETERS
 from views.settings import DossierSettingsView
 
 
 def register_views(admin) -> None:
+    for model, view_class, url_name, label in MASTER_DATA_SCREENS:
+        admin.add_view(view_class(model, name=label, category=MASTER_DATA, endpoint=url_name, url=url_name))
     admin.add_view(DossierSettingsView(DossierSettings, name=_l("Dossier settings"), category=PARAMETERS,
                                        endpoint="dossier-settings", url="dossier-settings"))
     for model, view_class, url_name, label in PARAMETER_SCREENS:

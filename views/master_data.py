@@ -1,0 +1,230 @@
+"""Master data of ``master-data.md``: back-office users and consultants write, viewers read.
+
+Relations to tables that grow large (clients, suppliers, sites, employees, contracts)
+are AJAX look-ups served by the base view's tenant-scoped loader; relations to
+parameter tables are plain selects of the tenant's rows.
+"""
+from flask import g
+from flask_admin.contrib.sqla.filters import BaseSQLAFilter, FilterEqual
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import or_, select
+from wtforms.validators import ValidationError
+
+from core.glossary import CHOICE_LABELS, FIELD_LABELS, choices
+from core.tenancy import MASTER_DATA_WRITERS, current_tenant_id
+from models import (
+    Article, Client, Contact, Contract, Employee, Equipment, JobSite, ProductNature, Site, Supplier,
+)
+from models.master_data import JOB_SITE_STATUSES
+from rules.master_data import article_kind, labour_nature_prefix
+from views.base import SecuredModelView, TenantAjaxLoader
+from views.formatters import choice_formatter
+
+MASTER_DATA = _l("Master data")
+ARTICLE_KINDS = ("labour", "supply")
+
+# AJAX look-ups: searched by prefix of these fields, 20 rows a page.
+CLIENT_LOOKUP = {"fields": ("code", "name"), "page_size": 20}
+SUPPLIER_LOOKUP = {"fields": ("code", "name"), "page_size": 20}
+SITE_LOOKUP = {"fields": ("code", "name"), "page_size": 20}
+EMPLOYEE_LOOKUP = {"fields": ("code", "last_name", "first_name"), "page_size": 20}
+CONTRACT_LOOKUP = {"fields": ("code",), "page_size": 20}
+
+
+class IdAjaxLoader(TenantAjaxLoader):
+    """The base tenant loader, with the posted id turned into an integer first: PostgreSQL
+    does not compare an integer key with the text a form posts.
+    TODO: move into ``views.base.TenantAjaxLoader.get_one``."""
+
+    def get_one(self, pk):
+        try:
+            pk = int(pk)
+        except (TypeError, ValueError):
+            return None
+        return super().get_one(pk)
+
+
+# --- Validators and formatters (referenced by name from the declarations) -------------------
+
+def known_row(form, field):
+    """An AJAX relation posted with an id the tenant's look-up does not know (another
+    tenant's row, a deleted row) is refused instead of being silently emptied (the base
+    view's relation selects do the same for plain selects)."""
+    raw = (field.raw_data or [""])[0]
+    if raw not in ("", "__None", None) and field.data is None:
+        raise ValidationError(_("This row does not exist in this dossier."))
+
+
+def _current_labour_prefix() -> str:
+    if "labour_nature_prefix" not in g:
+        g.labour_nature_prefix = labour_nature_prefix(current_tenant_id())
+    return g.labour_nature_prefix
+
+
+def article_kind_formatter(view, context, model, name):
+    nature = model.nature
+    return CHOICE_LABELS[article_kind(nature.code if nature else None, _current_labour_prefix())]
+
+
+class ArticleKindFilter(BaseSQLAFilter):
+    """Labour articles (nature code starting with the dossier's labour prefix) or supplies."""
+
+    def __init__(self):
+        super().__init__(Article.nature_id, FIELD_LABELS["article_kind"],
+                         options=[(kind, CHOICE_LABELS[kind]) for kind in ARTICLE_KINDS])
+
+    def apply(self, query, value, alias=None):
+        prefix = _current_labour_prefix().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        labour_natures = select(ProductNature.id).where(
+            ProductNature.tenant_id == current_tenant_id(),
+            ProductNature.code.like(f"{prefix}%", escape="\\"))
+        labour = Article.nature_id.in_(labour_natures)
+        if value == "labour":
+            return query.filter(labour)
+        return query.filter(or_(Article.nature_id.is_(None), ~labour))
+
+    def operation(self):
+        return _l("equals")
+
+
+def checked(*relations: str, **extra) -> dict:
+    """``form_args`` refusing unknown rows in these AJAX relation fields (see ``known_row``)."""
+    return {**{name: {"validators": [known_row]} for name in relations}, **extra}
+
+
+# --- Screens --------------------------------------------------------------------------------
+
+class MasterDataView(SecuredModelView):
+    write_roles = MASTER_DATA_WRITERS
+    column_searchable_list = ("code", "name")
+
+    def _create_ajax_loader(self, name, options):
+        remote_model = getattr(self.model, name).property.mapper.class_
+        return IdAjaxLoader(name, self.session, remote_model, **options)
+
+
+class ClientView(MasterDataView):
+    column_list = ("code", "name", "postcode", "city", "client_family", "salesperson", "deactivated")
+    column_export_list = form_columns = (
+        "code", "name", "deactivated", "address", "postcode", "city", "country", "email", "phone",
+        "vat_number", "client_family", "salesperson")
+    column_searchable_list = ("code", "name", "city")
+    column_filters = ("deactivated", "postcode", "city", "client_family.code", "salesperson.code")
+    column_sortable_list = ("code", "name", "postcode", "city", ("client_family", "client_family.code"),
+                            ("salesperson", "salesperson.code"), "deactivated")
+    form_ajax_refs = {"salesperson": EMPLOYEE_LOOKUP}
+    form_args = checked("salesperson")
+
+
+class SupplierView(MasterDataView):
+    column_list = ("code", "name", "postcode", "city", "supplier_family", "phone")
+    column_export_list = form_columns = (
+        "code", "name", "address", "postcode", "city", "email", "phone", "supplier_family")
+    column_searchable_list = ("code", "name", "city")
+    column_filters = ("postcode", "city", "supplier_family.code")
+    column_sortable_list = ("code", "name", "postcode", "city", ("supplier_family", "supplier_family.code"))
+
+
+class ContactView(MasterDataView):
+    column_list = ("code", "name", "client", "supplier", "role", "email", "phone")
+    column_export_list = form_columns = ("code", "client", "supplier", "name", "email", "phone", "role")
+    column_searchable_list = ("code", "name", "email")
+    column_filters = ("client.code", "supplier.code", "role")
+    column_sortable_list = ("code", "name", ("client", "client.code"), ("supplier", "supplier.code"), "role")
+    column_descriptions = {"client": _l("A contact belongs to a client or to a supplier.")}
+    form_ajax_refs = {"client": CLIENT_LOOKUP, "supplier": SUPPLIER_LOOKUP}
+    form_args = checked("client", "supplier")
+
+
+class SiteView(MasterDataView):
+    column_list = ("code", "name", "client", "postcode", "city")
+    column_export_list = form_columns = ("code", "name", "client", "address", "postcode", "city")
+    column_searchable_list = ("code", "name", "city")
+    column_filters = ("client.code", "client.name", "postcode", "city")
+    column_sortable_list = ("code", "name", ("client", "client.code"), "postcode", "city")
+    form_ajax_refs = {"client": CLIENT_LOOKUP}
+    form_args = checked("client")
+
+
+class JobSiteView(MasterDataView):
+    column_list = ("code", "name", "client", "site", "sector", "status", "start_date")
+    column_export_list = form_columns = ("code", "name", "client", "site", "sector", "status", "start_date")
+    column_filters = (
+        FilterEqual(JobSite.status, FIELD_LABELS["status"], options=choices(JOB_SITE_STATUSES)),
+        "client.code", "site.code", "sector.code", "start_date")
+    column_sortable_list = ("code", "name", ("client", "client.code"), ("site", "site.code"),
+                            ("sector", "sector.code"), "status", "start_date")
+    form_choices = {"status": choices(JOB_SITE_STATUSES)}
+    column_formatters = {"status": choice_formatter}
+    column_descriptions = {"site": _l("One of the client's sites.")}
+    form_ajax_refs = {"client": CLIENT_LOOKUP, "site": SITE_LOOKUP}
+    form_args = checked("client", "site", status={"default": "open"})
+
+
+class EmployeeView(MasterDataView):
+    column_list = ("code", "last_name", "first_name", "email", "phone", "hire_date", "technician",
+                   "hourly_cost", "billable_hourly_rate")
+    column_export_list = form_columns = (
+        "code", "first_name", "last_name", "email", "phone", "hire_date", "technician", "hourly_cost",
+        "billable_hourly_rate")
+    column_searchable_list = ("code", "last_name", "first_name")
+    column_filters = ("technician", "hire_date")
+    column_descriptions = {"technician": _l("Technicians are sent to the field-service application.")}
+
+
+class ArticleView(MasterDataView):
+    column_list = ("code", "label", "article_kind", "family", "subfamily", "nature", "unit",
+                   "net_purchase_price", "sale_price", "vat_rate", "active")
+    column_export_list = form_columns = (
+        "code", "label", "family", "subfamily", "nature", "unit", "net_purchase_price", "cost_price",
+        "weighted_average_cost", "standard_cost", "sale_price", "vat_rate", "available_for_export", "active")
+    column_details_list = ("code", "label", "article_kind") + column_export_list[2:]
+    column_searchable_list = ("code", "label")
+    column_filters = (ArticleKindFilter(), "family.code", "subfamily.code", "nature.code", "vat_rate.code",
+                      "active", "available_for_export")
+    column_sortable_list = ("code", "label", ("family", "family.code"), ("subfamily", "subfamily.code"),
+                            ("nature", "nature.code"), "net_purchase_price", "sale_price", "active")
+    column_formatters = {"article_kind": article_kind_formatter}
+    column_formatters_detail = {"article_kind": article_kind_formatter}
+    column_descriptions = {
+        "subfamily": _l("A subfamily of the chosen family."),
+        "nature": _l("Articles whose nature starts with the dossier's labour prefix are labour."),
+    }
+    form_args = {"active": {"default": True}, "available_for_export": {"default": True}}
+
+
+class ContractView(MasterDataView):
+    column_list = ("code", "client", "site", "start_date", "term_date", "renewal_due_date", "open_ended")
+    column_export_list = form_columns = column_list
+    column_searchable_list = ("code",)
+    column_filters = ("client.code", "site.code", "open_ended", "start_date", "term_date", "renewal_due_date")
+    column_sortable_list = ("code", ("client", "client.code"), ("site", "site.code"), "start_date",
+                            "term_date", "renewal_due_date", "open_ended")
+    column_descriptions = {"renewal_due_date": _l("The end date of open-ended contracts.")}
+    form_ajax_refs = {"client": CLIENT_LOOKUP, "site": SITE_LOOKUP}
+    form_args = checked("client", "site")
+
+
+class EquipmentView(MasterDataView):
+    column_list = column_export_list = form_columns = ("code", "label", "site", "contract")
+    column_searchable_list = ("code", "label")
+    column_filters = ("site.code", "contract.code")
+    column_sortable_list = ("code", "label", ("site", "site.code"), ("contract", "contract.code"))
+    form_ajax_refs = {"site": SITE_LOOKUP, "contract": CONTRACT_LOOKUP}
+    form_args = checked("site", "contract")
+
+
+# (model, view class, URL name, menu label): the URL name is also the RESOURCE of
+# the ``export`` and ``import`` commands.
+MASTER_DATA_SCREENS = (
+    (Client, ClientView, "clients", _l("Clients")),
+    (Supplier, SupplierView, "suppliers", _l("Suppliers")),
+    (Contact, ContactView, "contacts", _l("Contacts")),
+    (Site, SiteView, "sites", _l("Sites")),
+    (JobSite, JobSiteView, "job-sites", _l("Job sites")),
+    (Employee, EmployeeView, "employees", _l("Employees")),
+    (Article, ArticleView, "articles", _l("Articles")),
+    (Contract, ContractView, "contracts", _l("Contracts")),
+    (Equipment, EquipmentView, "equipment", _l("Equipment")),
+)
