@@ -11,6 +11,7 @@ from datetime import date
 
 from flask import abort, after_this_request, current_app, flash, redirect, request, send_file, url_for
 from flask_admin import BaseView, expose
+from flask_admin.actions import action
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.helpers import is_form_submitted
 from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
@@ -246,6 +247,12 @@ class SecuredModelView(ImportMixin, RoleGate, ModelView):
         messages = deletion_errors(model)
         if messages:
             raise ValidationError(" ".join(messages))
+
+    @action(*ModelView.action_delete._action)
+    def action_delete(self, ids):
+        """The bulk delete of the list, with the row ids as integers: PostgreSQL (psycopg 3)
+        refuses ``id IN ('3')`` (integer = character varying)."""
+        return super().action_delete(tuple(int(i) for i in ids if str(i).isdigit()))
 
     # Export
     @expose("/export/<export_type>/")
