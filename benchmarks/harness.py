@@ -89,11 +89,15 @@ def best_of_pair(measured, baseline, repeat: int) -> tuple[tuple[float, float], 
 
 # --- The benchmark's app and database ----------------------------------------------------
 
-def database_url(tmp_dir: str) -> str:
-    return os.environ.get("DATABASE_URL") or f"sqlite:///{tmp_dir}/bench.db"
+def database_url(tmp_dir: str, name: str = "bench") -> str:
+    return os.environ.get("DATABASE_URL") or f"sqlite:///{tmp_dir}/{name}.db"
 
 
-def app_config(url: str, tmp_dir: str) -> dict:
+def pg_schema(name: str = "bench") -> str:
+    return PG_SCHEMA if name == "bench" else f"{PG_SCHEMA}_{name}"
+
+
+def app_config(url: str, tmp_dir: str, search_path: str | None = None) -> dict:
     config = {
         "SQLALCHEMY_DATABASE_URI": url,
         "SECRET_KEY": "bench-secret",
@@ -101,45 +105,70 @@ def app_config(url: str, tmp_dir: str) -> dict:
         "RATELIMIT_STORAGE_URI": "memory://",
         "RATELIMIT_ENABLED": False,
     }
-    if url.startswith("postgresql"):
-        config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"options": f"-csearch_path={PG_SCHEMA},public"}}
+    if search_path:
+        config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"options": f"-csearch_path={search_path}"}}
     return config
 
 
+def _prepare_pg_schema(url: str, schema: str) -> str:
+    """A fresh schema; returns the search path: the schema, then where pg_trgm lives."""
+    from sqlalchemy import create_engine
+
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+            # pg_trgm outside the benchmark's schemas (several may exist at once): where the
+            # app's migration would put it, unless it is already installed somewhere.
+            connection.execute(text("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public"))
+            extension_schema = connection.execute(text(
+                "SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'pg_trgm'")).scalar()
+            connection.execute(text(f"CREATE SCHEMA {schema}"))
+            # The extension's schema stays on the search path: an empty version table here
+            # keeps Alembic from reading another one and makes it create every table here.
+            connection.execute(text(f"CREATE TABLE {schema}.alembic_version "
+                                    "(version_num VARCHAR(32) NOT NULL PRIMARY KEY)"))
+    finally:
+        engine.dispose()
+    return schema if extension_schema == schema else f"{schema},{extension_schema}"
+
+
 @contextmanager
-def bench_app():
-    """A migrated app on a fresh database, inside an app context: yields (app, config)."""
+def bench_app(name: str = "bench", push_context: bool = True):
+    """A migrated app on a fresh database: yields (app, config), inside an app context
+    unless ``push_context`` is false. Time requests without it: a request made inside an
+    app context of its app reuses that context (and its database session) instead of
+    having its own, as it would in production. Several may be open at once with
+    different names (each has its own SQLite file or PostgreSQL schema)."""
     from flask_migrate import upgrade
 
     from app import create_app
     from core.extensions import db
 
-    tmp_dir = tempfile.mkdtemp(prefix="passerelle-bench-")
-    config = app_config(database_url(tmp_dir), tmp_dir)
+    tmp_dir = tempfile.mkdtemp(prefix=f"passerelle-{name}-")
+    url = database_url(tmp_dir, name)
+    schema = pg_schema(name) if url.startswith("postgresql") else None
+    config = app_config(url, tmp_dir, _prepare_pg_schema(url, schema) if schema else None)
     app = create_app(config)
     try:
         with app.app_context():
-            if db.engine.dialect.name == "postgresql":
-                with db.engine.begin() as connection:
-                    connection.execute(text(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"))
-                    connection.execute(text(f"CREATE SCHEMA {PG_SCHEMA}"))
-                    # ``public`` stays on the search path (pg_trgm may live there): an empty
-                    # version table here keeps Alembic from reading public's and makes it
-                    # create every table in this schema.
-                    connection.execute(text(f"CREATE TABLE {PG_SCHEMA}.alembic_version "
-                                            "(version_num VARCHAR(32) NOT NULL PRIMARY KEY)"))
             logging.disable(logging.INFO)  # env.py sets Alembic's logging to INFO: keep to figures
             try:
                 upgrade()
             finally:
                 logging.disable(logging.NOTSET)
+        if push_context:
+            with app.app_context():
+                yield app, config
+        else:
             yield app, config
-            db.session.remove()
-            if db.engine.dialect.name == "postgresql":
-                with db.engine.begin() as connection:
-                    connection.execute(text(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"))
-            db.engine.dispose()
     finally:
+        with app.app_context():
+            db.session.remove()
+            if schema:
+                with db.engine.begin() as connection:
+                    connection.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+            db.engine.dispose()
         shutil.rmtree(tmp_dir, ignore_errors=True)
 
 
@@ -178,14 +207,16 @@ def bulk_insert(model, tenant_id: int, make_row, start: int, stop: int, batch: i
 
 
 def analyze(tables) -> None:
-    """Planner statistics, as after any bulk load (PostgreSQL's autovacuum would get there
-    on its own, later; SQLite has none until ``ANALYZE`` / ``PRAGMA optimize``)."""
+    """The state after a bulk load once the database has caught up: PostgreSQL's
+    autovacuum (``VACUUM ANALYZE``: statistics, visibility map, GIN pending lists
+    merged), SQLite's ``ANALYZE`` (as ``PRAGMA optimize`` would)."""
     from core.extensions import db
 
-    with db.engine.begin() as connection:
-        for name in tables:
-            connection.execute(text(f"ANALYZE {name}"))
     db.session.remove()
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        for name in tables:
+            verb = "VACUUM ANALYZE" if db.engine.dialect.name == "postgresql" else "ANALYZE"
+            connection.execute(text(f"{verb} {name}"))
     db.engine.dispose()  # new connections load the new statistics
 
 

@@ -53,20 +53,19 @@ def probe(config: dict, email: str, url: str, empty_url: str) -> dict:
     from benchmarks.harness import drain, login
 
     app = create_app(config)
-    with app.app_context():
-        client = login(app, email)
-        drain(client.get(empty_url))  # imports, templates, first connection: not the rows
-        gc.collect()
-        before = _status_mb("VmRSS")
-        peak = PeakRss()
-        start = time.perf_counter()
-        response = client.get(url)
-        if response.status_code != 200:
-            raise RuntimeError(f"{url}: status {response.status_code}")
-        size = drain(response)
-        seconds = time.perf_counter() - start
-        return {"growth_mb": round(peak.peak_mb() - before, 1), "before_mb": round(before, 1),
-                "seconds": round(seconds, 3), "bytes": size}
+    client = login(app, email)
+    drain(client.get(empty_url))  # imports, templates, first connection: not the rows
+    gc.collect()
+    before = _status_mb("VmRSS")
+    peak = PeakRss()
+    start = time.perf_counter()
+    response = client.get(url)
+    if response.status_code != 200:
+        raise RuntimeError(f"{url}: status {response.status_code}")
+    size = drain(response)
+    seconds = time.perf_counter() - start
+    return {"growth_mb": round(peak.peak_mb() - before, 1), "before_mb": round(before, 1),
+            "seconds": round(seconds, 3), "bytes": size}
 
 
 def measure(config: dict, email: str, url: str, empty_url: str) -> dict:

@@ -78,18 +78,19 @@ def run(dataset_name: str | None = None, repeat: int = 3, large: int = LARGE, sm
     work_dir = tempfile.mkdtemp(prefix="passerelle-bench-p2-")
     exported, bare = os.path.join(work_dir, "exported.xlsx"), os.path.join(work_dir, "bare.xlsx")
     try:
-        with bench_app() as (app, config):
-            database = dialect_name()
-            tenant_id = create_tenant_user("BENCH", EMAIL, role="viewer")
-            other_id = create_tenant_user("OTHER", "other@bench.test")
-            bulk_insert(dataset.model, other_id, dataset.make_row, 0, 1_000)
-
-            bulk_insert(dataset.model, tenant_id, dataset.make_row, 0, small)
-            analyze([dataset.table])
+        with bench_app(push_context=False) as (app, config):
+            with app.app_context():
+                database = dialect_name()
+                tenant_id = create_tenant_user("BENCH", EMAIL, role="viewer")
+                other_id = create_tenant_user("OTHER", "other@bench.test")
+                bulk_insert(dataset.model, other_id, dataset.make_row, 0, 1_000)
+                bulk_insert(dataset.model, tenant_id, dataset.make_row, 0, small)
+                analyze([dataset.table])
             memory_small = memprobe.measure(config, EMAIL, url, empty_url)
 
-            bulk_insert(dataset.model, tenant_id, dataset.make_row, small, large)
-            analyze([dataset.table])
+            with app.app_context():
+                bulk_insert(dataset.model, tenant_id, dataset.make_row, small, large)
+                analyze([dataset.table])
             memory_large = memprobe.measure(config, EMAIL, url, empty_url)
 
             client = login(app, EMAIL)
