@@ -132,7 +132,7 @@ def include_name(name, type_, parent_names) -> bool:
     are not in the models: trigram / expression indexes and FTS5 tables)."""
     if type_ == "table" and name and name.endswith(_FTS_SUFFIXES):
         return False
-    if type_ == "index" and name and name.startswith("ix_") and name.endswith(("_trgm", "_prefix")):
+    if type_ == "index" and name and name.startswith("ix_") and name.endswith(("_trgm", "_code_prefix")):
         return False
     return True
 
