@@ -1,20 +1,25 @@
 """Registers every screen on the Flask-Admin instance."""
 from flask_babel import lazy_gettext as _l
 
-from models import AuditLogEntry, DossierSettings, Tenant, User
+from models import AuditLogEntry, DossierSettings, Invoice, Tenant, User
 from views.administration import ADMINISTRATION, AuditLogView, TenantView, UserView
 from views.master_data import MASTER_DATA, MASTER_DATA_SCREENS
+from views.invoices import InvoiceView
 from views.parameters import PARAMETER_SCREENS, PARAMETERS
 from views.settings import DossierSettingsView
+from views.simulator import PriceSimulatorView
 
 
 def register_views(admin) -> None:
     for model, view_class, url_name, label in MASTER_DATA_SCREENS:
         admin.add_view(view_class(model, name=label, category=MASTER_DATA, endpoint=url_name, url=url_name))
+    admin.add_view(InvoiceView(Invoice, name=_l("Invoices"), endpoint="invoices", url="invoices"))
     admin.add_view(DossierSettingsView(DossierSettings, name=_l("Dossier settings"), category=PARAMETERS,
                                        endpoint="dossier-settings", url="dossier-settings"))
     for model, view_class, url_name, label in PARAMETER_SCREENS:
         admin.add_view(view_class(model, name=label, category=PARAMETERS, endpoint=url_name, url=url_name))
+    admin.add_view(PriceSimulatorView(name=_l("Price simulator"), category=PARAMETERS, endpoint="price-simulator",
+                                      url="price-simulator"))
     admin.add_view(TenantView(Tenant, name=_l("Tenants"), category=ADMINISTRATION, endpoint="tenants",
                               url="tenants"))
     admin.add_view(UserView(User, name=_l("Users"), category=ADMINISTRATION, endpoint="users", url="users"))

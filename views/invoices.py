@@ -1,0 +1,97 @@
+"""Invoices: drafts edited with their lines inline; validation (list action and button)
+takes the next number of the invoice sequence; validated invoices are read-only."""
+from flask import abort, flash, redirect, request
+from flask_admin import expose
+from flask_admin.actions import action
+from flask_admin.model.form import InlineFormAdmin
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from wtforms.validators import ValidationError
+
+from core.extensions import db
+from core.glossary import FIELD_LABELS, choices
+from core.tenancy import MASTER_DATA_WRITERS, current_tenant_id, get_by_id_and_tenant
+from models.invoices import INVOICE_STATES, LINE_KINDS, Invoice, InvoiceLine
+from models.master_data import Article
+from rules.invoices import InvoiceError, ZeroTotalNeedsConfirmation, compute_totals, validate_invoice
+from views.base import SecuredModelView, TenantAjaxLoader
+from views.formatters import choice_formatter
+
+INVOICES = _l("Invoices")
+
+
+class InvoiceLineInline(InlineFormAdmin):
+    form_columns = ("id", "position", "article", "label", "kind", "quantity", "unit_price", "vat_rate")
+    form_choices = {"kind": choices(LINE_KINDS)}
+    form_ajax_refs = {"article": TenantAjaxLoader("article", db.session, Article, fields=("code", "label"))}
+
+
+class InvoiceView(SecuredModelView):
+    write_roles = MASTER_DATA_WRITERS
+    details_template = "invoices/details.html"
+    column_default_sort = ("id", True)
+    column_list = ("number", "state", "invoice_date", "client", "job_site", "total_excl_vat", "total_vat",
+                   "total_incl_vat", "origin", "external_reference")
+    column_export_list = column_list
+    column_searchable_list = ("number", "external_reference")
+    column_filters = ("state", "invoice_date", "number", "origin")
+    column_formatters = {"state": choice_formatter}
+    column_details_exclude_list = ("tenant", "lines", "attachments", "numbering_sequence")
+    form_columns = ("invoice_date", "client", "site", "job_site", "sector", "establishment", "memo",
+                    "internal_note", "report_url")
+    form_ajax_refs = {name: {"fields": ("code", "name")} for name in ("client", "site", "job_site")}
+    form_choices = {"state": choices(INVOICE_STATES)}
+    inline_models = (InvoiceLineInline(InvoiceLine),)
+    column_labels = {"lines": FIELD_LABELS["invoice_lines"]}
+
+    def is_editable(self, invoice) -> bool:
+        return invoice.state == "draft"
+
+    def get_one(self, id):
+        invoice = super().get_one(id)
+        if request.endpoint.endswith(("edit_view", "delete_view")) and not self.is_editable(invoice):
+            flash(_("A validated invoice cannot be changed or deleted: cancel it with a credit note."), "error")
+            abort(redirect(self.get_url(".details_view", id=invoice.id)))
+        return invoice
+
+    def on_model_change(self, form, model, is_created):
+        super().on_model_change(form, model, is_created)
+        for line in model.lines:
+            line.tenant_id = model.tenant_id
+        compute_totals(model)
+
+    def on_model_delete(self, model):
+        if not self.is_editable(model):
+            raise ValidationError(_("A validated invoice cannot be deleted: cancel it with a credit note."))
+
+    @action("validate", _l("Validate"), _l("Validate the selected invoices? Each takes the next invoice number."))
+    def action_validate(self, ids):
+        if not self.can_write:
+            abort(403)
+        for invoice_id in sorted(int(i) for i in ids):
+            self._validate(invoice_id, confirm_zero_total=False)
+
+    @expose("/validate/", methods=("POST",))
+    def validate_view(self):
+        if not self.can_write:
+            abort(403)
+        invoice = get_by_id_and_tenant(Invoice, request.form.get("id"))
+        self._validate(invoice.id, confirm_zero_total=request.form.get("confirm_zero_total") == "1")
+        return redirect(self.get_url(".details_view", id=invoice.id))
+
+    def _validate(self, invoice_id: int, confirm_zero_total: bool) -> None:
+        try:
+            invoice = validate_invoice(invoice_id, current_tenant_id(), confirm_zero_total)
+            db.session.commit()
+            flash(_("Invoice validated with number %(number)s.", number=invoice.number), "success")
+        except ZeroTotalNeedsConfirmation as error:
+            db.session.rollback()
+            flash(str(error), "warning")
+        except InvoiceError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+
+    @expose("/print/")
+    def print_view(self):
+        invoice = get_by_id_and_tenant(Invoice, request.args.get("id"))
+        return self.render("invoices/print.html", invoice=invoice)
