@@ -55,6 +55,7 @@ def create_app(test_config: dict | None = None) -> Flask:
                 "current_role_label": CHOICE_LABELS.get(g.get("role"), ""), "get_locale": get_locale,
                 "memberships": g.get("memberships", []), "languages": app.config["LANGUAGES"]}
 
+    app.jinja_env.filters["choice_label"] = lambda value: CHOICE_LABELS.get(value, value)
     _init_errors(app)
     return app
 

@@ -7,13 +7,14 @@ save and delete, and the XLSX export.
 """
 import os
 import tempfile
-from datetime import date
+from datetime import date, datetime
 
 from flask import abort, after_this_request, current_app, flash, redirect, request, send_file, url_for
 from flask_admin import BaseView, expose
 from flask_admin.actions import action
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.helpers import is_form_submitted
+from flask_admin.model import typefmt
 from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
 from flask_admin.contrib.sqla.fields import QuerySelectField
 from flask_admin.contrib.sqla.form import AdminModelConverter
@@ -31,6 +32,7 @@ from models.base import TenantScoped
 from rules.parameters import ROW_RULES, code_errors, deletion_errors
 from spreadsheets import xlsx
 from spreadsheets.resources import fields_of, select_columns, stream_rows
+from views.formatters import date_formatter, datetime_formatter
 from views.importing import ImportMixin
 
 
@@ -141,7 +143,8 @@ class SecuredModelView(ImportMixin, RoleGate, ModelView):
     form_excluded_columns = ("tenant", "tenant_id")
     column_exclude_list = ("tenant",)
     column_details_exclude_list = ("tenant",)
-    column_type_formatters = {**ModelView.column_type_formatters}
+    column_type_formatters = {**typefmt.BASE_FORMATTERS, date: date_formatter, datetime: datetime_formatter}
+    column_type_formatters_detail = {**typefmt.DETAIL_FORMATTERS, date: date_formatter, datetime: datetime_formatter}
     allow_create = allow_edit = allow_delete = True
 
     def __init__(self, model, *args, **kwargs):

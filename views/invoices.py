@@ -35,7 +35,7 @@ class InvoiceView(SecuredModelView):
     column_export_list = column_list
     column_searchable_list = ("number", "external_reference")
     column_filters = ("state", "invoice_date", "number", "origin")
-    column_formatters = {"state": choice_formatter}
+    column_formatters = {"state": choice_formatter, "origin": choice_formatter}
     column_details_exclude_list = ("tenant", "lines", "attachments", "numbering_sequence")
     form_columns = ("invoice_date", "client", "site", "job_site", "sector", "establishment", "memo",
                     "internal_note", "report_url")
