@@ -87,3 +87,12 @@ def _flush_draft(invoice: Invoice) -> None:
         db.session.flush()
     except StaleDataError:
         raise InvoiceError(_("Invoice %(number)s has just been validated by someone else.", number=invoice))
+
+
+def cancel_draft(invoice: Invoice) -> None:
+    """A draft may be cancelled (it keeps no number); a validated invoice is cancelled
+    by a credit note only."""
+    if invoice.state != "draft":
+        raise InvoiceError(_("Only a draft can be cancelled: a validated invoice is cancelled by a credit note."))
+    invoice.state = "cancelled"
+    _flush_draft(invoice)

@@ -1,23 +1,27 @@
 """Invoices: drafts edited with their lines inline; validation (list action and button)
 takes the next number of the invoice sequence; validated invoices are read-only."""
-from flask import abort, flash, redirect, request
+import io
+
+from flask import abort, flash, redirect, request, send_file
 from flask_admin import expose
 from flask_admin.actions import action
 from flask_admin.model.form import InlineFormAdmin
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from werkzeug.utils import secure_filename
 from wtforms.validators import ValidationError
 
 from core.extensions import db
 from core.glossary import FIELD_LABELS, choices
 from core.tenancy import MASTER_DATA_WRITERS, current_tenant_id, get_by_id_and_tenant
-from models.invoices import INVOICE_STATES, LINE_KINDS, Invoice, InvoiceLine
+from models.invoices import INVOICE_STATES, LINE_KINDS, Invoice, InvoiceAttachment, InvoiceLine
 from models.master_data import Article
-from rules.invoices import InvoiceError, ZeroTotalNeedsConfirmation, compute_totals, validate_invoice
+from rules.invoices import InvoiceError, ZeroTotalNeedsConfirmation, cancel_draft, compute_totals, validate_invoice
 from views.base import SecuredModelView, TenantAjaxLoader
 from views.formatters import choice_formatter
 
 INVOICES = _l("Invoices")
+MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 
 
 class InvoiceLineInline(InlineFormAdmin):
@@ -31,7 +35,7 @@ class InvoiceView(SecuredModelView):
     details_template = "invoices/details.html"
     column_default_sort = ("id", True)
     column_list = ("number", "state", "invoice_date", "client", "job_site", "total_excl_vat", "total_vat",
-                   "total_incl_vat", "origin", "external_reference")
+                   "total_incl_vat", "outstanding_amount", "origin", "external_reference")
     column_export_list = column_list
     column_searchable_list = ("number", "external_reference")
     column_filters = ("state", "invoice_date", "number", "origin")
@@ -90,6 +94,46 @@ class InvoiceView(SecuredModelView):
         except InvoiceError as error:
             db.session.rollback()
             flash(str(error), "error")
+
+    @expose("/cancel/", methods=("POST",))
+    def cancel_view(self):
+        if not self.can_write:
+            abort(403)
+        invoice = get_by_id_and_tenant(Invoice, request.form.get("id"))
+        try:
+            cancel_draft(invoice)
+            db.session.commit()
+            flash(_("The draft invoice is cancelled."), "success")
+        except InvoiceError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+        return redirect(self.get_url(".details_view", id=invoice.id))
+
+    @expose("/attachments/", methods=("POST",))
+    def attach_view(self):
+        if not self.can_write:
+            abort(403)
+        invoice = get_by_id_and_tenant(Invoice, request.form.get("id"))
+        uploaded = request.files.get("file")
+        if uploaded is None or not uploaded.filename:
+            flash(_("Choose a file to attach."), "error")
+        else:
+            content = uploaded.read()
+            if len(content) > MAX_ATTACHMENT_BYTES:
+                flash(_("The file is too large (more than 10 MB)."), "error")
+            else:
+                db.session.add(InvoiceAttachment(
+                    tenant_id=invoice.tenant_id, invoice_id=invoice.id, filename=secure_filename(uploaded.filename)
+                    or "piece-jointe", content_type=uploaded.mimetype or "application/octet-stream", content=content))
+                db.session.commit()
+                flash(_("File attached."), "success")
+        return redirect(self.get_url(".details_view", id=invoice.id))
+
+    @expose("/attachments/<int:attachment_id>/")
+    def attachment_view(self, attachment_id):
+        attachment = get_by_id_and_tenant(InvoiceAttachment, attachment_id)
+        return send_file(io.BytesIO(attachment.content), as_attachment=True, download_name=attachment.filename,
+                         mimetype=attachment.content_type)
 
     @expose("/print/")
     def print_view(self):

@@ -101,3 +101,30 @@ def test_price_simulator_shows_every_step(app, browser, tenants):
     assert "simulator-steps" in page and "32.5" in page and "65.00" in page  # coefficients 1 by default
     assert "is-invalid" in b.get("/admin/price-simulator/?article=NOPE&quantity=1").get_data(as_text=True)
     assert browser("backoffice@acme.test").get("/admin/price-simulator/").status_code == 403
+
+
+def test_attachments_are_kept_and_served_to_the_tenant_only(app, browser, tenants, acme):
+    import io
+    invoice_id = _new_draft(app, tenants, acme)
+    b = browser("backoffice@acme.test")
+    response = b.post("/admin/invoices/attachments/", {"id": str(invoice_id),
+                                                      "file": (io.BytesIO(b"%PDF-1.4 rapport"), "rapport.pdf")},
+                      content_type="multipart/form-data")
+    assert response.status_code == 302
+    page = b.get(f"/admin/invoices/details/?id={invoice_id}").get_data(as_text=True)
+    assert "rapport.pdf" in page
+    with app.app_context():
+        attachment_id = db.session.get(Invoice, invoice_id).attachments[0].id
+    download = b.get(f"/admin/invoices/attachments/{attachment_id}/")
+    assert download.status_code == 200 and download.data == b"%PDF-1.4 rapport"
+    assert browser("backoffice@beta.test").get(f"/admin/invoices/attachments/{attachment_id}/").status_code == 404
+
+
+def test_a_draft_can_be_cancelled_not_a_validated_invoice(app, browser, tenants, acme):
+    draft, validated = _new_draft(app, tenants, acme), _new_draft(app, tenants, acme)
+    b = browser("backoffice@acme.test")
+    b.post("/admin/invoices/validate/", {"id": str(validated)})
+    b.post("/admin/invoices/cancel/", {"id": str(draft)})
+    b.post("/admin/invoices/cancel/", {"id": str(validated)})
+    assert _invoice(app, draft).state == "cancelled" and _invoice(app, draft).number is None
+    assert _invoice(app, validated).state == "validated"
