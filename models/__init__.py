@@ -9,6 +9,7 @@ from models.parameters import (
     TextCode, Unit, VatRate,
 )
 from models.invoices import Invoice, InvoiceAttachment, InvoiceLine
+from models.payments import Payment, PaymentImportBatch
 from models.settings import DossierSettings
 from models.tenancy import ROLES, Membership, Tenant, User
 
@@ -17,7 +18,7 @@ __all__ = [
     "DossierSettings", "Establishment", "Membership", "NumberingSequence", "OperationCode",
     "PriceCategory", "ProductNature", "ROLES", "Sector", "SupplierFamily", "Tenant", "TextCode",
     "Unit", "User", "VatRate",
-    "Invoice", "InvoiceAttachment", "InvoiceLine",
+    "Invoice", "InvoiceAttachment", "InvoiceLine", "Payment", "PaymentImportBatch",
     # master data
     "Article", "Client", "Contact", "Contract", "Employee", "Equipment", "JobSite", "Site", "Supplier",
 ]

@@ -1,0 +1,525 @@
+"""Customer payments imported from the accounting's Excel file (``payments-import.md``).
+
+Plain functions, no Flask request:
+
+- ``map_headers`` finds the columns by name (case, accents and spacing ignored,
+  any order, extra columns ignored);
+- ``parse_row`` turns the cells of one row into a ``PaymentRow`` (dates: date
+  cells, text ``DD/MM/YYYY`` or ISO, Excel serial numbers; amounts: number cells
+  or text with a decimal comma or point, as ``Decimal``);
+- ``check_rows`` gives every row its alerts, with the tenant's invoices and
+  payments read in a few batched queries (never one query per row);
+- ``import_rows`` writes the rows without a red alert as one batch;
+  ``cancel_batch`` removes a batch's payments;
+- ``outstanding_amounts``: total incl. VAT − sum of the payments, per invoice.
+
+Each alert has a code, a level (``blocking``: red, the row is not imported;
+``warning``: yellow, imported) and an explanation for the user.
+"""
+import re
+import unicodedata
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+
+from core.extensions import db
+from models.base import utcnow
+from models.invoices import Invoice
+from models.master_data import Client
+from models.payments import PAYMENT_METHODS, Payment, PaymentImportBatch
+
+CENT = Decimal("0.01")
+MAX_AMOUNT = Decimal("999999999999.99")  # Numeric(14, 2)
+LOOKUP_CHUNK = 30_000  # values per IN (...) query: one query for a file of up to 30,000 references
+
+BLOCKING, WARNING, OK = "blocking", "warning", "ok"
+ALERT_LEVELS = {
+    "unknown_invoice": BLOCKING,
+    "invoice_not_validated": BLOCKING,
+    "bad_date": BLOCKING,
+    "bad_amount": BLOCKING,
+    "client_mismatch": BLOCKING,
+    "duplicate": BLOCKING,
+    "overpayment": WARNING,
+    "date_before_invoice": WARNING,
+    "date_in_future": WARNING,
+    "unknown_method": WARNING,
+}
+ALERT_LABELS = {
+    "unknown_invoice": _l("Unknown invoice"),
+    "invoice_not_validated": _l("Invoice not validated"),
+    "bad_date": _l("Bad date"),
+    "bad_amount": _l("Bad amount"),
+    "client_mismatch": _l("Other client"),
+    "duplicate": _l("Duplicate"),
+    "overpayment": _l("Overpayment"),
+    "date_before_invoice": _l("Before the invoice"),
+    "date_in_future": _l("Future date"),
+    "unknown_method": _l("Unknown method"),
+}
+
+# The columns of the file, as named in code, with every accepted spelling of their header.
+COLUMNS = ("invoice_reference", "payment_date", "amount", "method", "client_code", "accounting_reference")
+REQUIRED_COLUMNS = ("invoice_reference", "payment_date", "amount")
+TEMPLATE_HEADERS = {
+    "invoice_reference": "Référence facture",
+    "payment_date": "Date règlement",
+    "amount": "Montant",
+    "method": "Mode de règlement",
+    "client_code": "Code client",
+    "accounting_reference": "Référence comptable",
+}
+HEADER_SPELLINGS = {
+    "invoice_reference": ("Référence facture", "Réf facture", "Réf. facture", "N° facture", "Numéro facture",
+                          "Numéro de facture", "Facture", "Invoice reference", "Invoice number", "Invoice"),
+    "payment_date": ("Date règlement", "Date de règlement", "Date du règlement", "Date paiement",
+                     "Date de paiement", "Payment date"),
+    "amount": ("Montant", "Montant règlement", "Montant du règlement", "Montant réglé", "Amount"),
+    "method": ("Mode de règlement", "Mode règlement", "Mode de paiement", "Mode", "Payment method", "Method"),
+    "client_code": ("Code client", "Client", "Client code"),
+    "accounting_reference": ("Référence comptable", "Réf comptable", "Réf. comptable", "Pièce comptable",
+                             "Accounting reference"),
+}
+METHOD_SPELLINGS = {
+    "cheque": ("cheque", "chèque", "chq", "check"),
+    "transfer": ("transfer", "virement", "vir", "virement bancaire", "bank transfer", "wire transfer"),
+    "card": ("card", "carte", "cb", "carte bancaire", "credit card"),
+    "cash": ("cash", "espèces", "espece", "liquide"),
+    "direct_debit": ("direct debit", "direct_debit", "prélèvement", "prlv", "prélèvement sepa"),
+    "other": ("other", "autre", "divers"),
+}
+
+
+def squash(text) -> str:
+    """How headers and words are compared: no accents, no case, no spaces or punctuation."""
+    text = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode().lower()
+    return re.sub(r"[^a-z0-9]", "", text)
+
+
+_HEADERS = {squash(spelling): name for name, spellings in HEADER_SPELLINGS.items()
+            for spelling in (*spellings, name)}
+_METHODS = {squash(spelling): code for code, spellings in METHOD_SPELLINGS.items() for spelling in spellings}
+
+
+# --- Alerts and rows -----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Alert:
+    code: str
+    message: str
+
+    @property
+    def level(self) -> str:
+        return ALERT_LEVELS[self.code]
+
+    @property
+    def label(self) -> str:
+        return str(ALERT_LABELS[self.code])
+
+
+@dataclass
+class PaymentRow:
+    """One data row of the file: its sheet row number, parsed values, shown cells and alerts."""
+
+    row: int
+    cells: tuple                    # the six cells as shown on the control screen (text)
+    invoice_reference: str = ""
+    payment_date: date | None = None
+    amount: Decimal | None = None
+    method: str = "other"
+    client_code: str = ""
+    accounting_reference: str = ""
+    alerts: list[Alert] = field(default_factory=list)
+    invoice_id: int | None = None
+
+    @property
+    def status(self) -> str:
+        levels = {alert.level for alert in self.alerts}
+        return BLOCKING if BLOCKING in levels else WARNING if WARNING in levels else OK
+
+    @property
+    def importable(self) -> bool:
+        return self.invoice_id is not None and all(alert.level != BLOCKING for alert in self.alerts)
+
+    def alert_codes(self) -> list[str]:
+        return [alert.code for alert in self.alerts]
+
+    def add(self, code: str, message: str) -> None:
+        if all(alert.code != code for alert in self.alerts):
+            self.alerts.append(Alert(code, message))
+
+
+def count_statuses(rows: list[PaymentRow]) -> dict[str, int]:
+    counts = {OK: 0, WARNING: 0, BLOCKING: 0}
+    for row in rows:
+        counts[row.status] += 1
+    return counts
+
+
+# --- Headers and cells ---------------------------------------------------------------------
+
+def map_headers(headers) -> tuple[dict[str, int], list[str]]:
+    """Column name → index of the header cells, and the required columns missing."""
+    mapping: dict[str, int] = {}
+    for index, header in enumerate(headers):
+        if isinstance(header, str) and header.strip():
+            name = _HEADERS.get(squash(header))
+            if name is not None and name not in mapping:
+                mapping[name] = index
+    return mapping, [name for name in REQUIRED_COLUMNS if name not in mapping]
+
+
+def _blank(value) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def show(value) -> str:
+    """A cell as text on the control screen (dates as DD/MM/YYYY, whole numbers without .0)."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.strftime("%d/%m/%Y %H:%M") if (value.hour, value.minute) != (0, 0) else value.strftime("%d/%m/%Y")
+    if isinstance(value, date):
+        return value.strftime("%d/%m/%Y")
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else str(value)
+    return str(value)
+
+
+def text_of(value) -> str:
+    """A text cell (invoice reference, client code…): stripped; a whole number cell without .0."""
+    if _blank(value):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return show(value).strip()
+
+
+EXCEL_EPOCH = date(1899, 12, 30)
+_DATE_PATTERNS = ("%d/%m/%Y", "%d/%m/%y", "%d-%m-%Y", "%d.%m.%Y", "%Y-%m-%d", "%Y/%m/%d")
+_ISO_TIME = re.compile(r"^(\d{4}-\d{2}-\d{2})[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$")
+
+
+def parse_date(value) -> date:
+    """A payment date from a date cell, an Excel serial number or text ``DD/MM/YYYY`` / ISO.
+    Raises ValueError (with the user's message) when missing or unreadable."""
+    if _blank(value):
+        raise ValueError(_("The payment date is missing."))
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, bool):
+        raise ValueError(_("« %(value)s » is not a date: use a date cell, DD/MM/YYYY or YYYY-MM-DD.", value=value))
+    if isinstance(value, (int, float)):
+        if value != int(value) or not 1 <= value <= 2958465:
+            raise ValueError(_("« %(value)s » is not a date: use a date cell, DD/MM/YYYY or YYYY-MM-DD.",
+                               value=show(value)))
+        return EXCEL_EPOCH + timedelta(days=int(value))
+    text = str(value).strip()
+    iso = _ISO_TIME.match(text)
+    if iso:
+        text = iso.group(1)
+    for pattern in _DATE_PATTERNS:
+        try:
+            return datetime.strptime(text, pattern).date()
+        except ValueError:
+            continue
+    raise ValueError(_("« %(value)s » is not a date: use a date cell, DD/MM/YYYY or YYYY-MM-DD.", value=text))
+
+
+_SPACES = re.compile(r"[\s\u00a0\u202f']")
+
+
+def parse_amount(value) -> Decimal:
+    """A positive amount in cents from a number cell (``Decimal(str(value))``, never float
+    arithmetic) or text with a decimal comma or point (``1 250,40``, ``1250.40``,
+    ``1.250,40 €``). Raises ValueError when missing, unreadable, zero or negative."""
+    if _blank(value):
+        raise ValueError(_("The amount is missing."))
+    if isinstance(value, bool) or isinstance(value, (date, datetime, timedelta)):
+        raise ValueError(_("« %(value)s » is not an amount.", value=show(value)))
+    if isinstance(value, (int, float)):
+        text = str(value)
+    else:
+        text = _SPACES.sub("", str(value)).replace("€", "").replace("EUR", "")
+        if "," in text and "." in text:  # the last separator is the decimal one
+            thousands = "." if text.rfind(",") > text.rfind(".") else ","
+            text = text.replace(thousands, "")
+        text = text.replace(",", ".")
+        if not re.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)", text):
+            raise ValueError(_("« %(value)s » is not an amount.", value=str(value).strip()))
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        raise ValueError(_("« %(value)s » is not an amount.", value=show(value)))
+    if not amount.is_finite():
+        raise ValueError(_("« %(value)s » is not an amount.", value=show(value)))
+    amount = amount.quantize(CENT, ROUND_HALF_UP)
+    if amount <= 0:
+        raise ValueError(_("The amount must be greater than zero (%(amount)s).", amount=show(value)))
+    if amount > MAX_AMOUNT:
+        raise ValueError(_("« %(value)s » is too large for an amount.", value=show(value)))
+    return amount
+
+
+def parse_method(value) -> tuple[str, bool]:
+    """(method code, known): an empty cell is ``other``; an unknown word is ``other`` too."""
+    if _blank(value):
+        return "other", True
+    code = _METHODS.get(squash(value))
+    return (code, True) if code else ("other", False)
+
+
+FORMULA_MESSAGE = _l("The cell holds a formula: formulas are not imported, type the value itself.")
+
+
+def parse_row(number: int, cells: list, mapping: dict[str, int], formula_columns=()) -> PaymentRow:
+    """A ``PaymentRow`` from the cells of sheet row ``number`` (alerts of its own cells only).
+
+    ``formula_columns``: the indexes of the row's cells holding a formula; their cached
+    value is not trusted (see ``spreadsheets.fast_reader``)."""
+    width = len(cells)
+    raw = {name: (cells[index] if index < width else None) for name, index in mapping.items()}
+    formulas = {name for name, index in mapping.items() if index in formula_columns}
+    row = PaymentRow(number, tuple(show(raw.get(name)) for name in COLUMNS))
+
+    row.invoice_reference = text_of(raw.get("invoice_reference"))
+    if "invoice_reference" in formulas:
+        row.add("unknown_invoice", str(FORMULA_MESSAGE))
+    elif not row.invoice_reference:
+        row.add("unknown_invoice", _("The invoice reference is missing."))
+
+    if "payment_date" in formulas:
+        row.add("bad_date", str(FORMULA_MESSAGE))
+    else:
+        try:
+            row.payment_date = parse_date(raw.get("payment_date"))
+        except ValueError as error:
+            row.add("bad_date", str(error))
+
+    if "amount" in formulas:
+        row.add("bad_amount", str(FORMULA_MESSAGE))
+    else:
+        try:
+            row.amount = parse_amount(raw.get("amount"))
+        except ValueError as error:
+            row.add("bad_amount", str(error))
+
+    method_cell = raw.get("method")
+    row.method, known = parse_method(method_cell)
+    if "method" in formulas:
+        row.method, known = "other", False
+    if not known:
+        row.add("unknown_method", _("Unknown payment method « %(value)s »: imported as « other ».",
+                                    value=text_of(method_cell)))
+
+    row.client_code = text_of(raw.get("client_code"))
+    if "client_code" in formulas:
+        row.add("client_mismatch", str(FORMULA_MESSAGE))
+    # a formula's cached text in the accounting reference is kept as text: it is only a label
+    row.accounting_reference = text_of(raw.get("accounting_reference"))[:80]
+    return row
+
+
+# --- Checking rows against the tenant's invoices and payments --------------------------------
+
+@dataclass(frozen=True)
+class InvoiceFacts:
+    id: int
+    number: str
+    state: str
+    invoice_date: date
+    total_incl_vat: Decimal
+    client_code: str
+
+
+def _chunks(values, size: int = LOOKUP_CHUNK):
+    values = list(values)
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
+def find_invoices(references, tenant_id: int) -> dict[str, InvoiceFacts]:
+    """The tenant's invoices by number (as written, or in upper case): one query per
+    30,000 references."""
+    wanted = {ref for ref in references if ref} | {ref.upper() for ref in references if ref}
+    found: dict[str, InvoiceFacts] = {}
+    for chunk in _chunks(wanted):
+        statement = (select(Invoice.id, Invoice.number, Invoice.state, Invoice.invoice_date,
+                            Invoice.total_incl_vat, Client.code)
+                     .join(Client, Client.id == Invoice.client_id)
+                     .where(Invoice.tenant_id == tenant_id, Invoice.number.in_(chunk)))
+        for row in db.session.execute(statement):
+            found[row[1]] = InvoiceFacts(*row)
+    return found
+
+
+def _existing_payments(invoice_ids, tenant_id: int) -> list[tuple[int, date, Decimal]]:
+    rows = []
+    for chunk in _chunks(invoice_ids):
+        rows.extend(db.session.execute(
+            select(Payment.invoice_id, Payment.payment_date, Payment.amount)
+            .where(Payment.tenant_id == tenant_id, Payment.invoice_id.in_(chunk))).all())
+    return rows
+
+
+def _existing_references(references, tenant_id: int) -> set[str]:
+    found = set()
+    for chunk in _chunks({ref for ref in references if ref}):
+        found.update(db.session.execute(
+            select(Payment.accounting_reference)
+            .where(Payment.tenant_id == tenant_id, Payment.accounting_reference.in_(chunk))).scalars())
+    return found
+
+
+def outstanding_amounts(invoice_ids, tenant_id: int) -> dict[int, Decimal]:
+    """Outstanding amount of each invoice: total incl. VAT − sum of its payments
+    (the SQL of ``Invoice.outstanding_amount``), in one query per 30,000 invoices."""
+    result: dict[int, Decimal] = {}
+    for chunk in _chunks(set(invoice_ids)):
+        paid = (select(Payment.invoice_id, func.sum(Payment.amount).label("paid"))
+                .where(Payment.tenant_id == tenant_id, Payment.invoice_id.in_(chunk))
+                .group_by(Payment.invoice_id).subquery())
+        statement = (select(Invoice.id, Invoice.total_incl_vat, func.coalesce(paid.c.paid, 0))
+                     .outerjoin(paid, paid.c.invoice_id == Invoice.id)
+                     .where(Invoice.tenant_id == tenant_id, Invoice.id.in_(chunk)))
+        for invoice_id, total, paid_amount in db.session.execute(statement):
+            result[invoice_id] = (Decimal(total or 0) - Decimal(paid_amount or 0)).quantize(CENT)
+    return result
+
+
+def _money(value: Decimal) -> str:
+    return format(value.quantize(CENT), ",.2f").replace(",", "\u202f").replace(".", ",")
+
+
+def _day(value: date) -> str:
+    return value.strftime("%d/%m/%Y")
+
+
+def check_rows(rows: list[PaymentRow], tenant_id: int, today: date | None = None) -> list[PaymentRow]:
+    """Give every row its alerts (in file order), against the tenant's invoices and the
+    payments already imported; returns ``rows``. Reads the database in batched queries."""
+    today = today or date.today()
+    invoices = find_invoices({row.invoice_reference for row in rows}, tenant_id)
+    ids = {facts.id for facts in invoices.values()}
+    paid: dict[int, Decimal] = defaultdict(Decimal)
+    already = set()
+    for invoice_id, payment_date, amount in _existing_payments(ids, tenant_id):
+        paid[invoice_id] += Decimal(amount)
+        already.add((invoice_id, payment_date, Decimal(amount).quantize(CENT)))
+    known_references = _existing_references({row.accounting_reference for row in rows}, tenant_id)
+
+    first_row_of_payment: dict[tuple, int] = {}
+    first_row_of_reference: dict[str, int] = {}
+    for row in rows:
+        facts = None
+        if row.invoice_reference:
+            facts = invoices.get(row.invoice_reference) or invoices.get(row.invoice_reference.upper())
+            if facts is None:
+                row.add("unknown_invoice", _("No invoice numbered « %(reference)s » in this dossier.",
+                                             reference=row.invoice_reference))
+            elif facts.state != "validated":
+                row.add("invoice_not_validated", _(
+                    "Invoice %(reference)s is not validated: only validated invoices receive payments.",
+                    reference=facts.number))
+        if facts is not None and row.client_code and row.client_code.upper() != facts.client_code.upper():
+            row.add("client_mismatch", _("The client code « %(given)s » is not the client of invoice "
+                                         "%(reference)s (%(client)s).", given=row.client_code,
+                                         reference=facts.number, client=facts.client_code))
+        _duplicate_alerts(row, facts, already, known_references, first_row_of_payment, first_row_of_reference)
+
+        if facts is not None and row.payment_date is not None:
+            if row.payment_date < facts.invoice_date:
+                row.add("date_before_invoice", _(
+                    "The payment date %(date)s is before the invoice date %(invoice_date)s.",
+                    date=_day(row.payment_date), invoice_date=_day(facts.invoice_date)))
+        if row.payment_date is not None and row.payment_date > today:
+            row.add("date_in_future", _("The payment date %(date)s is in the future.", date=_day(row.payment_date)))
+        duplicate = any(alert.code == "duplicate" for alert in row.alerts)  # already counted once
+        if facts is not None and row.amount is not None and facts.state == "validated" and not duplicate:
+            outstanding = Decimal(facts.total_incl_vat) - paid[facts.id]
+            if row.amount > outstanding:
+                row.add("overpayment", _(
+                    "The amount %(amount)s is above the outstanding balance of invoice %(reference)s "
+                    "(%(outstanding)s, after the payments already imported and the rows above in this file).",
+                    amount=_money(row.amount), reference=facts.number, outstanding=_money(outstanding)))
+        row.alerts.sort(key=lambda alert: (alert.level != BLOCKING, list(ALERT_LEVELS).index(alert.code)))
+        if facts is not None and all(alert.level != BLOCKING for alert in row.alerts):
+            row.invoice_id = facts.id
+            paid[facts.id] += row.amount  # the rows below see this payment
+    return rows
+
+
+def _duplicate_alerts(row: PaymentRow, facts, already: set, known_references: set,
+                      first_row_of_payment: dict, first_row_of_reference: dict) -> None:
+    reference = row.accounting_reference
+    if reference:
+        if reference in known_references:
+            row.add("duplicate", _("A payment with the accounting reference « %(reference)s » has already "
+                                   "been imported.", reference=reference))
+        elif reference in first_row_of_reference:
+            row.add("duplicate", _("The accounting reference « %(reference)s » is already on row %(row)s "
+                                   "of this file.", reference=reference, row=first_row_of_reference[reference]))
+        first_row_of_reference.setdefault(reference, row.row)
+    if row.payment_date is None or row.amount is None or not row.invoice_reference:
+        return
+    number = facts.number if facts is not None else row.invoice_reference.upper()
+    if facts is not None and (facts.id, row.payment_date, row.amount) in already:
+        row.add("duplicate", _("A payment of %(amount)s on %(date)s has already been imported for invoice "
+                               "%(reference)s.", amount=_money(row.amount), date=_day(row.payment_date),
+                               reference=number))
+    key = (number, row.payment_date, row.amount)
+    if key in first_row_of_payment:
+        row.add("duplicate", _("Same payment (invoice, date and amount) as row %(row)s of this file.",
+                               row=first_row_of_payment[key]))
+    first_row_of_payment.setdefault(key, row.row)
+
+
+# --- Writing -------------------------------------------------------------------------------
+
+class PaymentError(ValueError):
+    """An operation refused, with the message for the user."""
+
+
+def import_rows(rows: list[PaymentRow], tenant_id: int, filename: str, user_email: str) -> PaymentImportBatch:
+    """Write every row without a red alert as payments of one new batch (flushed: the
+    caller commits, so the batch is written in one transaction or not at all)."""
+    counts = count_statuses(rows)
+    importable = [row for row in rows if row.importable]
+    batch = PaymentImportBatch(
+        tenant_id=tenant_id, user_email=user_email or "", filename=(filename or "")[:250], row_count=len(rows),
+        imported_count=len(importable), warning_count=counts[WARNING], blocking_count=counts[BLOCKING],
+        total_amount=sum((row.amount for row in importable), Decimal("0.00")))
+    db.session.add(batch)
+    db.session.flush()
+    if importable:
+        db.session.add_all([Payment(
+            tenant_id=tenant_id, invoice_id=row.invoice_id, payment_date=row.payment_date, amount=row.amount,
+            method=row.method if row.method in PAYMENT_METHODS else "other",
+            accounting_reference=row.accounting_reference or None, batch_id=batch.id) for row in importable])
+        db.session.flush()
+    return batch
+
+
+def cancel_batch(batch_id: int, tenant_id: int, user_email: str) -> PaymentImportBatch:
+    """Cancel an import batch: its payments are deleted (each deletion goes to the audit
+    log) and the batch is marked cancelled. Flushed; the caller commits."""
+    batch = db.session.execute(select(PaymentImportBatch).where(
+        PaymentImportBatch.id == batch_id, PaymentImportBatch.tenant_id == tenant_id)).scalar_one_or_none()
+    if batch is None:
+        raise PaymentError(_("Unknown import batch."))
+    if batch.cancelled_at is not None:
+        raise PaymentError(_("The import batch #%(id)s is already cancelled.", id=batch.id))
+    for payment in db.session.execute(select(Payment).where(
+            Payment.batch_id == batch.id, Payment.tenant_id == tenant_id)).scalars():
+        db.session.delete(payment)
+    batch.cancelled_at = utcnow()
+    batch.cancelled_by = user_email or ""
+    db.session.flush()
+    return batch

@@ -1,0 +1,152 @@
+"""Reading an uploaded ``.xlsx`` fast with python-calamine (Rust), for large imports
+such as the accounting's payments file.
+
+Checked before anything is parsed, each with one clear message
+(``UnreadableFile``): empty, too large (> 50 MB), encrypted or old ``.xls`` (an
+OLE compound file), not an xlsx (not a zip, or a zip without
+``xl/workbook.xml``), zip bomb (uncompressed size or ratio too large), no sheet.
+
+Formula cells: calamine returns the value cached by Excel when the file was
+saved, without telling it came from a formula, and never evaluates anything.
+A cached result is not the accounting's typed value (it depends on other cells
+and may be stale), so it is not taken as trusted input: the cells holding a
+formula are found in the sheet's XML (only when the sheet has one) and given to
+the caller (``Sheet.formula_cells``), which refuses them. A *text* cell starting
+with ``=`` is text: it is read, shown (escaped) and exported as text, never
+evaluated.
+"""
+import io
+import posixpath
+import re
+import zipfile
+from dataclasses import dataclass, field
+
+from flask_babel import gettext as _
+from python_calamine import CalamineWorkbook, SheetTypeEnum
+
+from spreadsheets.reader import MAX_UPLOAD_BYTES, OLE_SIGNATURE, UnreadableFile
+
+MAX_UNCOMPRESSED_BYTES = 400 * 1024 * 1024
+MAX_COMPRESSION_RATIO = 200  # xlsx XML compresses ~10-30×; a bomb compresses ~1000×
+
+_SHEET = re.compile(rb'<(?:\w+:)?sheet\b[^>]*?\bname="([^"]*)"[^>]*?\br:id="([^"]+)"|'
+                    rb'<(?:\w+:)?sheet\b[^>]*?\br:id="([^"]+)"[^>]*?\bname="([^"]*)"')
+_RELATIONSHIP = re.compile(rb'<(?:\w+:)?Relationship\b[^>]*?\bId="([^"]+)"[^>]*?\bTarget="([^"]+)"|'
+                           rb'<(?:\w+:)?Relationship\b[^>]*?\bTarget="([^"]+)"[^>]*?\bId="([^"]+)"')
+_FORMULA = re.compile(rb"<(?:\w+:)?f[\s>/]")
+_CELL_WITH_FORMULA = re.compile(
+    rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]+)(\d+)"[^>]*?(?<!/)>(?:(?!</(?:\w+:)?c>).)*?<(?:\w+:)?f[\s>/]', re.S)
+
+
+@dataclass
+class Sheet:
+    name: str
+    rows: list[list]                      # every row from row 1 (index 0 = sheet row 1), cells from column A
+    formula_cells: set[tuple[int, int]] = field(default_factory=set)  # (sheet row number, 0-based column)
+
+
+class Workbook:
+    """An opened workbook: its worksheets (chart and macro sheets left out), by name."""
+
+    def __init__(self, calamine: CalamineWorkbook, archive: zipfile.ZipFile):
+        self._calamine, self._archive = calamine, archive
+        # calamine numbers every sheet; keep the index of each worksheet
+        self._indexes = [index for index, meta in enumerate(calamine.sheets_metadata)
+                         if meta.typ == SheetTypeEnum.WorkSheet]
+        self.sheets = [calamine.sheet_names[index] for index in self._indexes]
+
+    def sheet(self, index: int) -> Sheet:
+        name = self.sheets[index]
+        try:
+            rows = self._calamine.get_sheet_by_index(self._indexes[index]).to_python(skip_empty_area=False)
+        except Exception:
+            raise UnreadableFile(_("The sheet « %(sheet)s » cannot be read.", sheet=name))
+        return Sheet(name, rows, _formula_cells(self._archive, name))
+
+    def peek(self, index: int, nrows: int) -> list[list]:
+        """The first ``nrows`` rows of a sheet (to find its header)."""
+        try:
+            return self._calamine.get_sheet_by_index(self._indexes[index]).to_python(
+                skip_empty_area=False, nrows=nrows)
+        except Exception:
+            return []
+
+
+def open_xlsx(data: bytes) -> Workbook:
+    """Check the bytes of an uploaded file and open them as a workbook."""
+    if not data:
+        raise UnreadableFile(_("The file is empty."))
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise UnreadableFile(_("The file is too large (more than 50 MB)."))
+    if data.startswith(OLE_SIGNATURE):
+        raise UnreadableFile(_("The file is encrypted or in the old .xls format: save it as .xlsx without a password."))
+    if not data.startswith(b"PK"):
+        raise UnreadableFile(_("The file is not an Excel workbook (.xlsx)."))
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        names = set(archive.namelist())
+        uncompressed = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, ValueError, OSError):
+        raise UnreadableFile(_("The file is not a valid Excel workbook (.xlsx): it is damaged or truncated."))
+    if "xl/workbook.xml" not in names:
+        raise UnreadableFile(_("The file is not an Excel workbook (.xlsx)."))
+    if uncompressed > MAX_UNCOMPRESSED_BYTES or uncompressed > MAX_COMPRESSION_RATIO * len(data) + 10_000_000:
+        raise UnreadableFile(_("The workbook is too large once uncompressed (a zip bomb?)."))
+    try:
+        workbook = Workbook(CalamineWorkbook.from_filelike(io.BytesIO(data)), archive)
+    except Exception:
+        raise UnreadableFile(_("The file is not a valid Excel workbook (.xlsx): it is damaged or truncated."))
+    if not workbook.sheets:
+        raise UnreadableFile(_("The workbook has no sheet."))
+    return workbook
+
+
+def _sheet_part(archive: zipfile.ZipFile, sheet_name: str) -> str | None:
+    """The zip path of a sheet's XML, from ``xl/workbook.xml`` and its relationships."""
+    try:
+        workbook = archive.read("xl/workbook.xml")
+        rels = archive.read("xl/_rels/workbook.xml.rels")
+    except KeyError:
+        return None
+    wanted = None
+    for match in _SHEET.finditer(workbook):
+        name, rid = (match.group(1), match.group(2)) if match.group(1) is not None else (match.group(4), match.group(3))
+        if _xml_text(name) == sheet_name:
+            wanted = rid
+            break
+    if wanted is None:
+        return None
+    for match in _RELATIONSHIP.finditer(rels):
+        rid, target = (match.group(1), match.group(2)) if match.group(1) is not None else (match.group(4), match.group(3))
+        if rid == wanted:
+            target = target.decode()
+            return target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
+    return None
+
+
+def _xml_text(raw: bytes) -> str:
+    text = raw.decode("utf-8", "replace")
+    for entity, char in (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&apos;", "'"), ("&amp;", "&")):
+        text = text.replace(entity, char)
+    return text
+
+
+def _formula_cells(archive: zipfile.ZipFile, sheet_name: str) -> set[tuple[int, int]]:
+    """(row number, 0-based column) of every cell of the sheet holding a formula."""
+    part = _sheet_part(archive, sheet_name)
+    if part is None:
+        return set()
+    try:
+        xml = archive.read(part)
+    except KeyError:
+        return set()
+    if not _FORMULA.search(xml):
+        return set()
+    return {(int(row), _column_index(letters)) for letters, row in _CELL_WITH_FORMULA.findall(xml)}
+
+
+def _column_index(letters: bytes) -> int:
+    index = 0
+    for letter in letters:
+        index = index * 26 + (letter - 64)
+    return index - 1
