@@ -1,8 +1,10 @@
 """``seed-demo``: the demo tenant DEMO with one user per role, realistic French parameters and master data."""
-from datetime import date
+import os
+from datetime import date, timedelta
 from decimal import Decimal
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 
 from core.audit import audit_actor
@@ -13,8 +15,14 @@ from models import (
     OperationCode, PriceCategory, ProductNature, Sector, Site, Supplier, SupplierFamily, Tenant, TextCode,
     Unit, VatRate,
 )
+from models.invoices import Invoice, InvoiceLine
+from models.payments import Payment
+from rules.invoices import validate_invoice
+from rules.payments import PaymentRow, import_rows
 from rules.pricing import ArticleCosts, PricingSettings, price_line
 from rules.tenancy import create_tenant, create_user
+from spreadsheets import xlsx
+from spreadsheets.payments_file import TEMPLATE_HEADERS, TEMPLATE_SHEET
 
 DEMO_PASSWORD = "demo-passerelle"
 DEMO_USERS = (
@@ -374,6 +382,97 @@ def _add_articles(tenant_id: int) -> None:
             available_for_export=True, active=True))
 
 
+# --- Invoices and payments ----------------------------------------------------------------
+# job site, days before today, lines (article code, quantity): validated in date order
+DEMO_INVOICES = [
+    ("CH24003", 150, [("MO-ELEC", "24"), ("DISJ-DIFF-40", "6"), ("SPOT-LED", "40")]),
+    ("CH24001", 120, [("MO-ELEC", "16"), ("TAB-3R", "1"), ("DISJ-16A", "8"), ("CAB-R2V-3G25", "150")]),
+    ("CH24002", 100, [("MO-CVC", "24"), ("CHAUD-GAZ-25", "1"), ("RADIAT-1000", "4")]),
+    ("CH25001", 75, [("PAC-AE-8KW", "1"), ("MO-FRIG", "12"), ("NACELLE-J", "2")]),
+    ("CH25002", 60, [("WC-SUSP", "1"), ("LAVABO-60", "1"), ("MITIG-LAV", "1"), ("MO-RENO", "10")]),
+    ("CH25003", 45, [("MO-PLOM", "18"), ("CUIVRE-14", "12"), ("PER-16", "2")]),
+    ("CH24001", 30, [("MO-ELEC", "8"), ("PRISE-2P", "20")]),
+]
+# invoice (index in DEMO_INVOICES), days after the invoice, share of its total, method, accounting reference
+DEMO_PAYMENTS = [
+    (0, 30, "1", "transfer", "BQ-DEMO-0001"),
+    (1, 20, "0.3", "cheque", "BQ-DEMO-0002"),
+    (1, 45, "0.4", "transfer", "BQ-DEMO-0003"),
+    (2, 30, "0.5", "direct_debit", "BQ-DEMO-0004"),
+    (3, 15, "0.3", "transfer", "BQ-DEMO-0005"),
+]
+DEMO_PAYMENTS_FILE = ("demo", "reglements_demo.xlsx")
+
+
+def _add_demo_invoices(tenant_id: int) -> list[Invoice]:
+    """A few validated invoices on the demo job sites (numbered by ``validate_invoice``)."""
+    job_sites = _by_code(JobSite, tenant_id)
+    articles = _by_code(Article, tenant_id)
+    invoices = []
+    for job_site_code, days, lines in DEMO_INVOICES:
+        job_site = job_sites[job_site_code]
+        invoice = Invoice(tenant_id=tenant_id, state="draft", invoice_date=date.today() - timedelta(days=days),
+                          client_id=job_site.client_id, site_id=job_site.site_id, job_site_id=job_site.id,
+                          sector_id=job_site.sector_id, memo=f"Travaux — {job_site.name}")
+        invoice.lines = [InvoiceLine(tenant_id=tenant_id, position=position, article=articles[code],
+                                     label=articles[code].label, kind="supply", quantity=Decimal(quantity),
+                                     unit_price=articles[code].sale_price or Decimal(0),
+                                     vat_rate=articles[code].vat_rate)
+                         for position, (code, quantity) in enumerate(lines)]
+        db.session.add(invoice)
+        db.session.flush()
+        invoices.append(validate_invoice(invoice.id, tenant_id))
+    return invoices
+
+
+def _add_demo_payments(tenant_id: int) -> None:
+    """Payments on some validated demo invoices (as one import batch, through the import
+    rule), after creating a few validated invoices when the tenant has none yet."""
+    if db.session.query(Payment.id).filter_by(tenant_id=tenant_id).first():
+        return
+    invoices = (db.session.query(Invoice).filter_by(tenant_id=tenant_id, state="validated")
+                .order_by(Invoice.invoice_date, Invoice.id).all())
+    if not invoices:
+        invoices = _add_demo_invoices(tenant_id)
+    rows = []
+    for index, days, share, method, reference in DEMO_PAYMENTS:
+        if index >= len(invoices):
+            continue
+        invoice = invoices[index]
+        rows.append(PaymentRow(len(rows) + 2, (), invoice_reference=invoice.number,
+                               payment_date=min(invoice.invoice_date + timedelta(days=days), date.today()),
+                               amount=(invoice.total_incl_vat * Decimal(share)).quantize(Decimal("0.01")),
+                               method=method, accounting_reference=reference, invoice_id=invoice.id))
+    import_rows([row for row in rows if row.amount > 0], tenant_id, "reprise_comptable_demo.xlsx", "seed-demo")
+
+
+def write_demo_payments_file(tenant_id: int, path: str) -> None:
+    """The demo accounting file: good rows, a warning or two, red rows (unknown invoice,
+    duplicate of a demo payment, another client, negative amount without date)."""
+    invoices = (db.session.query(Invoice).filter_by(tenant_id=tenant_id, state="validated")
+                .order_by(Invoice.invoice_date, Invoice.id).all())
+    if len(invoices) < 5:
+        return
+    today = date.today()
+    number = [invoice.number for invoice in invoices]
+    client = [invoice.client.code for invoice in invoices]
+    rows = [
+        (number[4], today - timedelta(days=10), invoices[4].total_incl_vat, "Virement", client[4], "BQ-DEMO-1001"),
+        (number[5], (today - timedelta(days=8)).strftime("%d/%m/%Y"), (invoices[5].total_incl_vat / 2).quantize(Decimal("0.01")),
+         "chèque", "", "BQ-DEMO-1002"),
+        (number[3], today - timedelta(days=5), invoices[3].total_incl_vat, "Carte", client[3], "BQ-DEMO-1003"),
+        (number[6], today - timedelta(days=4), Decimal("150.00"), "Bitcoin", "", "BQ-DEMO-1004"),
+        ("FA999999", today - timedelta(days=3), Decimal("100.00"), "Virement", "", "BQ-DEMO-1005"),
+        (number[0], today - timedelta(days=2), Decimal("80.00"), "Virement", "C0009", "BQ-DEMO-0001"),
+        (number[2], None, Decimal("-20.00"), "Carte", client[2], "BQ-DEMO-1006"),
+    ]
+    kinds = (xlsx.TEXT, xlsx.DATE, xlsx.MONEY, xlsx.TEXT, xlsx.TEXT, xlsx.TEXT)
+    names = ("invoice_reference", "payment_date", "amount", "method", "client_code", "accounting_reference")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    xlsx.write_xlsx(path, TEMPLATE_SHEET, [xlsx.Column(TEMPLATE_HEADERS[name], kind) for name, kind in zip(names, kinds)],
+                    rows)
+
+
 def seed_demo() -> bool:
     """Create the DEMO tenant unless it exists, and its demo master data unless it has
     clients already (so that running it again changes nothing). Returns True when the
@@ -389,7 +488,11 @@ def seed_demo() -> bool:
             create_user(email, DEMO_PASSWORD, [(tenant, role)], full_name=name)
     if not db.session.query(Client.id).filter_by(tenant_id=tenant.id).first():
         _add_master_data(tenant.id)
+    _add_demo_payments(tenant.id)
     db.session.commit()
+    path = os.path.join(current_app.instance_path, *DEMO_PAYMENTS_FILE)
+    if not os.path.exists(path):
+        write_demo_payments_file(tenant.id, path)
     return created
 
 
@@ -398,6 +501,7 @@ def seed_demo() -> bool:
 def seed_demo_command():
     created = seed_demo()
     click.echo("Demo tenant DEMO " + ("created." if created else "already present."))
+    click.echo("Demo payments file for the import: " + os.path.join(current_app.instance_path, *DEMO_PAYMENTS_FILE))
     click.echo("Demo logins (password: %s):" % DEMO_PASSWORD)
     for email, role, _name in DEMO_USERS:
         click.echo(f"  {role:<11} {email}")

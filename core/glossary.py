@@ -116,6 +116,26 @@ FIELD_LABELS = {
     "subfamily.code": _l("Subfamily code"),
     "nature.code": _l("Nature code"),
     "vat_rate.code": _l("VAT rate code"),
+    # payments and their import batches
+    "invoice": _l("Invoice"),
+    "invoice.number": _l("Invoice number"),
+    "invoice.client": _l("Client of the invoice"),
+    "invoice.job_site": _l("Job site of the invoice"),
+    "payment_date": _l("Payment date"),
+    "amount": _l("Amount"),
+    "method": _l("Payment method"),
+    "accounting_reference": _l("Accounting reference"),
+    "batch": _l("Import batch"),
+    "batch_id": _l("Import batch"),
+    "outstanding_amount": _l("Outstanding amount"),
+    "filename": _l("File"),
+    "row_count": _l("Rows in the file"),
+    "imported_count": _l("Rows imported"),
+    "warning_count": _l("Rows with a warning"),
+    "blocking_count": _l("Rows left out"),
+    "total_amount": _l("Total imported"),
+    "cancelled_at": _l("Cancelled at"),
+    "cancelled_by": _l("Cancelled by"),
 }
 
 SETTINGS_LABELS = {
@@ -258,6 +278,13 @@ CHOICE_LABELS = {
     "closed": _l("Closed"),
     "labour": _l("Labour"),
     "supply": _l("Supply"),
+    # payment methods
+    "cheque": _l("Cheque"),
+    "transfer": _l("Transfer"),
+    "card": _l("Card"),
+    "cash": _l("Cash"),
+    "direct_debit": _l("Direct debit"),
+    "other": _l("Other"),
 }
 
 
@@ -298,4 +325,6 @@ TABLE_LABELS = {
     "articles": _l("Articles"),
     "contracts": _l("Contracts"),
     "equipment": _l("Equipment"),
+    "payments": _l("Payments"),
+    "payment_import_batches": _l("Payment imports"),
 }

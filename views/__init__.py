@@ -1,12 +1,14 @@
 """Registers every screen on the Flask-Admin instance."""
 from flask_babel import lazy_gettext as _l
 
-from models import AuditLogEntry, DossierSettings, Invoice, Tenant, User
+from models import AuditLogEntry, DossierSettings, Invoice, Payment, PaymentImportBatch, Tenant, User
 from views.administration import ADMINISTRATION, AuditLogView, TenantView, UserView
 from views.master_data import MASTER_DATA, MASTER_DATA_SCREENS
 from views.invoices import InvoiceView
 from views.parameters import PARAMETER_SCREENS, PARAMETERS
+from views.payments import PAYMENTS, PaymentBatchView, PaymentView
 from views.settings import DossierSettingsView
+from views.synthesis import JobSiteSynthesisView
 from views.simulator import PriceSimulatorView
 
 
@@ -14,6 +16,11 @@ def register_views(admin) -> None:
     for model, view_class, url_name, label in MASTER_DATA_SCREENS:
         admin.add_view(view_class(model, name=label, category=MASTER_DATA, endpoint=url_name, url=url_name))
     admin.add_view(InvoiceView(Invoice, name=_l("Invoices"), endpoint="invoices", url="invoices"))
+    admin.add_view(PaymentView(Payment, name=_l("Payments"), category=PAYMENTS, endpoint="payments", url="payments"))
+    admin.add_view(PaymentBatchView(PaymentImportBatch, name=_l("Payment imports"), category=PAYMENTS,
+                                    endpoint="payment-batches", url="payment-batches"))
+    admin.add_view(JobSiteSynthesisView(name=_l("Job-site synthesis"), category=PAYMENTS,
+                                        endpoint="job-site-synthesis", url="job-site-synthesis"))
     admin.add_view(DossierSettingsView(DossierSettings, name=_l("Dossier settings"), category=PARAMETERS,
                                        endpoint="dossier-settings", url="dossier-settings"))
     for model, view_class, url_name, label in PARAMETER_SCREENS:
