@@ -117,7 +117,7 @@ def price_line(article: ArticleCosts, quantity: Decimal, settings: PricingSettin
         steps.append(Step(_("Quantity"), f"{quantity}", line_quantity))
     if cost is None:
         warning = _("No cost: the article has no purchase price and the valuation method (%(method)s) gives none.",
-                    method=settings.cost_valuation_method)
+                    method=CHOICE_LABELS.get(settings.cost_valuation_method, settings.cost_valuation_method))
         return PricedLine(labour, None, None, line_quantity, None, steps, [warning])
     unit_price = (cost * sales_coefficient * overhead).quantize(UNIT_PRICE, ROUND_HALF_UP)
     amount = (unit_price * line_quantity).quantize(AMOUNT, ROUND_HALF_UP)

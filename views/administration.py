@@ -14,7 +14,7 @@ from core.tenancy import ADMINISTRATORS, EVERYONE
 from models import ROLES, Membership, Tenant, User
 from rules.tenancy import create_tenant
 from views.base import SecuredModelView
-from views.formatters import choice_formatter
+from views.formatters import choice_formatter, field_formatter, table_formatter
 
 ADMINISTRATION = _l("Administration")
 
@@ -117,5 +117,5 @@ class AuditLogView(SecuredModelView):
                                         "action", "field", "old_value", "new_value")
     column_searchable_list = ("row_code", "table_name", "field", "user_email")
     column_filters = ("changed_at", "user_email", "table_name", "action", "field", "row_code")
-    column_formatters = {"action": choice_formatter}
+    column_formatters = {"action": choice_formatter, "table_name": table_formatter, "field": field_formatter}
     column_details_exclude_list = ("tenant_id", "user_id")

@@ -8,6 +8,7 @@ save and delete, and the XLSX export.
 import os
 import tempfile
 from datetime import date, datetime
+from decimal import Decimal
 
 from flask import abort, after_this_request, current_app, flash, redirect, request, send_file, url_for
 from flask_admin import BaseView, expose
@@ -19,6 +20,7 @@ from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
 from flask_admin.contrib.sqla.fields import QuerySelectField
 from flask_admin.contrib.sqla.form import AdminModelConverter
 from flask_login import current_user
+from jinja2 import pass_context
 from flask_wtf import FlaskForm
 from sqlalchemy import or_
 from sqlalchemy.orm import Query
@@ -32,7 +34,7 @@ from models.base import TenantScoped
 from rules.parameters import ROW_RULES, code_errors, deletion_errors
 from spreadsheets import xlsx
 from spreadsheets.resources import fields_of, select_columns, stream_rows
-from views.formatters import date_formatter, datetime_formatter
+from views.formatters import date_formatter, datetime_formatter, decimal_formatter, yes_no_formatter
 from views.importing import ImportMixin
 
 
@@ -79,6 +81,7 @@ class TenantModelConverter(AdminModelConverter):
 
     def _model_select_field(self, prop, multiple, remote_model, **kwargs):
         has_loader = getattr(self.view, "_form_ajax_refs", {}).get(prop.key)
+        kwargs.setdefault("blank_text", "—")
         if issubclass(remote_model, TenantScoped) and not has_loader:
             order = getattr(remote_model, "code", remote_model.id)
             kwargs["query_factory"] = lambda: tenant_query(remote_model).order_by(order)
@@ -94,7 +97,11 @@ class TenantAjaxLoader(QueryAjaxModelLoader):
         return tenant_query(self.model)
 
     def get_one(self, pk):
-        return self.get_query().filter(self.model.id == pk).one_or_none()
+        try:
+            row_id = int(pk)
+        except (TypeError, ValueError):
+            return None
+        return self.get_query().filter(self.model.id == row_id).one_or_none()
 
     def get_list(self, term, offset=0, limit=20):
         query = self.get_query()
@@ -143,14 +150,24 @@ class SecuredModelView(ImportMixin, RoleGate, ModelView):
     form_excluded_columns = ("tenant", "tenant_id")
     column_exclude_list = ("tenant",)
     column_details_exclude_list = ("tenant",)
-    column_type_formatters = {**typefmt.BASE_FORMATTERS, date: date_formatter, datetime: datetime_formatter}
-    column_type_formatters_detail = {**typefmt.DETAIL_FORMATTERS, date: date_formatter, datetime: datetime_formatter}
+    column_type_formatters = {**typefmt.BASE_FORMATTERS, date: date_formatter, datetime: datetime_formatter,
+                              Decimal: decimal_formatter}
+    column_type_formatters_detail = {**typefmt.DETAIL_FORMATTERS, date: date_formatter, datetime: datetime_formatter,
+                                     Decimal: decimal_formatter, bool: yes_no_formatter}
     allow_create = allow_edit = allow_delete = True
 
     def __init__(self, model, *args, **kwargs):
         labels = {**FIELD_LABELS, **SETTINGS_LABELS, **(self.column_labels or {})}
         self.column_labels = labels
+        if self.column_details_list is None and self.column_export_list:
+            self.column_details_list = self.column_export_list
         super().__init__(model, db.session, *args, **kwargs)
+
+    @pass_context
+    def get_list_value(self, context, model, name):
+        """In lists, a related row shows its code (its label is on hover in details)."""
+        value = super().get_list_value(context, model, name)
+        return getattr(value, "code", value) if isinstance(value, db.Model) else value
 
     # Roles
     @property

@@ -48,6 +48,9 @@ class InvoiceView(SecuredModelView):
     inline_models = (InvoiceLineInline(InvoiceLine),)
     column_labels = {"lines": FIELD_LABELS["invoice_lines"]}
 
+    def is_action_allowed(self, name):
+        return self.can_write and super().is_action_allowed(name)
+
     def is_editable(self, invoice) -> bool:
         return invoice.state == "draft"
 
