@@ -17,6 +17,7 @@ from pathlib import Path
 BENCHMARKS = {
     "P2": "benchmarks.p2_export",
     "P3": "benchmarks.p3_list",
+    "P4": "benchmarks.p4_payments",
     "P5": "benchmarks.p5_validation",
 }
 RESULTS = Path(__file__).resolve().parent / "results.json"

@@ -56,20 +56,13 @@ class Workbook:
         self.sheets = [calamine.sheet_names[index] for index in self._indexes]
 
     def sheet(self, index: int) -> Sheet:
+        """A worksheet's rows (every row from row 1, cells from column A) and formula cells."""
         name = self.sheets[index]
         try:
             rows = self._calamine.get_sheet_by_index(self._indexes[index]).to_python(skip_empty_area=False)
         except Exception:
             raise UnreadableFile(_("The sheet « %(sheet)s » cannot be read.", sheet=name))
         return Sheet(name, rows, _formula_cells(self._archive, name))
-
-    def peek(self, index: int, nrows: int) -> list[list]:
-        """The first ``nrows`` rows of a sheet (to find its header)."""
-        try:
-            return self._calamine.get_sheet_by_index(self._indexes[index]).to_python(
-                skip_empty_area=False, nrows=nrows)
-        except Exception:
-            return []
 
 
 def open_xlsx(data: bytes) -> Workbook:
@@ -139,6 +132,8 @@ def _formula_cells(archive: zipfile.ZipFile, sheet_name: str) -> set[tuple[int, 
     try:
         xml = archive.read(part)
     except KeyError:
+        return set()
+    if b"<f" not in xml and b":f" not in xml:  # memchr-fast: most files have no formula at all
         return set()
     if not _FORMULA.search(xml):
         return set()

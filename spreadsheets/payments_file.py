@@ -33,10 +33,11 @@ def read_payment_file(data: bytes, filename: str = "") -> PaymentFile:
     workbook = open_xlsx(data)
     found, best_missing = None, list(REQUIRED_COLUMNS)
     for index in range(len(workbook.sheets)):
-        for offset, cells in enumerate(workbook.peek(index, HEADER_SEARCH_ROWS)):
+        sheet = workbook.sheet(index)  # read once: calamine parses a whole sheet anyway
+        for offset, cells in enumerate(sheet.rows[:HEADER_SEARCH_ROWS]):
             mapping, missing = map_headers(cells)
             if not missing:
-                found = (index, offset, mapping)
+                found = (sheet, offset, mapping)
                 break
             if mapping and len(missing) < len(best_missing):
                 best_missing = missing
@@ -47,8 +48,7 @@ def read_payment_file(data: bytes, filename: str = "") -> PaymentFile:
             "Header row not found: the first rows must name the columns %(columns)s (missing: %(missing)s).",
             columns=", ".join(f"« {TEMPLATE_HEADERS[name]} »" for name in REQUIRED_COLUMNS),
             missing=", ".join(f"« {TEMPLATE_HEADERS[name]} »" for name in best_missing)))
-    index, offset, mapping = found
-    sheet = workbook.sheet(index)
+    sheet, offset, mapping = found
     formulas: dict[int, set[int]] = {}
     for row_number, column in sheet.formula_cells:
         formulas.setdefault(row_number, set()).add(column)

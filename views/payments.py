@@ -16,7 +16,7 @@ from flask_admin.contrib.sqla.filters import FilterEqual
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from markupsafe import Markup, escape
+from markupsafe import Markup
 from sqlalchemy.orm import aliased
 
 from core.extensions import db
@@ -131,6 +131,18 @@ class PaymentView(SecuredModelView):
                            rows_html=_rows_html(result.rows) if result else "",
                            alert_legend=[(code, ALERT_LABELS[code], ALERT_LEVELS[code]) for code in ALERT_LEVELS])
 
+    def _keep_upload(self, data: bytes, filename: str) -> str:
+        """Keep the file for *Import* (the last 5 of the session); the files of the
+        uploads the session forgets are deleted."""
+        before = set(session.get(UPLOADS_KEY, {}))
+        token = super()._keep_upload(data, filename)
+        for forgotten in before - set(session.get(UPLOADS_KEY, {})):
+            try:
+                os.unlink(os.path.join(self._upload_dir(), forgotten))
+            except (FileNotFoundError, ValueError):
+                pass
+        return token
+
     @expose("/import/template/")
     def template_view(self):
         handle, path = tempfile.mkstemp(suffix=".xlsx")
@@ -167,22 +179,26 @@ _ROW_CLASSES = {BLOCKING: "table-danger", WARNING: "table-warning", "ok": ""}
 _BADGES = {BLOCKING: "badge-danger", WARNING: "badge-warning"}
 
 
+_ESCAPE = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&#34;", "'": "&#39;"})
+
+
 def _rows_html(rows) -> Markup:
     """The control screen's rows, built here rather than by a Jinja loop: a 20,000-row
-    file renders in a fraction of the time. Every cell and message is escaped."""
+    file renders in a fraction of the time. Every cell and message is escaped (the same
+    five characters as Jinja's autoescape)."""
     parts = []
     append = parts.append
-    labels = {code: str(label) for code, label in ALERT_LABELS.items()}
+    labels = {code: str(label).translate(_ESCAPE) for code, label in ALERT_LABELS.items()}
     for row in rows:
         status = row.status
-        cells = "".join(f"<td>{escape(cell)}</td>" for cell in row.cells)
+        cells = "</td><td>".join(cell.translate(_ESCAPE) for cell in row.cells)
         alerts = "".join(
             f'<details class="payment-alert" data-code="{alert.code}"><summary class="badge '
-            f'{_BADGES[alert.level]}" title="{escape(alert.message)}">{escape(labels[alert.code])}</summary>'
-            f'<div class="payment-alert-text small">{escape(alert.message)}</div></details>'
-            for alert in row.alerts)
+            f'{_BADGES[alert.level]}" title="{message}">{labels[alert.code]}</summary>'
+            f'<div class="payment-alert-text small">{message}</div></details>'
+            for alert in row.alerts for message in (alert.message.translate(_ESCAPE),))
         append(f'<tr class="{_ROW_CLASSES[status]}" data-row="{row.row}" data-status="{status}">'
-               f'<td>{row.row}</td>{cells}<td>{alerts}</td></tr>')
+               f'<td>{row.row}</td><td>{cells}</td><td>{alerts}</td></tr>')
     return Markup("\n".join(parts))
 
 
