@@ -6,7 +6,7 @@ from views.administration import ADMINISTRATION, AuditLogView, TenantView, UserV
 from views.master_data import MASTER_DATA, MASTER_DATA_SCREENS
 from views.invoices import InvoiceView
 from views.parameters import PARAMETER_SCREENS, PARAMETERS
-from views.payments import PAYMENTS, PaymentBatchView, PaymentView
+from views.payments import PAYMENTS, PaymentBatchView, PaymentImportLink, PaymentView
 from views.settings import DossierSettingsView
 from views.synthesis import JobSiteSynthesisView
 from views.simulator import PriceSimulatorView
@@ -17,6 +17,8 @@ def register_views(admin) -> None:
         admin.add_view(view_class(model, name=label, category=MASTER_DATA, endpoint=url_name, url=url_name))
     admin.add_view(InvoiceView(Invoice, name=_l("Invoices"), endpoint="invoices", url="invoices"))
     admin.add_view(PaymentView(Payment, name=_l("Payments"), category=PAYMENTS, endpoint="payments", url="payments"))
+    admin.add_link(PaymentImportLink(name=_l("Import from the accounting"), category=PAYMENTS,
+                                     endpoint="payments.import_view"))
     admin.add_view(PaymentBatchView(PaymentImportBatch, name=_l("Payment imports"), category=PAYMENTS,
                                     endpoint="payment-batches", url="payment-batches"))
     admin.add_view(JobSiteSynthesisView(name=_l("Job-site synthesis"), category=PAYMENTS,

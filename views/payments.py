@@ -11,6 +11,7 @@ import tempfile
 
 from flask import abort, after_this_request, current_app, flash, redirect, request, send_file, session
 from flask_admin import expose
+from flask_admin.menu import MenuLink
 from flask_admin.actions import action
 from flask_admin.contrib.sqla.filters import FilterEqual
 from flask_babel import gettext as _
@@ -21,7 +22,7 @@ from sqlalchemy.orm import aliased
 
 from core.extensions import db
 from core.glossary import CHOICE_LABELS, FIELD_LABELS, choices
-from core.tenancy import MASTER_DATA_WRITERS, current_tenant_id, get_by_id_and_tenant
+from core.tenancy import MASTER_DATA_WRITERS, current_role, current_tenant_id, get_by_id_and_tenant
 from models.invoices import Invoice
 from models.master_data import Client, JobSite
 from models.payments import PAYMENT_METHODS, Payment, PaymentImportBatch
@@ -173,6 +174,13 @@ class PaymentView(SecuredModelView):
                 "%(blocking)s rows left out.", id=batch.id, imported=batch.imported_count,
                 warnings=batch.warning_count, blocking=batch.blocking_count), "success")
         return redirect(self.get_url("payment-batches.details_view", id=batch.id))
+
+
+class PaymentImportLink(MenuLink):
+    """The import screen in the Payments menu, for the roles that may import."""
+
+    def is_accessible(self):
+        return current_user.is_authenticated and current_role() in MASTER_DATA_WRITERS
 
 
 _ROW_CLASSES = {BLOCKING: "table-danger", WARNING: "table-warning", "ok": ""}

@@ -188,8 +188,10 @@ def test_viewers_read_but_cannot_import(app, browser, tenants, invoices):
     assert 'id="import-link"' not in b.get("/admin/payments/").get_data(as_text=True)
     for url in ("/admin/payments/new/", "/admin/payments/edit/?id=1", "/admin/payment-batches/new/"):
         assert b.get(url).status_code == 403
+    assert f'href="{IMPORT_URL}"' not in b.get("/admin/payments/").get_data(as_text=True)  # nor in the menu
     writer = browser("backoffice@acme.test")
     assert 'id="import-link"' in writer.get("/admin/payments/").get_data(as_text=True)
+    assert f'href="{IMPORT_URL}"' in writer.get("/admin/").get_data(as_text=True)
     assert writer.get(IMPORT_URL).status_code == 200
 
 
