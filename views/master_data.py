@@ -18,7 +18,7 @@ from models import (
 )
 from models.master_data import JOB_SITE_STATUSES
 from rules.master_data import article_kind, labour_nature_prefix
-from views.base import SecuredModelView, TenantAjaxLoader
+from views.base import SecuredModelView
 from views.formatters import choice_formatter
 
 MASTER_DATA = _l("Master data")
@@ -30,19 +30,6 @@ SUPPLIER_LOOKUP = {"fields": ("code", "name"), "page_size": 20}
 SITE_LOOKUP = {"fields": ("code", "name"), "page_size": 20}
 EMPLOYEE_LOOKUP = {"fields": ("code", "last_name", "first_name"), "page_size": 20}
 CONTRACT_LOOKUP = {"fields": ("code",), "page_size": 20}
-
-
-class IdAjaxLoader(TenantAjaxLoader):
-    """The base tenant loader, with the posted id turned into an integer first: PostgreSQL
-    does not compare an integer key with the text a form posts.
-    TODO: move into ``views.base.TenantAjaxLoader.get_one``."""
-
-    def get_one(self, pk):
-        try:
-            pk = int(pk)
-        except (TypeError, ValueError):
-            return None
-        return super().get_one(pk)
 
 
 # --- Validators and formatters (referenced by name from the declarations) -------------------
@@ -98,10 +85,6 @@ def checked(*relations: str, **extra) -> dict:
 class MasterDataView(SecuredModelView):
     write_roles = MASTER_DATA_WRITERS
     column_searchable_list = ("code", "name")
-
-    def _create_ajax_loader(self, name, options):
-        remote_model = getattr(self.model, name).property.mapper.class_
-        return IdAjaxLoader(name, self.session, remote_model, **options)
 
 
 class ClientView(MasterDataView):
