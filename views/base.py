@@ -14,16 +14,18 @@ from flask import abort, after_this_request, current_app, flash, redirect, reque
 from flask_admin import BaseView, expose
 from flask_admin.actions import action
 from flask_admin.contrib.sqla import ModelView
-from flask_admin.helpers import is_form_submitted
-from flask_admin.model import typefmt
 from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
 from flask_admin.contrib.sqla.fields import QuerySelectField
 from flask_admin.contrib.sqla.form import AdminModelConverter
+from flask_admin.helpers import is_form_submitted
+from flask_admin.model import typefmt
+from flask_admin.model.form import converts
 from flask_login import current_user
-from jinja2 import pass_context
 from flask_wtf import FlaskForm
+from jinja2 import pass_context
 from sqlalchemy import or_
 from sqlalchemy.orm import Query
+from wtforms.fields import DecimalField
 from wtforms.validators import ValidationError
 
 from core.extensions import db
@@ -76,8 +78,22 @@ class TenantQuerySelectField(QuerySelectField):
         super().pre_validate(form)
 
 
+class DecimalCommaField(DecimalField):
+    """A decimal input that also takes the French way of typing it: ``1 234,50``."""
+
+    def process_formdata(self, valuelist):
+        if valuelist:
+            valuelist = [value.replace("\u00a0", "").replace(" ", "").replace(",", ".") for value in valuelist]
+        super().process_formdata(valuelist)
+
+
 class TenantModelConverter(AdminModelConverter):
     """Relation selects offer only rows of the current tenant, and accept nothing else."""
+
+    @converts("Numeric")
+    def handle_decimal_types(self, column, field_args, **extra):
+        field_args.setdefault("places", None)
+        return DecimalCommaField(**field_args)
 
     def _model_select_field(self, prop, multiple, remote_model, **kwargs):
         has_loader = getattr(self.view, "_form_ajax_refs", {}).get(prop.key)
