@@ -17,9 +17,9 @@ from models import (
 )
 from models.invoices import Invoice, InvoiceLine
 from models.payments import Payment
-from rules.invoices import validate_invoice
+from rules.invoices import compute_totals, validate_invoice
 from rules.payments import PaymentRow, import_rows
-from rules.pricing import ArticleCosts, PricingSettings, price_line
+from rules.pricing import ArticleCosts, PricingSettings, is_labour_nature, price_line
 from rules.tenancy import create_tenant, create_user
 from spreadsheets import xlsx
 from spreadsheets.payments_file import TEMPLATE_HEADERS, TEMPLATE_SHEET
@@ -393,6 +393,10 @@ DEMO_INVOICES = [
     ("CH25003", 45, [("MO-PLOM", "18"), ("CUIVRE-14", "12"), ("PER-16", "2")]),
     ("CH24001", 30, [("MO-ELEC", "8"), ("PRISE-2P", "20")]),
 ]
+DEMO_DRAFT_INVOICES = [
+    ("CH25002", 3, [("MO-RENO", "6"), ("MITIG-LAV", "2")]),
+    ("CH25003", 1, [("MO-PLOM", "4"), ("PER-16", "1")]),
+]
 # invoice (index in DEMO_INVOICES), days after the invoice, share of its total, method, accounting reference
 DEMO_PAYMENTS = [
     (0, 30, "1", "transfer", "BQ-DEMO-0001"),
@@ -404,25 +408,38 @@ DEMO_PAYMENTS = [
 DEMO_PAYMENTS_FILE = ("demo", "reglements_demo.xlsx")
 
 
+def _demo_draft(tenant_id: int, job_site_code: str, days: int, lines, job_sites, articles,
+                labour_prefix: str) -> Invoice:
+    """A draft invoice on a demo job site, priced with the articles' sale prices."""
+    job_site = job_sites[job_site_code]
+    invoice = Invoice(tenant_id=tenant_id, state="draft", invoice_date=date.today() - timedelta(days=days),
+                      client_id=job_site.client_id, site_id=job_site.site_id, job_site_id=job_site.id,
+                      sector_id=job_site.sector_id, memo=f"Travaux — {job_site.name}")
+    invoice.lines = [InvoiceLine(tenant_id=tenant_id, position=position, article=articles[code],
+                                 label=articles[code].label, kind=_line_kind(articles[code], labour_prefix),
+                                 quantity=Decimal(quantity), unit_price=articles[code].sale_price or Decimal(0),
+                                 vat_rate=articles[code].vat_rate)
+                     for position, (code, quantity) in enumerate(lines)]
+    compute_totals(invoice)
+    db.session.add(invoice)
+    db.session.flush()
+    return invoice
+
+
+def _line_kind(article, labour_prefix: str) -> str:
+    return "labour" if article.nature and is_labour_nature(article.nature.code, labour_prefix) else "supply"
+
+
 def _add_demo_invoices(tenant_id: int) -> list[Invoice]:
-    """A few validated invoices on the demo job sites (numbered by ``validate_invoice``)."""
-    job_sites = _by_code(JobSite, tenant_id)
-    articles = _by_code(Article, tenant_id)
-    invoices = []
-    for job_site_code, days, lines in DEMO_INVOICES:
-        job_site = job_sites[job_site_code]
-        invoice = Invoice(tenant_id=tenant_id, state="draft", invoice_date=date.today() - timedelta(days=days),
-                          client_id=job_site.client_id, site_id=job_site.site_id, job_site_id=job_site.id,
-                          sector_id=job_site.sector_id, memo=f"Travaux — {job_site.name}")
-        invoice.lines = [InvoiceLine(tenant_id=tenant_id, position=position, article=articles[code],
-                                     label=articles[code].label, kind="supply", quantity=Decimal(quantity),
-                                     unit_price=articles[code].sale_price or Decimal(0),
-                                     vat_rate=articles[code].vat_rate)
-                         for position, (code, quantity) in enumerate(lines)]
-        db.session.add(invoice)
-        db.session.flush()
-        invoices.append(validate_invoice(invoice.id, tenant_id))
-    return invoices
+    """Validated invoices on the demo job sites (numbered by ``validate_invoice``), then
+    two drafts waiting for validation."""
+    job_sites, articles = _by_code(JobSite, tenant_id), _by_code(Article, tenant_id)
+    prefix = db.session.query(DossierSettings.labour_nature_prefix).filter_by(tenant_id=tenant_id).scalar()
+    validated = [validate_invoice(_demo_draft(tenant_id, *spec, job_sites, articles, prefix).id, tenant_id)
+                 for spec in DEMO_INVOICES]
+    for spec in DEMO_DRAFT_INVOICES:
+        _demo_draft(tenant_id, *spec, job_sites, articles, prefix)
+    return validated
 
 
 def _add_demo_payments(tenant_id: int) -> None:
