@@ -11,6 +11,7 @@ import os
 
 import click
 from flask.cli import with_appcontext
+from sqlalchemy.exc import IntegrityError
 
 from commands.context import tenant_context
 from core.extensions import db
@@ -43,8 +44,14 @@ def import_payments_command(tenant, dry_run, as_json, file):
             raise SystemExit(1)
         batch = None
         if not dry_run and any(row.importable for row in result.rows):
-            batch = import_rows(result.rows, current.id, os.path.basename(file), "cli")
-            db.session.commit()
+            try:
+                batch = import_rows(result.rows, current.id, os.path.basename(file), "cli")
+                db.session.commit()
+            except IntegrityError:
+                db.session.rollback()
+                click.echo(f"{file}: nothing imported: some of these payments have just been imported by "
+                           "someone else; run the command again.", err=True)
+                raise SystemExit(1)
         else:
             db.session.rollback()
     if as_json:

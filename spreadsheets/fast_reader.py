@@ -26,6 +26,7 @@ from python_calamine import CalamineWorkbook, SheetTypeEnum
 
 from spreadsheets.reader import MAX_UPLOAD_BYTES, OLE_SIGNATURE, UnreadableFile
 
+_NOT_OURS = (KeyboardInterrupt, SystemExit, GeneratorExit, UnreadableFile)
 MAX_UNCOMPRESSED_BYTES = 400 * 1024 * 1024
 MAX_COMPRESSION_RATIO = 200  # xlsx XML compresses ~10-30×; a bomb compresses ~1000×
 
@@ -60,9 +61,12 @@ class Workbook:
         name = self.sheets[index]
         try:
             rows = self._calamine.get_sheet_by_index(self._indexes[index]).to_python(skip_empty_area=False)
-        except Exception:
+            formulas = _formula_cells(self._archive, name)
+        except _NOT_OURS:
+            raise
+        except BaseException:  # see open_xlsx
             raise UnreadableFile(_("The sheet « %(sheet)s » cannot be read.", sheet=name))
-        return Sheet(name, rows, _formula_cells(self._archive, name))
+        return Sheet(name, rows, formulas)
 
 
 def open_xlsx(data: bytes) -> Workbook:
@@ -79,7 +83,7 @@ def open_xlsx(data: bytes) -> Workbook:
         archive = zipfile.ZipFile(io.BytesIO(data))
         names = set(archive.namelist())
         uncompressed = sum(info.file_size for info in archive.infolist())
-    except (zipfile.BadZipFile, ValueError, OSError):
+    except Exception:  # BadZipFile, NotImplementedError (unknown zip version), ValueError, OSError…
         raise UnreadableFile(_("The file is not a valid Excel workbook (.xlsx): it is damaged or truncated."))
     if "xl/workbook.xml" not in names:
         raise UnreadableFile(_("The file is not an Excel workbook (.xlsx)."))
@@ -87,7 +91,9 @@ def open_xlsx(data: bytes) -> Workbook:
         raise UnreadableFile(_("The workbook is too large once uncompressed (a zip bomb?)."))
     try:
         workbook = Workbook(CalamineWorkbook.from_filelike(io.BytesIO(data)), archive)
-    except Exception:
+    except _NOT_OURS:
+        raise
+    except BaseException:  # calamine's errors, and a Rust panic (pyo3's PanicException is a BaseException)
         raise UnreadableFile(_("The file is not a valid Excel workbook (.xlsx): it is damaged or truncated."))
     if not workbook.sheets:
         raise UnreadableFile(_("The workbook has no sheet."))

@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
 from core.extensions import db
@@ -167,8 +168,14 @@ class PaymentView(SecuredModelView):
             db.session.rollback()
             flash(str(unreadable), "error")
             return redirect(self.get_url(".import_view"))
-        batch = import_rows(result.rows, current_tenant_id(), entry["filename"], current_user.email)
-        db.session.commit()
+        try:
+            batch = import_rows(result.rows, current_tenant_id(), entry["filename"], current_user.email)
+            db.session.commit()
+        except IntegrityError:  # the same payments imported at the same moment by someone else
+            db.session.rollback()
+            flash(_("Nothing was imported: some of these payments have just been imported by someone else. "
+                    "Check the file again."), "error")
+            return redirect(self.get_url(".import_view"))
         self._forget_upload(token)
         flash(_("Import batch #%(id)s: %(imported)s payments imported (%(warnings)s with a warning), "
                 "%(blocking)s rows left out.", id=batch.id, imported=batch.imported_count,

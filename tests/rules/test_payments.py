@@ -360,3 +360,21 @@ def test_cancel_batch_removes_its_payments_with_audit(invoices, tenants):
     # cancelled payments are no longer duplicates
     row, = check(tenants["ACME"], ["FA000001", date(2026, 11, 5), 100, "", "", "BQ-1"])
     assert row.alerts == []
+
+
+def test_damaged_files_never_crash(app_ctx):
+    """Truncated files and flipped bytes: read, or one UnreadableFile, never another error."""
+    import random
+    good = xlsx_file([["FA000001", date(2026, 11, 5), 10.5, "Virement", "C1", f"R{i}"] for i in range(50)])
+    random.seed(4)
+    cases = [good[:size] for size in range(50, len(good), 211)]
+    for _ in range(150):
+        damaged = bytearray(good)
+        for _ in range(random.randint(1, 20)):
+            damaged[random.randrange(len(damaged))] = random.randrange(256)
+        cases.append(bytes(damaged))
+    for data in cases:
+        try:
+            read_payment_file(data)
+        except UnreadableFile:
+            pass

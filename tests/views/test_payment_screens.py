@@ -296,3 +296,22 @@ def test_invoice_list_shows_the_outstanding_amount(app, browser, tenants, invoic
                      "Flask-Admin's is_editable(column name))")
     listing = compact(response.get_data(as_text=True))
     assert "outstanding_amount" in listing and ("1000.00" in listing or "1000,00" in listing)
+
+
+def test_payments_imported_meanwhile_by_someone_else(app, browser, tenants, invoices, monkeypatch):
+    """The check runs again on *Import*; if the same payments are written at that very moment
+    by another import, the database's unique reference refuses them: nothing is written."""
+    b = browser("backoffice@acme.test")
+    page = upload(b, xlsx_file([["FA000001", date(2026, 11, 5), 100, "", "", "RACE-1"],
+                                ["FA000002", date(2026, 11, 5), 50, "", "", "RACE-2"]])).get_data(as_text=True)
+    with app.app_context():
+        db.session.add(Payment(tenant_id=tenants["ACME"], invoice_id=invoices["FA000003"],
+                               payment_date=date(2026, 11, 1), amount=D("1"), accounting_reference="RACE-2"))
+        db.session.commit()
+    import rules.payments
+    monkeypatch.setattr(rules.payments, "_existing_references", lambda references, tenant_id: set())
+    response = b.post("/admin/payments/import/confirm/", {"upload": token_of(page)})
+    assert response.status_code == 302 and response.headers["Location"].endswith(IMPORT_URL)
+    assert [p[4] for p in payments(app, tenants["ACME"])] == ["RACE-2"]
+    with app.app_context():
+        assert db.session.query(PaymentImportBatch).count() == 0
