@@ -34,7 +34,7 @@ from spreadsheets import xlsx
 from spreadsheets.payments_file import check_payment_file, write_template
 from spreadsheets.reader import UnreadableFile
 from views.base import SecuredModelView
-from views.formatters import choice_formatter
+from views.formatters import choice_formatter, decimal_formatter
 from views.importing import UPLOADS_KEY
 
 PAYMENTS = _l("Payments")
@@ -267,6 +267,10 @@ class PaymentBatchView(SecuredModelView):
     @staticmethod
     def method_label(value: str) -> str:
         return str(CHOICE_LABELS.get(value, value))
+
+    @staticmethod
+    def money(value) -> str:
+        return decimal_formatter(None, value)
 
     def batch_payments(self, batch, limit: int = 500):
         return (db.session.query(Payment).filter(Payment.tenant_id == current_tenant_id(),

@@ -18,6 +18,7 @@ from models.parameters import Sector
 from rules.synthesis import SynthesisFilters, job_site_synthesis, totals
 from spreadsheets import xlsx
 from views.base import SecuredView
+from views.formatters import decimal_formatter
 
 CHART_ROWS = 15
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -30,8 +31,8 @@ EXPORT_COLUMNS = (
 
 
 def money(value) -> str:
-    """1 250,40 (French grouping and decimal comma; the export keeps numbers)."""
-    return format(value, ",.2f").replace(",", "\u202f").replace(".", ",")
+    """An amount in the UI language's format (1 250,40 in French); the export keeps numbers."""
+    return decimal_formatter(None, value)
 
 
 def _parse_day(text: str | None) -> date | None:
