@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from flask_babel import gettext as _
 from python_calamine import CalamineWorkbook, SheetTypeEnum
 
-from spreadsheets.reader import MAX_UPLOAD_BYTES, OLE_SIGNATURE, UnreadableFile
+from spreadsheets.reader import UnreadableFile, check_upload
 
 _NOT_OURS = (KeyboardInterrupt, SystemExit, GeneratorExit, UnreadableFile)
 MAX_UNCOMPRESSED_BYTES = 400 * 1024 * 1024
@@ -71,12 +71,7 @@ class Workbook:
 
 def open_xlsx(data: bytes) -> Workbook:
     """Check the bytes of an uploaded file and open them as a workbook."""
-    if not data:
-        raise UnreadableFile(_("The file is empty."))
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise UnreadableFile(_("The file is too large (more than 50 MB)."))
-    if data.startswith(OLE_SIGNATURE):
-        raise UnreadableFile(_("The file is encrypted or in the old .xls format: save it as .xlsx without a password."))
+    check_upload(data)
     if not data.startswith(b"PK"):
         raise UnreadableFile(_("The file is not an Excel workbook (.xlsx)."))
     try:

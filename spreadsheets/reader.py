@@ -32,13 +32,19 @@ class Table:
     rows: Iterator[tuple[int, list]]  # (sheet row number, cell values)
 
 
-def read_table(data: bytes, filename: str) -> Table:
+def check_upload(data: bytes) -> None:
+    """Refuse, with the user's message, what no reader should open: an empty or too
+    large file, an encrypted workbook or an old .xls (both OLE compound files)."""
     if not data:
         raise UnreadableFile(_("The file is empty."))
     if len(data) > MAX_UPLOAD_BYTES:
         raise UnreadableFile(_("The file is too large (more than 50 MB)."))
     if data.startswith(OLE_SIGNATURE):
         raise UnreadableFile(_("The file is encrypted or in the old .xls format: save it as .xlsx without a password."))
+
+
+def read_table(data: bytes, filename: str) -> Table:
+    check_upload(data)
     if data.startswith(b"PK"):
         return _read_xlsx(data)
     if filename.lower().endswith((".xlsx", ".xlsm", ".xls")):
