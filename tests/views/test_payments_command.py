@@ -88,3 +88,19 @@ def test_seed_demo_adds_invoices_payments_and_the_demo_file_once(app, tmp_path):
     result = run(app, "--tenant", "DEMO", str(path), "--dry-run", "--json")
     statuses = [row["status"] for row in json.loads(result.stdout)]
     assert statuses.count("ok") >= 2 and "warning" in statuses and "blocking" in statuses
+
+
+def test_export_commands_of_the_payment_lists(app, tenants, invoices, tmp_path):
+    import openpyxl
+
+    path = tmp_path / "reglements.xlsx"
+    path.write_bytes(xlsx_file([["FA000001", date(2026, 11, 5), 10, "chèque", "", "=1+1"]]))
+    assert run(app, "--tenant", "ACME", str(path)).exit_code == 0
+    for resource, rows in (("payments", 2), ("payment-batches", 2)):
+        output = tmp_path / f"{resource}.xlsx"
+        result = app.test_cli_runner().invoke(args=["export", resource, "--tenant", "ACME", "-o", str(output)])
+        assert result.exit_code == 0, result.output
+        sheet = openpyxl.load_workbook(output).worksheets[0]
+        assert sheet.max_row == rows
+    payments_sheet = openpyxl.load_workbook(tmp_path / "payments.xlsx").worksheets[0]
+    assert payments_sheet.cell(2, 1).value == "FA000001" and payments_sheet.cell(2, 5).value == 10
