@@ -74,6 +74,11 @@ def test_backoffice_imports_payments_and_sees_the_synthesis_change(app, page, sc
     assert "FA999999" in explanation.inner_text()
     screenshot("explanation-open")
 
+    page.check("#payment-only-alerts")  # the ok rows hide, the rows with an alert stay
+    assert not rows.nth(0).is_visible() and rows.nth(1).is_visible() and rows.nth(3).is_visible()
+    page.uncheck("#payment-only-alerts")
+    assert rows.nth(0).is_visible()
+
     with page.expect_navigation():
         page.click("#payment-import")
     assert "/admin/payment-batches/details/" in page.url
