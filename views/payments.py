@@ -19,7 +19,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, joinedload
 
 from core.extensions import db
 from core.glossary import CHOICE_LABELS, FIELD_LABELS, choices
@@ -79,6 +79,14 @@ class PaymentView(SecuredModelView):
     @property
     def can_import(self) -> bool:
         return self.can_write
+
+    def get_query(self):
+        """The tenant's payments with their invoice, its client and job site, and their batch
+        loaded in the same query (no query per row of the list)."""
+        return super().get_query().options(
+            joinedload(Payment.invoice).joinedload(Invoice.client),
+            joinedload(Payment.invoice).joinedload(Invoice.job_site),
+            joinedload(Payment.batch))
 
     # Export: the invoice, its client and job site by code, the method's label
     EXPORT_HEADERS = ("invoice.number", "invoice.client", "invoice.job_site", "payment_date", "amount", "method",

@@ -315,3 +315,25 @@ def test_payments_imported_meanwhile_by_someone_else(app, browser, tenants, invo
     assert [p[4] for p in payments(app, tenants["ACME"])] == ["RACE-2"]
     with app.app_context():
         assert db.session.query(PaymentImportBatch).count() == 0
+
+
+def test_the_payment_list_reads_its_rows_in_a_few_queries(app, browser, tenants, invoices):
+    from sqlalchemy import event
+
+    b = browser("viewer@acme.test")
+    writer = browser("backoffice@acme.test")
+    _import(writer, [["FA000001", date(2026, 11, day), 10 + day] for day in range(1, 21)]
+            + [["FA000003", date(2026, 11, day), 10 + day] for day in range(1, 21)])
+    statements = []
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        page = b.get("/admin/payments/").get_data(as_text=True)
+    finally:
+        with app.app_context():
+            event.remove(db.engine, "before_cursor_execute", listener)
+    assert page.count('<td class="col-invoice">') == 40 and "CH2" in page
+    assert len(statements) < 15, len(statements)
+    for url in ("/admin/payments/?sort=0", "/admin/payments/?sort=0&desc=1", "/admin/payments/?search=R"):
+        assert b.get(url).status_code == 200
