@@ -51,12 +51,12 @@ class InvoiceView(SecuredModelView):
     def is_action_allowed(self, name):
         return self.can_write and super().is_action_allowed(name)
 
-    def is_editable(self, invoice) -> bool:
+    def is_draft(self, invoice) -> bool:  # not ``is_editable``: Flask-Admin calls that with column names
         return invoice.state == "draft"
 
     def get_one(self, id):
         invoice = super().get_one(id)
-        if request.endpoint.endswith(("edit_view", "delete_view")) and not self.is_editable(invoice):
+        if request.endpoint.endswith(("edit_view", "delete_view")) and not self.is_draft(invoice):
             flash(_("A validated invoice cannot be changed or deleted: cancel it with a credit note."), "error")
             abort(redirect(self.get_url(".details_view", id=invoice.id)))
         return invoice
@@ -68,7 +68,7 @@ class InvoiceView(SecuredModelView):
         compute_totals(model)
 
     def on_model_delete(self, model):
-        if not self.is_editable(model):
+        if not self.is_draft(model):
             raise ValidationError(_("A validated invoice cannot be deleted: cancel it with a credit note."))
 
     @action("validate", _l("Validate"), _l("Validate the selected invoices? Each takes the next invoice number."))
