@@ -475,7 +475,8 @@ def write_demo_payments_file(tenant_id: int, path: str) -> None:
     client = [invoice.client.code for invoice in invoices]
     rows = [
         (number[4], today - timedelta(days=10), invoices[4].total_incl_vat, "Virement", client[4], "BQ-DEMO-1001"),
-        (number[5], (today - timedelta(days=8)).strftime("%d/%m/%Y"), (invoices[5].total_incl_vat / 2).quantize(Decimal("0.01")),
+        (number[5], (today - timedelta(days=8)).strftime("%d/%m/%Y"),
+         (invoices[5].total_incl_vat / 2).quantize(Decimal("0.01")),
          "chèque", "", "BQ-DEMO-1002"),
         (number[3], today - timedelta(days=5), invoices[3].total_incl_vat, "Carte", client[3], "BQ-DEMO-1003"),
         (number[6], today - timedelta(days=4), Decimal("150.00"), "Bitcoin", "", "BQ-DEMO-1004"),
@@ -486,8 +487,8 @@ def write_demo_payments_file(tenant_id: int, path: str) -> None:
     kinds = (xlsx.TEXT, xlsx.DATE, xlsx.MONEY, xlsx.TEXT, xlsx.TEXT, xlsx.TEXT)
     names = ("invoice_reference", "payment_date", "amount", "method", "client_code", "accounting_reference")
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    xlsx.write_xlsx(path, TEMPLATE_SHEET, [xlsx.Column(TEMPLATE_HEADERS[name], kind) for name, kind in zip(names, kinds)],
-                    rows)
+    columns = [xlsx.Column(TEMPLATE_HEADERS[name], kind) for name, kind in zip(names, kinds)]
+    xlsx.write_xlsx(path, TEMPLATE_SHEET, columns, rows)
 
 
 def seed_demo() -> bool:

@@ -104,14 +104,16 @@ def _sheet_part(archive: zipfile.ZipFile, sheet_name: str) -> str | None:
         return None
     wanted = None
     for match in _SHEET.finditer(workbook):
-        name, rid = (match.group(1), match.group(2)) if match.group(1) is not None else (match.group(4), match.group(3))
+        name, rid = ((match.group(1), match.group(2)) if match.group(1) is not None
+                     else (match.group(4), match.group(3)))
         if _xml_text(name) == sheet_name:
             wanted = rid
             break
     if wanted is None:
         return None
     for match in _RELATIONSHIP.finditer(rels):
-        rid, target = (match.group(1), match.group(2)) if match.group(1) is not None else (match.group(4), match.group(3))
+        rid, target = ((match.group(1), match.group(2)) if match.group(1) is not None
+                       else (match.group(4), match.group(3)))
         if rid == wanted:
             target = target.decode()
             return target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
