@@ -75,18 +75,26 @@ class ImportMixin:
         return self.render("passerelle/import.html", report=report, upload=None)
 
     def _keep_upload(self, data: bytes, filename: str) -> str:
+        """Keep the file until its confirmation (the last 5 uploads of the session; the
+        files of those it forgets are deleted)."""
         token = uuid.uuid4().hex
         with open(os.path.join(self._upload_dir(), token), "wb") as handle:
             handle.write(data)
         pending = session.get(UPLOADS_KEY, {})
         pending[token] = {"tenant": current_tenant_id(), "endpoint": self.endpoint, "filename": filename}
-        session[UPLOADS_KEY] = dict(list(pending.items())[-5:])
+        kept = dict(list(pending.items())[-5:])
+        session[UPLOADS_KEY] = kept
+        for forgotten in pending.keys() - kept.keys():
+            self._delete_upload(forgotten)
         return token
 
     def _forget_upload(self, token: str) -> None:
         pending = session.get(UPLOADS_KEY, {})
         pending.pop(token, None)
         session[UPLOADS_KEY] = pending
+        self._delete_upload(token)
+
+    def _delete_upload(self, token: str) -> None:
         try:
             os.unlink(os.path.join(self._upload_dir(), token))
         except FileNotFoundError:
