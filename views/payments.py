@@ -141,18 +141,6 @@ class PaymentView(SecuredModelView):
                            rows_html=_rows_html(result.rows) if result else "",
                            alert_legend=[(code, ALERT_LABELS[code], ALERT_LEVELS[code]) for code in ALERT_LEVELS])
 
-    def _keep_upload(self, data: bytes, filename: str) -> str:
-        """Keep the file for *Import* (the last 5 of the session); the files of the
-        uploads the session forgets are deleted."""
-        before = set(session.get(UPLOADS_KEY, {}))
-        token = super()._keep_upload(data, filename)
-        for forgotten in before - set(session.get(UPLOADS_KEY, {})):
-            try:
-                os.unlink(os.path.join(self._upload_dir(), forgotten))
-            except (FileNotFoundError, ValueError):
-                pass
-        return token
-
     @expose("/import/template/")
     def template_view(self):
         handle, path = tempfile.mkstemp(suffix=".xlsx")
