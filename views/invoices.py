@@ -48,6 +48,8 @@ class InvoiceView(SecuredModelView):
     inline_models = (InvoiceLineInline(InvoiceLine),)
     column_labels = {"lines": FIELD_LABELS["invoice_lines"]}
 
+    can_import = False  # invoices are entered, validated or received, not loaded from a spreadsheet
+
     def is_action_allowed(self, name):
         return self.can_write and super().is_action_allowed(name)
 

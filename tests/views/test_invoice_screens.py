@@ -128,3 +128,9 @@ def test_a_draft_can_be_cancelled_not_a_validated_invoice(app, browser, tenants,
     b.post("/admin/invoices/cancel/", {"id": str(validated)})
     assert _invoice(app, draft).state == "cancelled" and _invoice(app, draft).number is None
     assert _invoice(app, validated).state == "validated"
+
+
+def test_invoices_are_not_loaded_from_a_spreadsheet(browser, tenants, acme):
+    b = browser("backoffice@acme.test")
+    assert b.get("/admin/invoices/import/").status_code == 403
+    assert 'id="import-link"' not in b.get("/admin/invoices/").get_data(as_text=True)
