@@ -67,13 +67,19 @@ def tenant_query(model, tenant_id: int | None = None):
     return db.session.query(model).filter(model.tenant_id == tenant_id)
 
 
-def get_by_id_and_tenant(model, row_id, tenant_id: int | None = None):
-    """The row ``row_id`` of ``model`` if it belongs to the tenant, else 404."""
+def one_or_404(query, model, row_id):
+    """The row ``row_id`` of ``model`` among those of ``query``, else 404 (also for a
+    malformed id)."""
     try:
         row_id = int(row_id)
     except (TypeError, ValueError):
         abort(404)
-    row = tenant_query(model, tenant_id).filter(model.id == row_id).one_or_none()
+    row = query.filter(model.id == row_id).one_or_none()
     if row is None:
         abort(404)
     return row
+
+
+def get_by_id_and_tenant(model, row_id, tenant_id: int | None = None):
+    """The row ``row_id`` of ``model`` if it belongs to the tenant, else 404."""
+    return one_or_404(tenant_query(model, tenant_id), model, row_id)

@@ -31,7 +31,7 @@ from wtforms.validators import ValidationError
 from core.extensions import db
 from core.glossary import FIELD_LABELS, SETTINGS_LABELS
 from core.search import search_clause
-from core.tenancy import EVERYONE, PARAMETER_WRITERS, current_role, current_tenant_id, tenant_query
+from core.tenancy import EVERYONE, PARAMETER_WRITERS, current_role, current_tenant_id, one_or_404, tenant_query
 from models.base import TenantScoped
 from rules.parameters import ROW_RULES, code_errors, deletion_errors
 from spreadsheets import xlsx
@@ -221,14 +221,7 @@ class SecuredModelView(ImportMixin, RoleGate, ModelView):
         return CappedCountQuery(query, current_app.config["LIST_EXACT_COUNT_LIMIT"])
 
     def get_one(self, id):
-        try:
-            row_id = int(id)
-        except (TypeError, ValueError):
-            abort(404)
-        row = self.get_query().filter(self.model.id == row_id).one_or_none()
-        if row is None:
-            abort(404)
-        return row
+        return one_or_404(self.get_query(), self.model, id)
 
     def _create_ajax_loader(self, name, options):
         attribute = getattr(self.model, name)
