@@ -17,14 +17,12 @@ Each alert has a code, a level (``blocking``: red, the row is not imported;
 ``warning``: yellow, imported) and an explanation for the user.
 """
 import json
-import re
-import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import NamedTuple
-from datetime import date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -36,9 +34,9 @@ from models.base import utcnow
 from models.invoices import Invoice
 from models.master_data import Client
 from models.payments import PAYMENT_METHODS, Payment, PaymentImportBatch
+from spreadsheets import cells
 
 CENT = Decimal("0.01")
-MAX_AMOUNT = Decimal("999999999999.99")  # Numeric(14, 2)
 
 BLOCKING, WARNING, OK = "blocking", "warning", "ok"
 ALERT_LEVELS = {
@@ -99,10 +97,7 @@ METHOD_SPELLINGS = {
 }
 
 
-def squash(text) -> str:
-    """How headers and words are compared: no accents, no case, no spaces or punctuation."""
-    text = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode().lower()
-    return re.sub(r"[^a-z0-9]", "", text)
+squash = cells.fold  # how headers and words are compared
 
 
 _HEADERS = {squash(spelling): name for name, spellings in HEADER_SPELLINGS.items()
@@ -178,119 +173,51 @@ def map_headers(headers) -> tuple[dict[str, int], list[str]]:
     return mapping, [name for name in REQUIRED_COLUMNS if name not in mapping]
 
 
-def _blank(value) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
+_blank = cells.is_blank
 
 
 def show(value) -> str:
     """A cell as text on the control screen (dates as DD/MM/YYYY, whole numbers without .0)."""
-    kind = type(value)
-    if kind is str:
-        return value
-    if value is None:
-        return ""
-    if kind is float:
-        return str(int(value)) if value.is_integer() else str(value)
-    if isinstance(value, datetime):
-        return value.strftime("%d/%m/%Y %H:%M") if (value.hour, value.minute) != (0, 0) else value.strftime("%d/%m/%Y")
-    if isinstance(value, date):
-        return value.strftime("%d/%m/%Y")
-    return str(value)
-
-
-def text_of(value) -> str:
-    """A text cell (invoice reference, client code…): stripped; a whole number cell without .0."""
     if type(value) is str:
-        return value.strip()
-    if value is None:
-        return ""
-    return show(value).strip()
+        return value
+    return cells.clean_text(value)
 
 
-EXCEL_EPOCH = date(1899, 12, 30)
-_DATE_PATTERNS = ("%d/%m/%Y", "%d/%m/%y", "%d-%m-%Y", "%d.%m.%Y", "%Y-%m-%d", "%Y/%m/%d")
-_DMY = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
-_YMD = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})$")
-_ISO_TIME = re.compile(r"^(\d{4}-\d{2}-\d{2})[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$")
+text_of = cells.clean_text  # a text cell (invoice reference, client code…): stripped, NUL bytes removed
+AMOUNT_LIMITS = cells.limits_of(Payment.__table__.c.amount)
 
 
 def parse_date(value) -> date:
-    """A payment date from a date cell, an Excel serial number or text ``DD/MM/YYYY`` / ISO.
-    Raises ValueError (with the user's message) when missing or unreadable."""
-    kind = type(value)
-    if kind is date:
+    """A payment date from a date cell, an Excel serial number or text ``DD/MM/YYYY`` / ISO
+    (``spreadsheets.cells``). Raises ValueError (with the user's message) when missing or unreadable."""
+    if type(value) is date:
         return value
-    if kind is datetime:
-        return value.date()
     if _blank(value):
         raise ValueError(_("The payment date is missing."))
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    if isinstance(value, bool):
-        raise ValueError(_("« %(value)s » is not a date: use a date cell, DD/MM/YYYY or YYYY-MM-DD.", value=value))
-    if isinstance(value, (int, float)):
-        if value != int(value) or not 1 <= value <= 2958465:
-            raise ValueError(_("« %(value)s » is not a date: use a date cell, DD/MM/YYYY or YYYY-MM-DD.",
-                               value=show(value)))
-        return EXCEL_EPOCH + timedelta(days=int(value))
-    text = str(value).strip()
-    iso = _ISO_TIME.match(text)
-    if iso:
-        text = iso.group(1)
-    quick = _DMY.match(text) or _YMD.match(text)
-    if quick:  # DD/MM/YYYY and YYYY-MM-DD without strptime (10× faster on a 20,000-row file)
-        first, second, third = (int(part) for part in quick.groups())
-        try:
-            return date(first, second, third) if quick.re is _YMD else date(third, second, first)
-        except ValueError:
-            raise ValueError(_("« %(value)s » is not a date: use a date cell, DD/MM/YYYY or YYYY-MM-DD.",
-                               value=text))
-    for pattern in _DATE_PATTERNS:
-        try:
-            return datetime.strptime(text, pattern).date()
-        except ValueError:
-            continue
-    raise ValueError(_("« %(value)s » is not a date: use a date cell, DD/MM/YYYY or YYYY-MM-DD.", value=text))
-
-
-_SPACES = re.compile(r"[\s\u00a0\u202f']")
+    try:
+        return cells.parse_date(value)
+    except cells.CellError:
+        raise ValueError(_("« %(value)s » is not a date: use a date cell, DD/MM/YYYY or YYYY-MM-DD.",
+                           value=show(value))) from None
 
 
 def parse_amount(value) -> Decimal:
-    """A positive amount in cents from a number cell (``Decimal(str(value))``, never float
-    arithmetic) or text with a decimal comma or point (``1 250,40``, ``1250.40``,
-    ``1.250,40 €``). Raises ValueError when missing, unreadable, zero or negative."""
-    if type(value) is float and value > 0 and value < 1e12:  # the usual number cell
-        amount = Decimal(str(value)).quantize(CENT, ROUND_HALF_UP)
-        if amount > 0:
-            return amount
+    """A positive amount in cents from a number cell or text with a decimal comma or point
+    (``1 250,40``, ``1250.40``, ``1.250,40 €``), rounded half up to the cent, within the
+    column's ``Numeric(14, 2)`` (``spreadsheets.cells``). Raises ValueError when missing,
+    unreadable, zero, negative or too large."""
     if _blank(value):
         raise ValueError(_("The amount is missing."))
-    if isinstance(value, bool) or isinstance(value, (date, datetime, timedelta)):
-        raise ValueError(_("« %(value)s » is not an amount.", value=show(value)))
-    if isinstance(value, (int, float)):
-        text = str(value)
-    else:
-        text = _SPACES.sub("", str(value)).replace("€", "").replace("EUR", "")
-        if "," in text and "." in text:  # the last separator is the decimal one
-            thousands = "." if text.rfind(",") > text.rfind(".") else ","
-            text = text.replace(thousands, "")
-        text = text.replace(",", ".")
-        if not re.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)", text):
-            raise ValueError(_("« %(value)s » is not an amount.", value=str(value).strip()))
     try:
-        amount = Decimal(text)
-    except InvalidOperation:
-        raise ValueError(_("« %(value)s » is not an amount.", value=show(value)))
-    if not amount.is_finite():
-        raise ValueError(_("« %(value)s » is not an amount.", value=show(value)))
-    amount = amount.quantize(CENT, ROUND_HALF_UP)
+        amount = cells.parse_decimal(value, rounding=ROUND_HALF_UP)
+    except cells.CellError:
+        raise ValueError(_("« %(value)s » is not an amount.", value=show(value))) from None
+    try:
+        amount = cells.check_decimal(amount, AMOUNT_LIMITS, ROUND_HALF_UP, shown=show(value))
+    except cells.CellError:
+        raise ValueError(_("« %(value)s » is too large for an amount.", value=show(value))) from None
     if amount <= 0:
         raise ValueError(_("The amount must be greater than zero (%(amount)s).", amount=show(value)))
-    if amount > MAX_AMOUNT:
-        raise ValueError(_("« %(value)s » is too large for an amount.", value=show(value)))
     return amount
 
 

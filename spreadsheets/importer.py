@@ -5,33 +5,19 @@ relations are given by code; rows are created or updated by code. Every row is
 checked with the same rules as the screens, every error is reported by row and
 column, and the file is imported whole or not at all.
 """
-import re
-import unicodedata
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import inspect, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 
 from core.extensions import db
 from core.glossary import CHOICE_LABELS, label_of
 from rules.parameters import ROW_RULES
-from spreadsheets import xlsx
+from spreadsheets import cells, xlsx
 from spreadsheets.reader import Formula, Table, UnreadableFile, read_table
 from spreadsheets.resources import Field, fields_of
-
-TRUE_WORDS = {"1", "true", "vrai", "oui", "yes", "x", "o", "y"}
-FALSE_WORDS = {"0", "false", "faux", "non", "no", "n", ""}
-
-
-def normalise(text: str) -> str:
-    """Lower case, no accents, single spaces: how headers and labels are compared."""
-    text = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode()
-    return re.sub(r"[\s_\-]+", " ", text).strip().lower()
-
 
 @dataclass
 class RowResult:
@@ -80,6 +66,9 @@ class TableSpec:
         self.read_only = fields_of(model, [name for name in field_names if name in read_only])
         self.choices = choices or {}
         mapper = inspect(model)
+        self.limits = {f.name: cells.limits_of_field(model, f.name) for f in self.fields if not f.relation}
+        self.relation_limits = {f.name: cells.limits_of(_code_column(model, f.name))
+                                for f in self.fields if f.relation}
         self.required = {"code"} | {
             f.name for f in self.fields
             if not f.relation and not mapper.columns[f.name].nullable
@@ -92,9 +81,9 @@ class TableSpec:
         known = {spelling: f for f in self.fields for spelling in _spellings(f.name, label_of(f.name))}
         mapping, errors, seen = {}, [], set()
         for index, header in enumerate(headers):
-            if not header or normalise(header) in ignored:
+            if not header or cells.fold(header) in ignored:
                 continue
-            f = known.get(normalise(header))
+            f = known.get(cells.fold(header))
             if f is None:
                 errors.append(_("Unknown column « %(header)s ».", header=header))
             elif f.name in seen:
@@ -108,84 +97,66 @@ class TableSpec:
 
 
 def _parse(spec: TableSpec, f: Field, raw):
-    """The typed value of a cell, or raise ValueError with the user's message."""
+    """The typed value of a cell (``spreadsheets.cells``, within the column's limits), or
+    raise ValueError with the user's message."""
     if isinstance(raw, Formula):
         raise ValueError(_("formulas are not imported: type the value itself."))
-    if isinstance(raw, str):
-        raw = raw.strip()
-    if raw is None or raw == "":
+    if cells.is_blank(raw):
         if f.kind == xlsx.BOOLEAN:
             return False
         return "" if f.kind == xlsx.TEXT and not f.relation and f.name not in spec.choices else None
     if f.relation:
-        return str(raw)
+        return cells.parse_text(raw, spec.relation_limits[f.name])
     if f.name in spec.choices:
         return _parse_choice(spec.choices[f.name], raw)
-    parser = {xlsx.BOOLEAN: _parse_bool, xlsx.INTEGER: _parse_int, xlsx.MONEY: _parse_decimal,
-              xlsx.DECIMAL: _parse_decimal, xlsx.DATE: _parse_date, xlsx.DATETIME: _parse_date}.get(f.kind)
-    return parser(raw) if parser else str(raw)
+    limits = spec.limits[f.name]
+    if f.kind in (xlsx.MONEY, xlsx.DECIMAL):
+        return cells.parse_decimal(raw, limits)
+    if f.kind == xlsx.INTEGER:
+        return cells.parse_integer(raw, limits)
+    if f.kind == xlsx.DATE:
+        return cells.parse_date(raw)
+    if f.kind == xlsx.DATETIME:
+        return cells.parse_datetime(raw)
+    if f.kind == xlsx.BOOLEAN:
+        return cells.parse_bool(raw)
+    return cells.parse_text(raw, limits)
 
 
 def _spellings(name: str, label) -> set[str]:
     """How a column or a value may be written: its code name, its French and English labels."""
-    spellings = {normalise(name)}
+    spellings = {cells.fold(name)}
     for locale in ("fr", "en"):
         with force_locale(locale):
-            spellings.add(normalise(str(label)))
+            spellings.add(cells.fold(str(label)))
     return spellings
 
 
 def _parse_choice(values, raw):
-    wanted = normalise(raw)
+    wanted = cells.fold(cells.clean_text(raw))
     for value in values:
         if wanted in _spellings(value, CHOICE_LABELS.get(value, value)):
             return value
-    raise ValueError(_("« %(value)s » is not one of: %(values)s.", value=raw, values=", ".join(values)))
+    raise ValueError(_("« %(value)s » is not one of: %(values)s.", value=cells.clean_text(raw),
+                       values=", ".join(values)))
 
 
-def _parse_bool(raw):
-    if isinstance(raw, bool):
-        return raw
-    word = normalise(raw)
-    if word in TRUE_WORDS:
-        return True
-    if word in FALSE_WORDS:
-        return False
-    raise ValueError(_("« %(value)s » is not yes or no.", value=raw))
+LOOKUP_BATCH = 5000  # codes per query: far below PostgreSQL's 65,535 bound parameters
 
 
-def _parse_decimal(raw) -> Decimal:
-    if isinstance(raw, bool):
-        raise ValueError(_("« %(value)s » is not a number.", value=raw))
-    text = str(raw).replace("\u00a0", "").replace(" ", "").replace(",", ".")
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise ValueError(_("« %(value)s » is not a number.", value=raw))
-    if not value.is_finite():
-        raise ValueError(_("« %(value)s » is not a number.", value=raw))
-    return value
+def rows_by_code(model, tenant_id: int, codes) -> dict:
+    """The tenant's rows of ``model`` whose code is in ``codes``, by code, looked up
+    ``LOOKUP_BATCH`` codes at a time whatever the number of codes."""
+    codes, found = sorted(set(codes)), {}
+    for start in range(0, len(codes), LOOKUP_BATCH):
+        chunk = codes[start:start + LOOKUP_BATCH]
+        found.update((row.code, row) for row in db.session.execute(
+            select(model).where(model.tenant_id == tenant_id, model.code.in_(chunk))).scalars())
+    return found
 
 
-def _parse_int(raw) -> int:
-    value = _parse_decimal(raw)
-    if value != value.to_integral_value():
-        raise ValueError(_("« %(value)s » is not a whole number.", value=raw))
-    return int(value)
-
-
-def _parse_date(raw) -> date:
-    if isinstance(raw, datetime):
-        return raw.date()
-    if isinstance(raw, date):
-        return raw
-    text = str(raw).strip()
-    for pattern in ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y"):
-        try:
-            return datetime.strptime(text[:10], pattern).date()
-        except ValueError:
-            continue
-    raise ValueError(_("« %(value)s » is not a date (DD/MM/YYYY).", value=raw))
+def _code_column(model, relation: str):
+    return inspect(model).relationships[relation].mapper.class_.__table__.c.code
 
 
 def _targets(spec: TableSpec, f: Field):
@@ -201,10 +172,7 @@ def _lookup_relations(spec: TableSpec, parsed_rows, tenant_id, file_objects):
             continue
         target = _targets(spec, f)
         codes = {values[f.name] for _n, values, _e in parsed_rows if values.get(f.name)}
-        found = {}
-        if codes:
-            found = {row.code: row for row in db.session.execute(
-                select(target).where(target.tenant_id == tenant_id, target.code.in_(codes))).scalars()}
+        found = rows_by_code(target, tenant_id, codes)
         if target is spec.model:
             found.update(file_objects)
         lookups[f.name] = found
@@ -233,8 +201,7 @@ def plan(spec: TableSpec, table: Table, tenant_id: int) -> tuple[ImportReport, l
 
     model = spec.model
     codes = [values.get("code") for _n, values, _e in parsed_rows if values.get("code")]
-    existing = {row.code: row for row in db.session.execute(
-        select(model).where(model.tenant_id == tenant_id, model.code.in_(set(codes)))).scalars()}
+    existing = rows_by_code(model, tenant_id, codes)
     first_row_of_code, objects, file_objects = {}, [], {}
     for number, values, errors in parsed_rows:
         code = str(values.get("code") or "")
@@ -301,7 +268,7 @@ def import_table(spec: TableSpec, data: bytes, filename: str, tenant_id: int, dr
     try:
         db.session.add_all(objects)
         db.session.flush()
-    except IntegrityError as error:
+    except (IntegrityError, DataError) as error:  # a last resort: the checks above should have refused it
         db.session.rollback()
         report.file_errors.append(_("The database refused the rows: %(error)s", error=str(error.orig)[:300]))
         return report

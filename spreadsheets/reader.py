@@ -10,6 +10,8 @@ from typing import Iterator
 import openpyxl
 from flask_babel import gettext as _
 
+from spreadsheets import cells
+
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 MAX_UNCOMPRESSED_BYTES = 500 * 1024 * 1024  # a zip bomb is refused before it is opened
 OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -89,12 +91,10 @@ def _cell_value(cell):
 
 
 def _decode(data: bytes) -> str:
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise UnreadableFile(_("The file is neither UTF-8 nor Windows-1252 text."))
+    try:
+        return cells.decode_text(data)
+    except cells.CellError as error:
+        raise UnreadableFile(str(error)) from None
 
 
 def _read_csv(data: bytes) -> Table:
@@ -105,7 +105,7 @@ def _read_csv(data: bytes) -> Table:
     delimiter = ";" if first_line.count(";") >= first_line.count(",") else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
-        headers = [header.strip() for header in next(reader)]
+        headers = [cells.clean_text(header) for header in next(reader)]
     except StopIteration:
         raise UnreadableFile(_("The file is empty."))
     except csv.Error:
