@@ -233,7 +233,8 @@ def _decimal_of(value) -> Decimal:
 def check_decimal(number: Decimal, limits: Limits = NO_LIMITS, rounding: str | None = None,
                   shown=None) -> Decimal:
     """``number`` checked against the column's limits. More decimals than its scale are
-    refused, or rounded with ``rounding`` (``decimal.ROUND_HALF_UP``…) when given."""
+    refused, or, when ``rounding`` (``decimal.ROUND_HALF_UP``…) is given, the number is
+    rounded to the scale; otherwise it is returned as typed (``1.35`` stays ``1.35``)."""
     shown = clean_text(number if shown is None else shown)
     if not number.is_finite():
         raise _not_a_number(shown)
@@ -243,10 +244,11 @@ def check_decimal(number: Decimal, limits: Limits = NO_LIMITS, rounding: str | N
         except InvalidOperation:
             raise CellError(_("« %(value)s » is too large: at most %(largest)s.", value=shown,
                               largest=_plain(limits.largest))) from None
-        if quantized != number and rounding is None:
+        if rounding is not None:
+            number = quantized
+        elif quantized != number:
             raise CellError(_("« %(value)s » has too many decimals: at most %(scale)s.",
                               value=shown, scale=limits.scale))
-        number = quantized
     largest = limits.largest
     if largest is not None and abs(number) > largest:
         raise CellError(_("« %(value)s » is too large: at most %(largest)s.", value=shown, largest=_plain(largest)))

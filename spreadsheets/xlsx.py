@@ -3,6 +3,7 @@
 ``write_xlsx`` is pure (columns + an iterable of row tuples → a file) so that
 every list, report and synthesis exports the same way and it can be tested alone.
 """
+import math
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -82,7 +83,10 @@ def add_sheet(workbook: xlsxwriter.Workbook, name: str, columns: Sequence[Column
             if value is None:
                 continue
             write, fmt = writers[index]
-            if isinstance(value, Decimal):
+            if isinstance(value, (Decimal, float)):
+                if not (value.is_finite() if isinstance(value, Decimal) else math.isfinite(value)):  # never accepted as input; shown as text if stored anyway
+                    worksheet.write_string(count, index, str(value))
+                    continue
                 value = float(value)  # an Excel number is a double: the cell format keeps 2 or 4 decimals
             write(count, index, value, fmt)
     worksheet.autofilter(0, 0, max(count, 1), max(len(columns) - 1, 0))

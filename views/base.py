@@ -25,8 +25,10 @@ from flask_wtf import FlaskForm
 from jinja2 import pass_context
 from sqlalchemy import or_
 from sqlalchemy.orm import Query
-from wtforms.fields import DecimalField
-from wtforms.validators import ValidationError
+from flask_admin.form.widgets import DatePickerWidget, DateTimePickerWidget
+from wtforms.fields import Field
+from wtforms.validators import NumberRange, ValidationError
+from wtforms.widgets import TextInput
 
 from core.extensions import db
 from core.glossary import FIELD_LABELS, SETTINGS_LABELS
@@ -34,9 +36,9 @@ from core.search import search_clause
 from core.tenancy import EVERYONE, PARAMETER_WRITERS, current_role, current_tenant_id, one_or_404, tenant_query
 from models.base import TenantScoped
 from rules.parameters import ROW_RULES, code_errors, deletion_errors
-from spreadsheets import xlsx
+from spreadsheets import cells, xlsx
 from spreadsheets.resources import fields_of, select_columns, stream_rows
-from views.formatters import date_formatter, datetime_formatter, decimal_formatter, yes_no_formatter
+from views.formatters import date_formatter, datetime_formatter, decimal_formatter, form_decimal, yes_no_formatter
 from views.importing import ImportMixin
 
 
@@ -78,22 +80,90 @@ class TenantQuerySelectField(QuerySelectField):
         super().pre_validate(form)
 
 
-class DecimalCommaField(DecimalField):
-    """A decimal input that also takes the French way of typing it: ``1 234,50``."""
+class DecimalCommaField(Field):
+    """The one decimal input of every form: a text input (``inputmode="decimal"``, never
+    ``type="number"``, whose browser drops a typed comma) read by ``spreadsheets.cells``
+    (comma or point, ``1 234,50``) within the column's limits, shown in the UI language
+    (``1,25`` in French)."""
+
+    widget = TextInput()
+
+    def __init__(self, label=None, validators=None, limits: cells.Limits = cells.NO_LIMITS, **kwargs):
+        kwargs.pop("places", None)
+        render_kw = {"inputmode": "decimal", "autocomplete": "off", **(kwargs.pop("render_kw", None) or {})}
+        super().__init__(label, validators, render_kw=render_kw, **kwargs)
+        self.limits = limits
 
     def process_formdata(self, valuelist):
-        if valuelist:
-            valuelist = [value.replace("\u00a0", "").replace(" ", "").replace(",", ".") for value in valuelist]
-        super().process_formdata(valuelist)
+        if not valuelist:
+            return
+        self.data = None
+        if not cells.is_blank(valuelist[0]):
+            self.data = cells.parse_decimal(valuelist[0], self.limits)  # CellError: shown next to the field
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        return form_decimal(self.data, self.limits.scale)
+
+
+class FrenchDateField(Field):
+    """The one date input of every form: typed and shown ``JJ/MM/AAAA`` (ISO accepted),
+    read by ``spreadsheets.cells`` (nothing may follow the date), with the date picker."""
+
+    widget = DatePickerWidget()
+    picker_format, shown_format = "DD/MM/YYYY", "%d/%m/%Y"
+
+    def __init__(self, label=None, validators=None, format=None, **kwargs):
+        render_kw = {"data-date-format": self.picker_format, "autocomplete": "off",
+                     **(kwargs.pop("render_kw", None) or {})}
+        super().__init__(label, validators, render_kw=render_kw, **kwargs)
+
+    def parse(self, text):
+        return cells.parse_date(text)
+
+    def process_formdata(self, valuelist):
+        if not valuelist:
+            return
+        self.data = None if cells.is_blank(valuelist[0]) else self.parse(valuelist[0])
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        return self.data.strftime(self.shown_format) if self.data else ""
+
+
+class FrenchDateTimeField(FrenchDateField):
+    """A moment typed and shown ``JJ/MM/AAAA HH:MM``."""
+
+    widget = DateTimePickerWidget()
+    picker_format, shown_format = "DD/MM/YYYY HH:mm", "%d/%m/%Y %H:%M"
+
+    def parse(self, text):
+        return cells.parse_datetime(text)
 
 
 class TenantModelConverter(AdminModelConverter):
-    """Relation selects offer only rows of the current tenant, and accept nothing else."""
+    """Relation selects offer only rows of the current tenant, and accept nothing else;
+    numbers, dates and texts are read within the limits of their column."""
 
     @converts("Numeric")
     def handle_decimal_types(self, column, field_args, **extra):
-        field_args.setdefault("places", None)
-        return DecimalCommaField(**field_args)
+        return DecimalCommaField(limits=cells.limits_of(column), **field_args)
+
+    @converts("Integer")
+    def handle_integer_types(self, column, field_args, **extra):
+        limits = cells.limits_of(column)
+        field_args["validators"].append(NumberRange(min=limits.min_integer, max=limits.max_integer))
+        return super().handle_integer_types(column, field_args, **extra)
+
+    @converts("Date")
+    def convert_date(self, column, field_args, **extra):
+        return FrenchDateField(**field_args)
+
+    @converts("DateTime")
+    def convert_datetime(self, column, field_args, **extra):
+        return FrenchDateTimeField(**field_args)
 
     def _model_select_field(self, prop, multiple, remote_model, **kwargs):
         has_loader = getattr(self.view, "_form_ajax_refs", {}).get(prop.key)

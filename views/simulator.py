@@ -8,14 +8,16 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import DecimalField, StringField
+from wtforms import StringField
 from wtforms.validators import DataRequired, NumberRange
 
 from core.extensions import db
 from core.tenancy import PARAMETER_WRITERS, current_tenant_id
+from models.invoices import InvoiceLine
 from models.master_data import Article
 from rules.pricing import ArticleCosts, PricingSettings, price_line
-from views.base import SecuredView
+from spreadsheets import cells
+from views.base import DecimalCommaField, SecuredView
 from views.settings import settings_for
 
 
@@ -24,8 +26,8 @@ class SimulatorForm(FlaskForm):
         csrf = False  # a read-only GET form: nothing is changed
 
     article = StringField(_l("Article code"), validators=[DataRequired()])
-    quantity = DecimalField(_l("Quantity"), default=Decimal("1"), places=None,
-                            validators=[DataRequired(), NumberRange(min=Decimal("0.0001"))])
+    quantity = DecimalCommaField(_l("Quantity"), default=Decimal("1"), limits=cells.limits_of(InvoiceLine.quantity),
+                                 validators=[DataRequired(), NumberRange(min=Decimal("0.0001"))])
 
 
 class PriceSimulatorView(SecuredView):
