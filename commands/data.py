@@ -1,6 +1,7 @@
 import shutil
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 
 from commands.context import admin_view, tenant_context
@@ -33,8 +34,12 @@ def import_command(resource, tenant, dry_run, file):
     with tenant_context(tenant) as current:
         with open(file, "rb") as handle:
             report = import_table(view.import_spec(), handle.read(), file, current.id, dry_run=dry_run)
-        for message in report.messages():
+        messages = report.messages()
+        limit = current_app.config["IMPORT_MAX_SHOWN_ROWS"]
+        for message in messages[:limit]:
             click.echo(message, err=True)
+        if len(messages) > limit:
+            click.echo(f"... and {len(messages) - limit} more errors", err=True)
         if not report.ok:
             raise SystemExit(1)
         if report.written:

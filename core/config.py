@@ -46,4 +46,7 @@ def build_config() -> dict:
         "LIST_EXACT_COUNT_LIMIT": 10000,
         "MAX_CONTENT_LENGTH": 51 * 1024 * 1024,
         "EXPORT_BATCH_SIZE": 2000,
+        "IMPORT_MAX_UNCOMPRESSED_BYTES": 200 * 1024 * 1024,  # a workbook inflating to more is refused
+        "IMPORT_MAX_COMPRESSION_RATIO": 100,  # and one compressed more than 100:1 (a zip bomb)
+        "IMPORT_MAX_SHOWN_ROWS": 200,  # rows of an import preview shown in a page (errors first)
     }

@@ -4,7 +4,7 @@ such as the accounting's payments file.
 Checked before anything is parsed, each with one clear message
 (``UnreadableFile``): empty, too large (> 50 MB), encrypted or old ``.xls`` (an
 OLE compound file), not an xlsx (not a zip, or a zip without
-``xl/workbook.xml``), zip bomb (uncompressed size or ratio too large), no sheet.
+``xl/workbook.xml``), zip bomb (``reader.open_zip``), no sheet.
 
 Formula cells: calamine returns the value cached by Excel when the file was
 saved, without telling it came from a formula, and never evaluates anything.
@@ -24,11 +24,9 @@ from dataclasses import dataclass, field
 from flask_babel import gettext as _
 from python_calamine import CalamineWorkbook, SheetTypeEnum
 
-from spreadsheets.reader import UnreadableFile, check_upload
+from spreadsheets.reader import UnreadableFile, check_upload, open_zip
 
 _NOT_OURS = (KeyboardInterrupt, SystemExit, GeneratorExit, UnreadableFile)
-MAX_UNCOMPRESSED_BYTES = 400 * 1024 * 1024
-MAX_COMPRESSION_RATIO = 200  # xlsx XML compresses ~10-30×; a bomb compresses ~1000×
 
 _SHEET = re.compile(rb'<(?:\w+:)?sheet\b[^>]*?\bname="([^"]*)"[^>]*?\br:id="([^"]+)"|'
                     rb'<(?:\w+:)?sheet\b[^>]*?\br:id="([^"]+)"[^>]*?\bname="([^"]*)"')
@@ -74,16 +72,9 @@ def open_xlsx(data: bytes) -> Workbook:
     check_upload(data)
     if not data.startswith(b"PK"):
         raise UnreadableFile(_("The file is not an Excel workbook (.xlsx)."))
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-        names = set(archive.namelist())
-        uncompressed = sum(info.file_size for info in archive.infolist())
-    except Exception:  # BadZipFile, NotImplementedError (unknown zip version), ValueError, OSError…
-        raise UnreadableFile(_("The file is not a valid Excel workbook (.xlsx): it is damaged or truncated."))
-    if "xl/workbook.xml" not in names:
+    archive = open_zip(data)  # the zip bomb guard shared with the table import
+    if "xl/workbook.xml" not in set(archive.namelist()):
         raise UnreadableFile(_("The file is not an Excel workbook (.xlsx)."))
-    if uncompressed > MAX_UNCOMPRESSED_BYTES or uncompressed > MAX_COMPRESSION_RATIO * len(data) + 10_000_000:
-        raise UnreadableFile(_("The workbook is too large once uncompressed (a zip bomb?)."))
     try:
         workbook = Workbook(CalamineWorkbook.from_filelike(io.BytesIO(data)), archive)
     except _NOT_OURS:

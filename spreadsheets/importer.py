@@ -7,6 +7,7 @@ column, and the file is imported whole or not at all.
 """
 from dataclasses import dataclass, field
 
+from flask import current_app, has_app_context
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import inspect, select
@@ -30,24 +31,49 @@ class RowResult:
 
 @dataclass
 class ImportReport:
+    """What an import found. Counts cover every row; ``rows`` keeps only the rows a page
+    or a command shows (the first ones, and the first ones with an error), so that a
+    170,000-row file is checked in bounded memory."""
+
     columns: list[Field] = field(default_factory=list)
     rows: list[RowResult] = field(default_factory=list)
     file_errors: list[str] = field(default_factory=list)
     written: bool = False
+    row_count: int = 0
+    error_rows: int = 0
+    cell_errors: int = 0
+    actions: dict[str, int] = field(default_factory=lambda: {"create": 0, "update": 0})
+    keep: int = 200
 
     @property
     def error_count(self) -> int:
-        return len(self.file_errors) + sum(len(row.errors) for row in self.rows)
+        return len(self.file_errors) + self.cell_errors
 
     @property
     def ok(self) -> bool:
         return self.error_count == 0
 
     def count(self, action: str) -> int:
-        return sum(1 for row in self.rows if row.action == action)
+        return self.actions.get(action, 0)
+
+    def add(self, row: RowResult) -> None:
+        self.row_count += 1
+        self.actions[row.action] = self.actions.get(row.action, 0) + 1
+        if row.errors:
+            self.error_rows += 1
+            self.cell_errors += len(row.errors)
+        if self.row_count <= self.keep or (row.errors and self.error_rows <= self.keep):
+            self.rows.append(row)
+
+    def shown_rows(self, limit: int) -> tuple[list[RowResult], int]:
+        """The rows a page shows (those with an error when there are some, at most
+        ``limit``) and how many more there are."""
+        if self.error_rows:
+            return [row for row in self.rows if row.errors][:limit], max(self.error_rows - limit, 0)
+        return self.rows[:limit], max(self.row_count - limit, 0)
 
     def messages(self) -> list[str]:
-        """Every error as one line: ``row 4, Code: …``."""
+        """The errors of the kept rows as lines: ``row 4, Code: …``."""
         lines = list(self.file_errors)
         labels = {f.name: f.column.header for f in self.columns}
         for row in self.rows:
@@ -69,6 +95,7 @@ class TableSpec:
         self.limits = {f.name: cells.limits_of_field(model, f.name) for f in self.fields if not f.relation}
         self.relation_limits = {f.name: cells.limits_of(_code_column(model, f.name))
                                 for f in self.fields if f.relation}
+        self.refers_to_itself = any(f.relation and _targets(self, f) is model for f in self.fields)
         self.required = {"code"} | {
             f.name for f in self.fields
             if not f.relation and not mapper.columns[f.name].nullable
@@ -179,50 +206,67 @@ def _lookup_relations(spec: TableSpec, parsed_rows, tenant_id, file_objects):
     return lookups
 
 
-def plan(spec: TableSpec, table: Table, tenant_id: int) -> tuple[ImportReport, list]:
-    """Check every row and build the objects to write (new ones not yet in the session)."""
-    report = ImportReport(columns=spec.fields)
-    mapping, report.file_errors = spec.header_map(table.headers)
-    if report.file_errors:
-        return report, []
-    parsed_rows = []
-    for number, cells in table.rows:
+CHUNK_ROWS = 5000  # rows checked (and written) together: memory stays bounded whatever the file
+
+
+@dataclass
+class _Progress:
+    """What the chunks of one file share: the first row of each code, and the rows of
+    the file by code when the table refers to itself."""
+
+    first_row_of_code: dict = field(default_factory=dict)
+    file_objects: dict = field(default_factory=dict)
+
+
+def _parsed_rows(spec: TableSpec, table: Table, mapping: dict):
+    for number, raw_cells in table.rows:
         values, errors = {}, {}
         for index, f in mapping.items():
-            raw = cells[index] if index < len(cells) else None
+            raw = raw_cells[index] if index < len(raw_cells) else None
             try:
                 values[f.name] = _parse(spec, f, raw)
             except ValueError as error:
                 errors[f.name] = str(error)
-        parsed_rows.append((number, values, errors))
-    if not parsed_rows:
-        report.file_errors.append(_("The file has no data row."))
-        return report, []
+        yield number, values, errors
 
+
+def _chunks(rows, size: int):
+    chunk = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _check_chunk(spec: TableSpec, parsed_rows: list, tenant_id: int, progress: _Progress) -> list:
+    """Check the rows of one chunk and build their objects (new ones not yet in the
+    session): a list of (RowResult, object)."""
     model = spec.model
-    codes = [values.get("code") for _n, values, _e in parsed_rows if values.get("code")]
-    existing = rows_by_code(model, tenant_id, codes)
-    first_row_of_code, objects, file_objects = {}, [], {}
+    existing = rows_by_code(model, tenant_id, [values.get("code") for _n, values, _e in parsed_rows
+                                               if values.get("code")])
+    results = []
     for number, values, errors in parsed_rows:
         code = str(values.get("code") or "")
-        if code and code in first_row_of_code:
+        if code and code in progress.first_row_of_code:
             errors["code"] = _("The code %(code)s is already on row %(row)s of the file.",
-                               code=code, row=first_row_of_code[code])
-        first_row_of_code.setdefault(code, number)
+                               code=code, row=progress.first_row_of_code[code])
+        progress.first_row_of_code.setdefault(code, number)
         obj = existing.get(code) or model(tenant_id=tenant_id)
-        if code and "code" not in errors:
-            file_objects[code] = obj
-        report.rows.append(RowResult(number, code, "update" if obj.id else "create", values, errors))
-        objects.append(obj)
+        if code and "code" not in errors and spec.refers_to_itself:
+            progress.file_objects[code] = obj
+        results.append((RowResult(number, code, "update" if obj.id else "create", values, errors), obj))
 
-    lookups = _lookup_relations(spec, parsed_rows, tenant_id, file_objects)
+    lookups = _lookup_relations(spec, parsed_rows, tenant_id, progress.file_objects)
     rule = ROW_RULES.get(model)
-    resolved = [_resolve(spec, row, lookups) for row in report.rows]
+    resolved = [_resolve(spec, row, lookups) for row, _obj in results]
     # Plain values first, so that a row may refer to another row of the same file.
-    for obj, given in zip(objects, resolved):
+    for (_row, obj), given in zip(results, resolved):
         for name, value in given.items():
             setattr(obj, name, value)
-    for row, obj, given in zip(report.rows, objects, resolved):
+    for row, obj in results:
         values = {f.name: getattr(obj, f.name) for f in spec.fields}
         for name in spec.required:
             if values.get(name) in (None, "") and name not in row.errors:
@@ -230,7 +274,44 @@ def plan(spec: TableSpec, table: Table, tenant_id: int) -> tuple[ImportReport, l
         if rule:
             for name, message in rule(values, tenant_id, obj.id).items():
                 row.errors.setdefault(name, message)
-    return report, objects
+    return results
+
+
+def _forget(objects) -> None:
+    """Drop a checked chunk's changes from the session (a dry run, or after an error)."""
+    for obj in objects:
+        if obj in db.session.new:
+            db.session.expunge(obj)
+        elif obj in db.session:
+            db.session.expire(obj)
+
+
+def _keep_rows() -> int:
+    return current_app.config.get("IMPORT_MAX_SHOWN_ROWS", 200) if has_app_context() else 200
+
+
+def _check_and_write(spec: TableSpec, table: Table, tenant_id: int, dry_run: bool) -> ImportReport:
+    """Check every row, chunk by chunk; while no row has an error and not ``dry_run``,
+    write each chunk (flushed). The caller rolls back when the report is not ok."""
+    report = ImportReport(columns=spec.fields, keep=_keep_rows())
+    mapping, report.file_errors = spec.header_map(table.headers)
+    if report.file_errors:
+        return report
+    progress = _Progress()
+    size = 10 ** 9 if spec.refers_to_itself else CHUNK_ROWS  # a table referring to itself: one chunk
+    for chunk in _chunks(_parsed_rows(spec, table, mapping), size):
+        results = _check_chunk(spec, chunk, tenant_id, progress)
+        for row, _obj in results:
+            report.add(row)
+        objects = [obj for _row, obj in results]
+        if report.ok and not dry_run:
+            db.session.add_all(objects)
+            db.session.flush()
+        else:
+            _forget(objects)
+    if not report.row_count and not report.file_errors:
+        report.file_errors.append(_("The file has no data row."))
+    return report
 
 
 def _resolve(spec: TableSpec, row: RowResult, lookups) -> dict:
@@ -258,19 +339,16 @@ def import_table(spec: TableSpec, data: bytes, filename: str, tenant_id: int, dr
         return ImportReport(columns=spec.fields, file_errors=[str(error)])
     try:
         with db.session.no_autoflush:
-            report, objects = plan(spec, table, tenant_id)
+            report = _check_and_write(spec, table, tenant_id, dry_run)
     except UnreadableFile as error:
         db.session.rollback()
         return ImportReport(columns=spec.fields, file_errors=[str(error)])
+    except (IntegrityError, DataError) as error:  # a last resort: the checks should have refused it
+        db.session.rollback()
+        return ImportReport(columns=spec.fields, file_errors=[
+            _("The database refused the rows: %(error)s", error=str(error.orig)[:300])])
     if not report.ok or dry_run:
         db.session.rollback()
-        return report
-    try:
-        db.session.add_all(objects)
-        db.session.flush()
-    except (IntegrityError, DataError) as error:  # a last resort: the checks above should have refused it
-        db.session.rollback()
-        report.file_errors.append(_("The database refused the rows: %(error)s", error=str(error.orig)[:300]))
         return report
     report.written = True
     return report

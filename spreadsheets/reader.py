@@ -8,12 +8,15 @@ from dataclasses import dataclass
 from typing import Iterator
 
 import openpyxl
+from flask import current_app, has_app_context
 from flask_babel import gettext as _
 
 from spreadsheets import cells
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
-MAX_UNCOMPRESSED_BYTES = 500 * 1024 * 1024  # a zip bomb is refused before it is opened
+MAX_UNCOMPRESSED_BYTES = 200 * 1024 * 1024  # a zip bomb is refused before it is opened
+MAX_COMPRESSION_RATIO = 100  # xlsx XML compresses about 10-30 times; a zip bomb about 1,000 times
+INFLATE_CHUNK = 1024 * 1024
 OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
@@ -54,14 +57,55 @@ def read_table(data: bytes, filename: str) -> Table:
     return _read_csv(data)
 
 
-def _read_xlsx(data: bytes) -> Table:
+def _zip_limits() -> tuple[int, int]:
+    """(bytes, ratio): the most an uploaded workbook may inflate to, and its largest
+    compression ratio (settings ``IMPORT_MAX_UNCOMPRESSED_BYTES`` and
+    ``IMPORT_MAX_COMPRESSION_RATIO``, so that tests can use small values)."""
+    config = current_app.config if has_app_context() else {}
+    return (config.get("IMPORT_MAX_UNCOMPRESSED_BYTES", MAX_UNCOMPRESSED_BYTES),
+            config.get("IMPORT_MAX_COMPRESSION_RATIO", MAX_COMPRESSION_RATIO))
+
+
+def open_zip(data: bytes) -> zipfile.ZipFile:
+    """The zip archive of an uploaded workbook, refused (``UnreadableFile``) before any
+    sheet is parsed when it would inflate too much: a zip bomb. The guard of every
+    workbook reader (the table import, the payments file).
+
+    Refused by the uncompressed sizes the archive declares and their ratio to the
+    file's size, then by the bytes actually inflated, counted while every member is
+    inflated once in bounded chunks: a member inflating to more than it declares fails
+    there (``zipfile`` stops at the declared size and the CRC no longer matches), so
+    that the readers after this guard never inflate more than was checked."""
+    max_bytes, max_ratio = _zip_limits()
+    limit = min(max_bytes, max_ratio * len(data))
+    damaged = _("The file is not a valid Excel workbook (.xlsx): it is damaged or truncated.")
+    too_large = _("The workbook is too large once uncompressed (a zip bomb?).")
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            if sum(info.file_size for info in archive.infolist()) > MAX_UNCOMPRESSED_BYTES:
-                raise UnreadableFile(_("The workbook is too large once uncompressed."))
-        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        members = archive.infolist()
+    except Exception:  # BadZipFile, NotImplementedError (unknown zip version), ValueError, OSError…
+        raise UnreadableFile(damaged) from None
+    if sum(member.file_size for member in members) > limit:
+        raise UnreadableFile(too_large)
+    inflated = 0
+    try:
+        for member in members:
+            with archive.open(member) as stream:
+                while chunk := stream.read(INFLATE_CHUNK):
+                    inflated += len(chunk)
+                    if inflated > limit:
+                        raise UnreadableFile(too_large)
     except UnreadableFile:
         raise
+    except Exception:  # a bad CRC (a member longer than declared), zlib errors, encryption
+        raise UnreadableFile(damaged) from None
+    return archive
+
+
+def _read_xlsx(data: bytes) -> Table:
+    open_zip(data)
+    try:
+        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
     except Exception:
         raise UnreadableFile(_("The file is not a valid Excel workbook."))
     if not workbook.worksheets:
@@ -75,8 +119,8 @@ def _read_xlsx(data: bytes) -> Table:
     headers = [str(cell.value).strip() if cell.value is not None else "" for cell in header_cells]
 
     def body():
-        for number, cells in enumerate(rows, start=2):
-            values = [_cell_value(cell) for cell in cells]
+        for number, row_cells in enumerate(rows, start=2):
+            values = [_cell_value(cell) for cell in row_cells]
             if any(value not in (None, "") for value in values):
                 yield number, values
         workbook.close()

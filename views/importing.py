@@ -51,7 +51,8 @@ class ImportMixin:
                                       dry_run=True)
                 if report.ok:
                     upload = self._keep_upload(data, uploaded.filename)
-        return self.render("passerelle/import.html", report=report, upload=upload)
+        return self.render("passerelle/import.html", report=report, upload=upload,
+                           max_rows=current_app.config["IMPORT_MAX_SHOWN_ROWS"])
 
     @expose("/import/confirm/", methods=("POST",))
     def import_confirm_view(self):
@@ -72,7 +73,8 @@ class ImportMixin:
             flash(_("%(create)s rows created, %(update)s rows updated.",
                     create=report.count("create"), update=report.count("update")), "success")
             return redirect(self.get_url(".index_view"))
-        return self.render("passerelle/import.html", report=report, upload=None)
+        return self.render("passerelle/import.html", report=report, upload=None,
+                           max_rows=current_app.config["IMPORT_MAX_SHOWN_ROWS"])
 
     def _keep_upload(self, data: bytes, filename: str) -> str:
         """Keep the file until its confirmation (the last 5 uploads of the session; the
