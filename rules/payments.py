@@ -460,6 +460,19 @@ def _duplicate_alerts(row: PaymentRow, facts, already: set, known_references: se
     first_row_of_payment.setdefault(key, row.row)
 
 
+BATCH_TOTAL_LIMITS = cells.limits_of(PaymentImportBatch.__table__.c.total_amount)
+
+
+def batch_total_error(rows: list[PaymentRow]) -> str | None:
+    """The message when the rows to import add up to more than a batch's total holds
+    (``Numeric(14, 2)``): the file is refused at the control screen, never at *Importer*."""
+    total = sum((row.amount for row in rows if row.importable), Decimal("0.00"))
+    if total > BATCH_TOTAL_LIMITS.largest:
+        return _("The payments of this file add up to %(total)s, more than one import can hold "
+                 "(%(largest)s): split the file.", total=_money(total), largest=_money(BATCH_TOTAL_LIMITS.largest))
+    return None
+
+
 # --- Writing -------------------------------------------------------------------------------
 
 class PaymentError(ValueError):

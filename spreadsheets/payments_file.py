@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from flask_babel import gettext as _
 
 from rules.payments import (
-    COLUMNS, REQUIRED_COLUMNS, TEMPLATE_HEADERS, PaymentRow, check_rows, map_headers, parse_row,
+    COLUMNS, REQUIRED_COLUMNS, TEMPLATE_HEADERS, PaymentRow, batch_total_error, check_rows, map_headers, parse_row,
 )
 from spreadsheets.fast_reader import open_xlsx
 from spreadsheets.reader import UnreadableFile
@@ -68,6 +68,9 @@ def check_payment_file(data: bytes, filename: str, tenant_id: int, today=None) -
     """Read the file and give every row its alerts (the control screen, the command)."""
     payment_file = read_payment_file(data, filename)
     check_rows(payment_file.rows, tenant_id, today)
+    too_large = batch_total_error(payment_file.rows)
+    if too_large:
+        raise UnreadableFile(too_large)
     return payment_file
 
 

@@ -1,5 +1,6 @@
 """Validated invoices and payment files for the payment tests (rules, screens, command)."""
 import io
+from pathlib import Path
 from datetime import date
 from decimal import Decimal
 
@@ -13,19 +14,14 @@ from tests.rules.invoice_factory import draft_invoice, invoice_setup
 
 HEADERS = ["Référence facture", "Date règlement", "Montant", "Mode de règlement", "Code client",
            "Référence comptable"]
-SAMPLE = "/work/shared/samples/payments/reglements_exemple.xlsx"
+SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "samples" / "payments" / "reglements_exemple.xlsx"
 
 
 def sample_path() -> str:
-    """The specification's sample file (``shared/samples``), next to the repository."""
-    import os
-
-    here = os.path.dirname(os.path.abspath(__file__))
-    for candidate in (os.path.join(here, "..", "..", "..", "shared", "samples", "payments", "reglements_exemple.xlsx"),
-                      SAMPLE):
-        if os.path.exists(candidate):
-            return os.path.abspath(candidate)
-    raise FileNotFoundError("reglements_exemple.xlsx")
+    """The specification's sample file (``../shared/samples`` next to the repository)."""
+    if not SAMPLE.exists():
+        raise FileNotFoundError(SAMPLE)
+    return str(SAMPLE)
 
 
 def payment_invoices(tenant_id: int) -> dict:
