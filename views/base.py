@@ -15,10 +15,12 @@ from flask_admin import BaseView, expose
 from flask_admin.actions import action
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
+from flask_admin.contrib.sqla import filters as sqla_filters
 from flask_admin.contrib.sqla.fields import QuerySelectField
 from flask_admin.contrib.sqla.form import AdminModelConverter
 from flask_admin.helpers import is_form_submitted
 from flask_admin.model import typefmt
+from flask_admin.model.filters import BaseDateFilter, BaseDateTimeFilter
 from flask_admin.model.form import converts
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -176,6 +178,57 @@ class TenantModelConverter(AdminModelConverter):
         return super()._model_select_field(prop, multiple, remote_model, **kwargs)
 
 
+class _TypedDate:
+    """A date filter whose value is typed ``JJ/MM/AAAA`` (ISO accepted), read by cells."""
+
+    parse = staticmethod(cells.parse_date)
+
+    def clean(self, value):
+        return self.parse(value)
+
+
+class _TypedDateRange(_TypedDate):
+    """A *between* filter: two dates separated by `` to `` (the picker's separator)."""
+
+    def clean(self, value):
+        return [self.parse(part) for part in value.split(" to ")]
+
+    def validate(self, value) -> bool:
+        try:
+            first, last = self.clean(value)
+        except ValueError:
+            return False
+        return first <= last
+
+
+class _TypedDateTime(_TypedDate):
+    parse = staticmethod(cells.parse_datetime)
+
+
+class _TypedDateTimeRange(_TypedDateRange):
+    parse = staticmethod(cells.parse_datetime)
+
+
+def _typed(filters, single, between):
+    """Flask-Admin's date filters, reading their values with ``spreadsheets.cells``."""
+    typed = []
+    for flt in filters:
+        if issubclass(flt, (sqla_filters.DateBetweenFilter, sqla_filters.DateTimeBetweenFilter)):
+            typed.append(type(flt.__name__, (between, flt), {}))
+        elif issubclass(flt, (BaseDateFilter, BaseDateTimeFilter)):
+            typed.append(type(flt.__name__, (single, flt), {}))
+        else:
+            typed.append(flt)
+    return tuple(typed)
+
+
+class TypedDateFilterConverter(sqla_filters.FilterConverter):
+    """List filters on dates typed as in the forms: ``JJ/MM/AAAA``."""
+
+    date_filters = _typed(sqla_filters.FilterConverter.date_filters, _TypedDate, _TypedDateRange)
+    datetime_filters = _typed(sqla_filters.FilterConverter.datetime_filters, _TypedDateTime, _TypedDateTimeRange)
+
+
 class TenantAjaxLoader(QueryAjaxModelLoader):
     """AJAX look-ups restricted to the current tenant, searched by prefix of code or label."""
 
@@ -224,6 +277,7 @@ class SecuredModelView(ImportMixin, RoleGate, ModelView):
     form_base_class = SecureForm
     list_template = "passerelle/list.html"
     model_form_converter = TenantModelConverter
+    filter_converter = TypedDateFilterConverter()
     create_modal = False
     edit_modal = False
     can_view_details = True

@@ -16,7 +16,7 @@ from core.tenancy import EVERYONE, current_tenant_id
 from models.master_data import Client
 from models.parameters import Sector
 from rules.synthesis import SynthesisFilters, job_site_synthesis, totals
-from spreadsheets import xlsx
+from spreadsheets import cells, xlsx
 from views.base import SecuredView
 from views.formatters import decimal_formatter
 
@@ -36,9 +36,10 @@ def money(value) -> str:
 
 
 def _parse_day(text: str | None) -> date | None:
+    """A period bound as sent by the date input (ISO) or typed (JJ/MM/AAAA)."""
     try:
-        return date.fromisoformat(text) if text else None
-    except ValueError:
+        return cells.parse_date(text) if text else None
+    except cells.CellError:
         return None
 
 
