@@ -25,13 +25,32 @@
   }
   var FORMATS = {datepicker: "DD/MM/YYYY", daterangepicker: "DD/MM/YYYY",
                  datetimepicker: "DD/MM/YYYY HH:mm", datetimerangepicker: "DD/MM/YYYY HH:mm"};
+  /* The picker reads the input at every key and rewrites it as soon as a prefix parses
+     ("1" becomes today's date in January), so a date cannot be typed: the calendar
+     follows the input only once it holds a whole date, and the input is left as typed. */
+  function typedStrictly($el) {
+    var drp = $el.data("daterangepicker");
+    if (!drp) { return; }
+    $el.off("keyup.daterangepicker").on("keyup.daterangepicker", function () {
+      var parts = drp.singleDatePicker ? [$el.val()] : $el.val().split(drp.separator);
+      var dates = $.map(parts, function (part) { return moment($.trim(part), drp.format, true); });
+      if (!dates.length || $.grep(dates, function (d) { return !d.isValid(); }).length) { return; }
+      drp.startDate = dates[0];
+      drp.endDate = dates[dates.length - 1];
+      if (drp.endDate.isBefore(drp.startDate)) { return; }
+      drp.updateView();
+      drp.updateCalendars();
+    });
+  }
   $(function () {  /* registered before form.js's own ready handler: runs first */
     if ($.fn.daterangepicker) {
       var picker = $.fn.daterangepicker;
       $.fn.daterangepicker = function (options, callback) {
         var locale = $.extend({firstDay: 1, daysOfWeek: moment.weekdaysMin(), monthNames: moment.monthsShort()},
                               window.PASSERELLE_DATEPICKER || {});
-        return picker.call(this, $.extend(true, {locale: locale}, options), callback);
+        var result = picker.call(this, $.extend(true, {locale: locale}, options), callback);
+        this.each(function () { typedStrictly($(this)); });
+        return result;
       };
     }
     if (window.faForm) {  /* filters.js sets an ISO format on date filters: typed DD/MM/YYYY instead */
