@@ -49,4 +49,5 @@ def build_config() -> dict:
         "IMPORT_MAX_UNCOMPRESSED_BYTES": 200 * 1024 * 1024,  # a workbook inflating to more is refused
         "IMPORT_MAX_COMPRESSION_RATIO": 100,  # and one compressed more than 100:1 (a zip bomb)
         "IMPORT_MAX_SHOWN_ROWS": 200,  # rows of an import preview shown in a page (errors first)
+        "PAYMENTS_MAX_SHOWN_ROWS": 20000,  # rows of the payments control screen (alerts first)
     }

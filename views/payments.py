@@ -137,8 +137,9 @@ class PaymentView(SecuredModelView):
                     if any(row.importable for row in result.rows):
                         upload = self._keep_upload(data, uploaded.filename)
                 db.session.rollback()
+        shown, hidden = shown_rows(result.rows, current_app.config["PAYMENTS_MAX_SHOWN_ROWS"]) if result else ([], 0)
         return self.render("payments/import.html", result=result, error=error, upload=upload, counts=counts,
-                           rows_html=_rows_html(result.rows) if result else "",
+                           rows_html=_rows_html(shown), hidden_rows=hidden,
                            alert_legend=[(code, ALERT_LABELS[code], ALERT_LEVELS[code]) for code in ALERT_LEVELS])
 
     @expose("/import/template/")
@@ -191,6 +192,16 @@ _BADGES = {BLOCKING: "badge-danger", WARNING: "badge-warning"}
 
 
 _ESCAPE = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&#34;", "'": "&#39;"})
+
+
+def shown_rows(rows, limit: int) -> tuple[list, int]:
+    """The rows a control screen shows, in file order: every row with an alert first
+    (up to ``limit``), then rows without one while there is room; and how many are left out."""
+    with_alerts = [row for row in rows if row.alerts][:limit]
+    room = limit - len(with_alerts)
+    shown = with_alerts + [row for row in rows if not row.alerts][:room]
+    shown.sort(key=lambda row: row.row)
+    return shown, len(rows) - len(shown)
 
 
 def _rows_html(rows) -> Markup:

@@ -129,3 +129,15 @@ def test_an_80000_row_import_preview_on_any_database(app, browser, tenants):
     page = response.get_data(as_text=True)
     assert response.status_code == 200 and 'id="import-confirm"' in page, page[:2000]
     assert f"{rows} lignes : {rows - 1} à créer, 1 à mettre à jour, 0 erreurs." in page
+
+
+def test_the_payments_control_screen_shows_a_bounded_number_of_rows(app, browser, tenants, monkeypatch):
+    monkeypatch.setitem(app.config, "PAYMENTS_MAX_SHOWN_ROWS", 2)
+    with app.app_context():
+        payment_invoices(tenants["ACME"])
+        db.session.commit()
+    data = xlsx_file([["FA999999", date(2026, 11, 5), 10.0, "Virement", "", f"BQ-{i}"] for i in range(5)])
+    page = browser("backoffice@acme.test").post("/admin/payments/import/", {
+        "file": (io.BytesIO(data), "reglements.xlsx")}, content_type="multipart/form-data").get_data(as_text=True)
+    assert page.count('<tr class="table-danger"') == 2
+    assert "3 lignes de plus ne sont pas affichées." in page
