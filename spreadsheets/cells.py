@@ -33,7 +33,7 @@ from flask_babel import gettext as _
 from sqlalchemy import BigInteger, Float, Integer, Numeric, SmallInteger, String, inspect
 
 __all__ = [
-    "CellError", "Limits", "limits_of", "limits_of_field", "is_blank", "clean_text", "fold", "decode_text",
+    "CellError", "Limits", "NO_LIMITS", "limits_of", "limits_of_field", "is_blank", "clean_text", "fold", "decode_text",
     "parse_date", "parse_datetime", "parse_decimal", "parse_integer", "parse_bool", "parse_text", "check_decimal",
     "EXCEL_EPOCH",
 ]
