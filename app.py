@@ -44,6 +44,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_commands(app)
 
     app.before_request(load_tenant_context)
+    app.before_request(_resolve_locale)
 
     @app.route("/")
     def home():
@@ -58,6 +59,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.jinja_env.filters["choice_label"] = lambda value: CHOICE_LABELS.get(value, value)
     _init_errors(app)
     return app
+
+
+def _resolve_locale() -> None:
+    """Choose the request's language up front (``before_request``): a message built after a
+    failed flush (a lost race) must not need the database to know its language (reading
+    the user's ``locale`` then would fail with the session's pending rollback)."""
+    get_locale()
 
 
 def _init_login(app: Flask) -> None:
