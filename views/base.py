@@ -131,9 +131,8 @@ class TenantAjaxLoader(QueryAjaxModelLoader):
         return tenant_query(self.model)
 
     def get_one(self, pk):
-        try:
-            row_id = int(pk)
-        except (TypeError, ValueError):
+        row_id = valid_id(self.model, pk)
+        if row_id is None:
             return None
         return self.get_query().filter(self.model.id == row_id).one_or_none()
 

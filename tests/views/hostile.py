@@ -26,6 +26,11 @@ class Clients:
     def __init__(self, app, password: str = PASSWORD):
         self.app, self.password, self._clients = app, password, {}
 
+    def again(self, email: str) -> Browser:
+        """A newly logged-in client for ``email`` (after its session ended)."""
+        self._clients.pop(email, None)
+        return self(email)
+
     def __call__(self, email: str | None) -> Browser:
         if email is None:
             return Browser(self.app.test_client())
