@@ -15,7 +15,6 @@ another change of issue 7 may be listed in ``OWNED_ELSEWHERE`` until that change
 import io
 import re
 import traceback
-from datetime import date
 
 import pytest
 
@@ -90,8 +89,18 @@ class Walk:
         self.app, self.tenant_id = app, tenant_id
         self.views = {view.endpoint: view for view in app.extensions["admin"][0]._views}
         self.rules = sorted(app.url_map.iter_rules(), key=lambda rule: rule.rule)
+        self._forms = {}
         with app.app_context():
             self.attachment_id = db.session.query(InvoiceAttachment.id).scalar()
+
+    def form_of(self, client, role, url, query) -> tuple[list[str], bool]:
+        """The field names of the form ``url`` renders for ``role``, and whether it takes a
+        file (fetched once per role and URL)."""
+        key = (role, url, query.get("id"))
+        if key not in self._forms:
+            page = client.get(url, query_string=query).get_data(as_text=True)
+            self._forms[key] = (_form_fields(page), 'type="file"' in page)
+        return self._forms[key]
 
     def view_of(self, rule):
         return self.views.get(rule.endpoint.rsplit(".", 1)[0])
@@ -157,9 +166,9 @@ def _requests(walk, rule, role, variant, client):
             # the route renders a form: every one of its fields gets the hostile value
             if rule.endpoint.endswith(".edit_view") and real_id is not None:
                 query["id"] = str(real_id)
-            page = client.get(url, query_string=query)
-            fields = _form_fields(page.get_data(as_text=True)) or fields
-            if 'type="file"' in page.get_data(as_text=True):
+            rendered, has_file = walk.form_of(client, role, url, query)
+            fields = rendered or fields
+            if has_file:
                 files["file"] = (io.BytesIO(value.encode()), f"{value[:50]}.xlsx")
         form = {name: value for name in fields}
         if rule.endpoint.endswith(".action_view"):
@@ -181,28 +190,40 @@ def _walk(app, demo, clients, role):
     walk = Walk(app, demo)
     client = clients(EMAILS[role] if role else None)
     failures, excused, count = [], [], 0
+
+    def report(rule, method, variant, error):
+        line = f"{method} {rule.rule} [{rule.endpoint}] as {role or 'anonymous'} with {variant}: {error}"
+        owner = OWNED_ELSEWHERE.get((rule.endpoint, variant))
+        (excused if owner else failures).append(line + (f" (owned by {owner})" if owner else ""))
+
     for index, rule in enumerate(walk.rules):
         variants = (VARIANTS[index % len(VARIANTS)],) if role is None else \
             tuple(VARIANTS[(index + 2 * ROLES.index(role) + k) % len(VARIANTS)] for k in (0, 1))
         for variant in variants:
-            for method, url, query, form in _requests(walk, rule, role, variant, client):
+            try:
+                sent = _requests(walk, rule, role, variant, client)
+            except Exception as exception:  # noqa: BLE001 - rendering the route's form failed
+                report(rule, "GET (its form)", variant, _error(app, exception))
+                continue
+            for method, url, query, form in sent:
                 count += 1
                 try:
                     response = _send(client, method, url, query, form)
-                    error = f"HTTP {response.status_code}" if response.status_code >= 500 else None
+                    if response.status_code >= 500:
+                        report(rule, method, variant, f"HTTP {response.status_code}")
                 except Exception as exception:  # noqa: BLE001 - the walk reports every failure at the end
-                    error = "".join(traceback.format_exception_only(exception)).strip()[:300]
-                    error += " at " + _where(exception)
-                    with app.app_context():
-                        db.session.rollback()
+                    report(rule, method, variant, _error(app, exception))
                 if rule.endpoint == "auth.logout" and role is not None:
                     client = clients.again(EMAILS[role])  # logged out: log in again for the next routes
-                if error:
-                    line = (f"{method} {rule.rule} [{rule.endpoint}] as {role or 'anonymous'} with {variant}: "
-                            f"{error}")
-                    owner = OWNED_ELSEWHERE.get((rule.endpoint, variant))
-                    (excused if owner else failures).append(line + (f" (owned by {owner})" if owner else ""))
     return failures, excused, count
+
+
+def _error(app, exception) -> str:
+    """The exception in one line, and where in the project it was raised."""
+    with app.app_context():
+        db.session.rollback()
+    text = " ".join("".join(traceback.format_exception_only(exception)).split())
+    return text[:300] + " at " + _where(exception)
 
 
 def _where(exception) -> str:
