@@ -9,6 +9,7 @@ from flask_login import current_user
 import core.audit  # noqa: F401  (registers the audit log hook on every session)
 from core.config import INSTANCE_DIR, build_config
 from core.glossary import CHOICE_LABELS
+from core.requests import PasserelleRequest, refuse_nul_in_path
 from core.extensions import babel, csrf, db, limiter, login_manager, migrate
 from core.tenancy import load_tenant_context
 
@@ -21,6 +22,7 @@ def select_locale() -> str:
 
 def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_path=str(INSTANCE_DIR), instance_relative_config=True)
+    app.request_class = PasserelleRequest  # no NUL character in any parameter (core/requests.py)
     app.config.from_mapping(build_config())
     app.config.from_pyfile("config.py", silent=True)
     if test_config:
@@ -43,7 +45,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from commands import register_commands
     register_commands(app)
 
+    app.before_request(refuse_nul_in_path)
     app.before_request(load_tenant_context)
+    app.before_request(_resolve_locale)
 
     @app.route("/")
     def home():
@@ -58,6 +62,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.jinja_env.filters["choice_label"] = lambda value: CHOICE_LABELS.get(value, value)
     _init_errors(app)
     return app
+
+
+def _resolve_locale() -> None:
+    """Choose the request's language up front (``before_request``): a message built after a
+    failed flush (a lost race) must not need the database to know its language (reading
+    the user's ``locale`` then would fail with the session's pending rollback)."""
+    get_locale()
 
 
 def _init_login(app: Flask) -> None:

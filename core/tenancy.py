@@ -6,6 +6,7 @@ memberships on every request (``load_tenant_context``); views read it through
 """
 from flask import abort, g, session
 from flask_login import current_user
+from sqlalchemy import BigInteger
 
 from core.extensions import db
 from models import Membership
@@ -67,12 +68,23 @@ def tenant_query(model, tenant_id: int | None = None):
     return db.session.query(model).filter(model.tenant_id == tenant_id)
 
 
+def valid_id(model, row_id) -> int | None:
+    """``row_id`` as an id of ``model``, or None when it cannot be one: not an integer, or
+    outside the range of the id column (32-bit ``Integer``, 64-bit ``BigInteger``), which
+    the database would refuse instead of finding nothing."""
+    try:
+        row_id = int(str(row_id).strip())
+    except (TypeError, ValueError):
+        return None
+    bits = 64 if isinstance(model.__table__.c.id.type, BigInteger) else 32
+    return row_id if 0 < row_id < 2 ** (bits - 1) else None
+
+
 def one_or_404(query, model, row_id):
     """The row ``row_id`` of ``model`` among those of ``query``, else 404 (also for a
-    malformed id)."""
-    try:
-        row_id = int(row_id)
-    except (TypeError, ValueError):
+    malformed or out-of-range id)."""
+    row_id = valid_id(model, row_id)
+    if row_id is None:
         abort(404)
     row = query.filter(model.id == row_id).one_or_none()
     if row is None:

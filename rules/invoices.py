@@ -58,12 +58,13 @@ def validate_invoice(invoice_id: int, tenant_id: int, confirm_zero_total: bool =
         raise InvoiceError(_("Unknown invoice."))
     if invoice.state != "draft":
         raise InvoiceError(_("Invoice %(number)s is already validated.", number=invoice))
+    label = str(invoice)
     sequence = find_sequence(tenant_id, "invoice", invoice.establishment_id)  # kept: the audit reads its code
     sequence_id = sequence.id
     compute_totals(invoice)
     if invoice.total_incl_vat == 0 and not confirm_zero_total:
         raise ZeroTotalNeedsConfirmation(_("The invoice total is zero: confirm to validate it anyway."))
-    _flush_draft(invoice)
+    _flush_draft(invoice, label)
 
     taken = take_next_number(sequence_id, invoice.invoice_date)
     if taken.out_of_order(invoice.invoice_date):
@@ -76,17 +77,20 @@ def validate_invoice(invoice_id: int, tenant_id: int, confirm_zero_total: bool =
     invoice.sequence_number = taken.number
     invoice.state = "validated"
     invoice.validated_at = utcnow()
-    _flush_draft(invoice)
+    _flush_draft(invoice, label)
     return invoice
 
 
-def _flush_draft(invoice: Invoice) -> None:
+def _flush_draft(invoice: Invoice, label: str) -> None:
     """Write the invoice's changes with ``UPDATE … WHERE state = 'draft'`` (see
-    ``Invoice.__mapper_args__``): refused when someone validated it meanwhile."""
+    ``Invoice.__mapper_args__``): refused when someone validated it meanwhile.
+
+    ``label`` names the invoice as it was read: once the flush has failed, the session
+    must be rolled back before any attribute of the invoice can be read again."""
     try:
         db.session.flush()
     except StaleDataError:
-        raise InvoiceError(_("Invoice %(number)s has just been validated by someone else.", number=invoice))
+        raise InvoiceError(_("Invoice %(number)s has just been validated by someone else.", number=label))
 
 
 def cancel_draft(invoice: Invoice) -> None:
@@ -94,5 +98,6 @@ def cancel_draft(invoice: Invoice) -> None:
     by a credit note only."""
     if invoice.state != "draft":
         raise InvoiceError(_("Only a draft can be cancelled: a validated invoice is cancelled by a credit note."))
+    label = str(invoice)
     invoice.state = "cancelled"
-    _flush_draft(invoice)
+    _flush_draft(invoice, label)

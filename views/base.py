@@ -20,7 +20,9 @@ from flask_admin.contrib.sqla.fields import QuerySelectField
 from flask_admin.contrib.sqla.form import AdminModelConverter
 from flask_admin.helpers import is_form_submitted
 from flask_admin.model import typefmt
+from flask_admin.model.fields import AjaxSelectField
 from flask_admin.model.filters import BaseDateFilter, BaseDateTimeFilter
+from flask_babel import gettext as _
 from flask_admin.model.form import converts
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -35,7 +37,9 @@ from wtforms.widgets import TextInput
 from core.extensions import db
 from core.glossary import FIELD_LABELS, SETTINGS_LABELS
 from core.search import search_clause
-from core.tenancy import EVERYONE, PARAMETER_WRITERS, current_role, current_tenant_id, one_or_404, tenant_query
+from core.tenancy import (
+    EVERYONE, PARAMETER_WRITERS, current_role, current_tenant_id, one_or_404, tenant_query, valid_id,
+)
 from models.base import TenantScoped
 from rules.parameters import ROW_RULES, code_errors, deletion_errors
 from spreadsheets import cells, xlsx
@@ -74,12 +78,24 @@ class SecuredView(RoleGate, BaseView):
 
 class TenantQuerySelectField(QuerySelectField):
     """A relation select that refuses a value it does not offer (Flask-Admin's own turns
-    an unknown id, such as another tenant's, into an empty choice when blank is allowed)."""
+    an unknown id, such as another tenant's, into an empty choice when blank is allowed),
+    with the app's (French) message."""
 
     def pre_validate(self, form):
         if self.data is None and self._formdata not in (None, "", "__None"):
-            raise ValidationError(self.gettext("Not a valid choice"))
+            raise ValidationError(_("Not a valid choice"))
         super().pre_validate(form)
+
+
+class TenantAjaxSelectField(AjaxSelectField):
+    """An AJAX look-up that refuses an id its tenant-scoped loader does not find (another
+    tenant's row, a deleted row, garbage) with the plain selects' message, instead of
+    Flask-Admin's silent empty value."""
+
+    def pre_validate(self, form):
+        unknown = self._formdata not in (None, "", "__None")
+        if self.data is None and (unknown or not self.allow_blank):
+            raise ValidationError(_("Not a valid choice"))
 
 
 class DecimalCommaField(Field):
@@ -170,6 +186,8 @@ class TenantModelConverter(AdminModelConverter):
     def _model_select_field(self, prop, multiple, remote_model, **kwargs):
         has_loader = getattr(self.view, "_form_ajax_refs", {}).get(prop.key)
         kwargs.setdefault("blank_text", "—")
+        if has_loader and not multiple:
+            return TenantAjaxSelectField(has_loader, **kwargs)
         if issubclass(remote_model, TenantScoped) and not has_loader:
             order = getattr(remote_model, "code", remote_model.id)
             kwargs["query_factory"] = lambda: tenant_query(remote_model).order_by(order)
@@ -236,13 +254,14 @@ class TenantAjaxLoader(QueryAjaxModelLoader):
         return tenant_query(self.model)
 
     def get_one(self, pk):
-        try:
-            row_id = int(pk)
-        except (TypeError, ValueError):
+        row_id = valid_id(self.model, pk)
+        if row_id is None:
             return None
         return self.get_query().filter(self.model.id == row_id).one_or_none()
 
     def get_list(self, term, offset=0, limit=20):
+        """One page of matches; ``offset`` and ``limit`` are checked by the view's
+        ``ajax_lookup`` (a negative one is a 400)."""
         query = self.get_query()
         if term:
             query = query.filter(or_(*(field.ilike(f"{term}%") for field in self._cached_fields)))
@@ -346,6 +365,34 @@ class SecuredModelView(ImportMixin, RoleGate, ModelView):
 
     def get_one(self, id):
         return one_or_404(self.get_query(), self.model, id)
+
+    # Hostile paging and ids: 400 / 404, never a database error
+    MAX_PAGE = 100_000
+    MAX_LOOKUP_OFFSET = 100_000
+    MAX_LOOKUP_LIMIT = 100
+
+    def _get_list_extra_args(self):
+        """The list's arguments; a page outside ``0..MAX_PAGE`` is a 404 (a negative or huge
+        offset is refused by PostgreSQL); a sort index out of range is Flask-Admin's default."""
+        view_args = super()._get_list_extra_args()
+        if not 0 <= view_args.page <= self.MAX_PAGE:
+            abort(404)
+        return view_args
+
+    @expose("/ajax/lookup/")
+    def ajax_lookup(self):
+        """Flask-Admin's look-up, with its paging checked: 400 outside the bounds."""
+        offset = request.args.get("offset", 0, type=int)
+        limit = request.args.get("limit", 10, type=int)
+        if not (0 <= offset <= self.MAX_LOOKUP_OFFSET and 1 <= limit <= self.MAX_LOOKUP_LIMIT):
+            abort(400)
+        return super().ajax_lookup()
+
+    def handle_action(self, return_view=None):
+        """List actions get row ids that can be ids (else 400), whatever the action."""
+        if any(valid_id(self.model, row_id) is None for row_id in request.form.getlist("rowid")):
+            abort(400)
+        return super().handle_action(return_view)
 
     def _create_ajax_loader(self, name, options):
         attribute = getattr(self.model, name)

@@ -63,13 +63,12 @@ class ImportMixin:
         entry = pending.get(token)
         if entry is None or entry["tenant"] != current_tenant_id() or entry["endpoint"] != self.endpoint:
             abort(404)
-        path = os.path.join(self._upload_dir(), token)
-        with open(path, "rb") as handle:
-            data = handle.read()
+        data = self.claim_upload(token)
+        if data is None:
+            return self.upload_already_confirmed(".index_view")
         report = import_table(self.import_spec(), data, entry["filename"], current_tenant_id())
         if report.written:
             db.session.commit()
-            self._forget_upload(token)
             flash(_("%(create)s rows created, %(update)s rows updated.",
                     create=report.count("create"), update=report.count("update")), "success")
             return redirect(self.get_url(".index_view"))
@@ -89,6 +88,33 @@ class ImportMixin:
         for forgotten in pending.keys() - kept.keys():
             self._delete_upload(forgotten)
         return token
+
+    def claim_upload(self, token: str) -> bytes | None:
+        """The kept file of ``token`` for one confirmation only, or None when another
+        confirmation of it has taken it (a double click, two tabs, another worker).
+
+        The file is renamed first — atomic, across worker processes too — and read and
+        deleted after: of two submits of the same confirmation exactly one gets the data,
+        so nothing is written twice. The session forgets the token either way."""
+        pending = session.get(UPLOADS_KEY, {})
+        pending.pop(token, None)
+        session[UPLOADS_KEY] = pending
+        path = os.path.join(self._upload_dir(), token)
+        claimed = f"{path}.{uuid.uuid4().hex}.claimed"
+        try:
+            os.rename(path, claimed)
+        except FileNotFoundError:
+            return None
+        try:
+            with open(claimed, "rb") as handle:
+                return handle.read()
+        finally:
+            os.unlink(claimed)
+
+    def upload_already_confirmed(self, endpoint: str):
+        flash(_("This import has already been confirmed (the file is imported once only): "
+                "check the rows before importing it again."), "warning")
+        return redirect(self.get_url(endpoint))
 
     def _forget_upload(self, token: str) -> None:
         pending = session.get(UPLOADS_KEY, {})

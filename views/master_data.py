@@ -6,10 +6,8 @@ parameter tables are plain selects of the tenant's rows.
 """
 from flask import g
 from flask_admin.contrib.sqla.filters import BaseSQLAFilter, FilterEqual
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
-from wtforms.validators import ValidationError
 
 from core.glossary import CHOICE_LABELS, FIELD_LABELS, choices
 from core.tenancy import MASTER_DATA_WRITERS, current_tenant_id
@@ -32,16 +30,7 @@ EMPLOYEE_LOOKUP = {"fields": ("code", "last_name", "first_name"), "page_size": 2
 CONTRACT_LOOKUP = {"fields": ("code",), "page_size": 20}
 
 
-# --- Validators and formatters (referenced by name from the declarations) -------------------
-
-def known_row(form, field):
-    """An AJAX relation posted with an id the tenant's look-up does not know (another
-    tenant's row, a deleted row) is refused instead of being silently emptied (the base
-    view's relation selects do the same for plain selects)."""
-    raw = (field.raw_data or [""])[0]
-    if raw not in ("", "__None", None) and field.data is None:
-        raise ValidationError(_("This row does not exist in this dossier."))
-
+# --- Formatters and filters -----------------------------------------------------------------
 
 def _current_labour_prefix() -> str:
     if "labour_nature_prefix" not in g:
@@ -75,11 +64,6 @@ class ArticleKindFilter(BaseSQLAFilter):
         return _l("equals")
 
 
-def checked(*relations: str, **extra) -> dict:
-    """``form_args`` refusing unknown rows in these AJAX relation fields (see ``known_row``)."""
-    return {**{name: {"validators": [known_row]} for name in relations}, **extra}
-
-
 # --- Screens --------------------------------------------------------------------------------
 
 class MasterDataView(SecuredModelView):
@@ -97,7 +81,6 @@ class ClientView(MasterDataView):
     column_sortable_list = ("code", "name", "postcode", "city", ("client_family", "client_family.code"),
                             ("salesperson", "salesperson.code"), "deactivated")
     form_ajax_refs = {"salesperson": EMPLOYEE_LOOKUP}
-    form_args = checked("salesperson")
 
 
 class SupplierView(MasterDataView):
@@ -117,7 +100,6 @@ class ContactView(MasterDataView):
     column_sortable_list = ("code", "name", ("client", "client.code"), ("supplier", "supplier.code"), "role")
     column_descriptions = {"client": _l("A contact belongs to a client or to a supplier.")}
     form_ajax_refs = {"client": CLIENT_LOOKUP, "supplier": SUPPLIER_LOOKUP}
-    form_args = checked("client", "supplier")
 
 
 class SiteView(MasterDataView):
@@ -127,7 +109,6 @@ class SiteView(MasterDataView):
     column_filters = ("client.code", "client.name", "postcode", "city")
     column_sortable_list = ("code", "name", ("client", "client.code"), "postcode", "city")
     form_ajax_refs = {"client": CLIENT_LOOKUP}
-    form_args = checked("client")
 
 
 class JobSiteView(MasterDataView):
@@ -142,7 +123,7 @@ class JobSiteView(MasterDataView):
     column_formatters = {"status": choice_formatter}
     column_descriptions = {"site": _l("One of the client's sites.")}
     form_ajax_refs = {"client": CLIENT_LOOKUP, "site": SITE_LOOKUP}
-    form_args = checked("client", "site", status={"default": "open"})
+    form_args = {"status": {"default": "open"}}
 
 
 class EmployeeView(MasterDataView):
@@ -186,7 +167,6 @@ class ContractView(MasterDataView):
                             "term_date", "renewal_due_date", "open_ended")
     column_descriptions = {"renewal_due_date": _l("The end date of open-ended contracts.")}
     form_ajax_refs = {"client": CLIENT_LOOKUP, "site": SITE_LOOKUP}
-    form_args = checked("client", "site")
 
 
 class EquipmentView(MasterDataView):
@@ -195,7 +175,6 @@ class EquipmentView(MasterDataView):
     column_filters = ("site.code", "contract.code")
     column_sortable_list = ("code", "label", ("site", "site.code"), ("contract", "contract.code"))
     form_ajax_refs = {"site": SITE_LOOKUP, "contract": CONTRACT_LOOKUP}
-    form_args = checked("site", "contract")
 
 
 # (model, view class, URL name, menu label): the URL name is also the RESOURCE of

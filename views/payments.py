@@ -157,8 +157,9 @@ class PaymentView(SecuredModelView):
         entry = session.get(UPLOADS_KEY, {}).get(token)
         if entry is None or entry["tenant"] != current_tenant_id() or entry["endpoint"] != self.endpoint:
             abort(404)
-        with open(os.path.join(self._upload_dir(), token), "rb") as handle:
-            data = handle.read()
+        data = self.claim_upload(token)
+        if data is None:
+            return self.upload_already_confirmed("payment-batches.index_view")
         try:
             result = check_payment_file(data, entry["filename"], current_tenant_id())
         except UnreadableFile as unreadable:
@@ -173,7 +174,6 @@ class PaymentView(SecuredModelView):
             flash(_("Nothing was imported: some of these payments have just been imported by someone else. "
                     "Check the file again."), "error")
             return redirect(self.get_url(".import_view"))
-        self._forget_upload(token)
         flash(_("Import batch #%(id)s: %(imported)s payments imported (%(warnings)s with a warning), "
                 "%(blocking)s rows left out.", id=batch.id, imported=batch.imported_count,
                 warnings=batch.warning_count, blocking=batch.blocking_count), "success")
