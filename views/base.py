@@ -41,7 +41,15 @@ from views.importing import ImportMixin
 
 
 class SecureForm(FlaskForm):
-    """Flask-Admin forms with Flask-WTF's CSRF token (the one ``CSRFProtect`` checks)."""
+    """Flask-Admin forms with Flask-WTF's CSRF token (the one ``CSRFProtect`` checks).
+
+    The edited row is kept as ``_obj``, as Flask-Admin's own form base does: its ``Unique``
+    validator (on unique columns such as a user's email) recognises the row being edited
+    by it, instead of answering "already exists" for the row itself."""
+
+    def __init__(self, *args, **kwargs):
+        self._obj = kwargs.get("obj", args[1] if len(args) > 1 else None)
+        super().__init__(*args, **kwargs)
 
 
 class RoleGate:
