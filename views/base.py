@@ -10,7 +10,7 @@ import tempfile
 from datetime import date, datetime
 from decimal import Decimal
 
-from flask import abort, after_this_request, current_app, flash, redirect, request, send_file, url_for
+from flask import abort, current_app, flash, redirect, request, url_for
 from flask_admin import BaseView, expose
 from flask_admin.actions import action
 from flask_admin.contrib.sqla import ModelView
@@ -36,6 +36,7 @@ from models.base import TenantScoped
 from rules.parameters import ROW_RULES, code_errors, deletion_errors
 from spreadsheets import xlsx
 from spreadsheets.resources import fields_of, select_columns, stream_rows
+from views.downloads import send_temporary_download
 from views.formatters import date_formatter, datetime_formatter, decimal_formatter, yes_no_formatter
 from views.importing import ImportMixin
 
@@ -300,15 +301,7 @@ class SecuredModelView(ImportMixin, RoleGate, ModelView):
         sort_column = self._get_column_by_idx(view_args.sort)
         query = self.filtered_query(view_args.search, view_args.filters,
                                     sort_column[0] if sort_column else None, view_args.sort_desc)
-        path = self.write_export(query)
-
-        @after_this_request
-        def _remove(response):
-            response.call_on_close(lambda: os.unlink(path))
-            return response
-
-        return send_file(path, as_attachment=True, download_name=self.export_filename(),
-                         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        return send_temporary_download(self.write_export(query), self.export_filename())
 
     def filtered_query(self, search=None, filters=None, sort_column=None, sort_desc=False):
         """The ORM query of the rows a list shows (all pages): tenant, search, filters, sort."""
