@@ -53,11 +53,27 @@ class SecureForm(FlaskForm):
         super().__init__(*args, **kwargs)
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 class RoleGate:
-    """Login and role checks shared by model views and custom screens."""
+    """Login and role checks shared by model views and custom screens.
+
+    Every page of a screen is open to ``read_roles``; a request that may change something
+    (any method but GET / HEAD / OPTIONS) and the pages named in ``writer_pages`` (view
+    method names, e.g. a template for an import) need one of ``write_roles``: 403 for the
+    others, decided here for every screen rather than in each view."""
 
     read_roles = EVERYONE
     write_roles = PARAMETER_WRITERS
+    writer_pages: frozenset[str] = frozenset()
+
+    def _handle_view(self, name, **kwargs):
+        response = super()._handle_view(name, **kwargs)
+        if response is None and not self.can_write and (
+                request.method not in SAFE_METHODS or name in self.writer_pages):
+            abort(403)
+        return response
 
     def is_accessible(self) -> bool:
         return (current_user.is_authenticated and current_tenant_id() is not None

@@ -52,6 +52,7 @@ class PaymentView(SecuredModelView):
     """The tenant's payments, read-only: they come from imports and go with their batch."""
 
     write_roles = MASTER_DATA_WRITERS
+    writer_pages = frozenset({"import_view", "template_view", "import_confirm_view"})
     allow_create = allow_edit = allow_delete = False
     list_template = "payments/list.html"
     column_default_sort = ("payment_date", True)
