@@ -31,6 +31,7 @@ class UnscopedAdminView(SecuredModelView):
 
     read_roles = write_roles = ADMINISTRATORS
     allow_delete = False
+    can_import = False  # users and tenants are made by their screens and commands only
     column_exclude_list = column_details_exclude_list = ()
 
     def get_count_query(self):
@@ -62,6 +63,7 @@ class TenantView(UnscopedAdminView):
     column_searchable_list = ("code", "name")
     column_filters = ("code", "name")
     form_columns = ("code", "name")
+    form_edit_rules = ("code", "name")
 
     def get_query(self):
         return db.session.query(Tenant).filter(Tenant.id.in_(administered_tenant_ids()))
@@ -123,7 +125,7 @@ class UserView(UnscopedAdminView):
     form_overrides = {"locale": SelectField}
     form_args = {"locale": {"choices": list(LANGUAGE_NAMES.items())},
                  "active": {"description": _l("A deactivated user can no longer log in.")},
-                 "memberships": {"label": _l("Roles per dossier")}}
+                 "memberships": {"label": _l("Dossier and role")}}
     form_extra_fields = {"password": PasswordField(
         _l("Password"), validators=[Optional(), Length(min=MIN_PASSWORD_LENGTH)],
         description=_l("At least 10 characters. Leave empty to keep the current password; "
@@ -134,6 +136,11 @@ class UserView(UnscopedAdminView):
         members = db.session.query(Membership.user_id).filter(
             Membership.tenant_id.in_(administered_tenant_ids()))
         return db.session.query(User).filter(User.id.in_(members))
+
+    def create_form(self, obj=None):
+        form = super().create_form(obj)
+        form.password.description = _("At least %(count)s characters.", count=MIN_PASSWORD_LENGTH)
+        return form
 
     def edit_form(self, obj=None):
         """The form lists the user's roles in the administered tenants only."""

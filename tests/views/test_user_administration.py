@@ -92,8 +92,9 @@ def test_admin_deactivates_a_user_who_can_then_no_longer_log_in(app, browser, te
     assert _user(app, "viewer@acme.test")["active"] is False
     assert victim.get("/admin/").status_code == 302
     assert browser().login("viewer@acme.test").status_code == 200  # refused
-    # there is no delete, and the admin cannot deactivate himself
+    # there is no delete nor import, and the admin cannot deactivate himself
     assert b.post("/admin/users/delete/", {"id": str(user_id)}).status_code == 403
+    assert b.get("/admin/users/import/").status_code == 403
     own = _edit(b, _user_id(app, "admin@acme.test"), active=None)
     assert own.status_code == 200 and field_errors(own, "active")
     assert _user(app, "admin@acme.test")["active"] is True
