@@ -8,7 +8,7 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField
 
 from core.extensions import db
-from rules.tenancy import MIN_PASSWORD_LENGTH, password_change_errors
+from rules.tenancy import MIN_PASSWORD_LENGTH, change_password, password_change_errors
 
 
 class PasswordChangeForm(FlaskForm):
@@ -42,7 +42,7 @@ class PasswordView(BaseView):
                 form[name].errors = [message]
             if not errors:
                 user = current_user._get_current_object()
-                user.set_password(form.new_password.data)
+                change_password(user, form.current_password.data, form.new_password.data, form.confirmation.data)
                 db.session.commit()
                 login_user(user)  # this session under the new session version
                 flash(_("Your password is changed. Your other sessions are closed."), "success")
