@@ -63,7 +63,6 @@ class TenantView(UnscopedAdminView):
     column_searchable_list = ("code", "name")
     column_filters = ("code", "name")
     form_columns = ("code", "name")
-    form_edit_rules = ("code", "name")
 
     def get_query(self):
         return db.session.query(Tenant).filter(Tenant.id.in_(administered_tenant_ids()))
@@ -75,6 +74,11 @@ class TenantView(UnscopedAdminView):
         class TenantEditForm(base):
             code = FixedTextField(_l("Code"), description=_l("The code cannot change: commands use it."))
         return TenantEditForm
+
+    def edit_form(self, obj=None):
+        form = super().edit_form(obj)
+        form._fields.move_to_end("name")  # the fixed code first, as on creation
+        return form
 
     def create_model(self, form):
         try:
