@@ -1,10 +1,13 @@
 """Passerelle application factory: configuration, extensions, admin, login, CLI, Babel."""
+import re
+
 from flask import Flask, g, has_request_context, redirect, url_for
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 import core.audit  # noqa: F401  (registers the audit log hook on every session)
 from core.config import INSTANCE_DIR, build_config
@@ -12,6 +15,8 @@ from core.glossary import CHOICE_LABELS
 from core.requests import PasserelleRequest, refuse_nul_in_path
 from core.extensions import babel, csrf, db, limiter, login_manager, migrate
 from core.tenancy import load_tenant_context
+
+SESSION_ID = re.compile(r"([0-9]{1,9}):([0-9]{1,9})")  # User.get_id(): "<id>:<session version>"
 
 
 def select_locale() -> str:
@@ -27,6 +32,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.from_pyfile("config.py", silent=True)
     if test_config:
         app.config.update(test_config)
+    if app.config.get("PROXY_FIX_X_FOR"):
+        # Behind that many proxies the client's address is read from X-Forwarded-For
+        # (login throttling, audit); without the setting the header is never trusted.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=int(app.config["PROXY_FIX_X_FOR"]))
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(app.root_path + "/migrations"), render_as_batch=True)
@@ -80,9 +89,17 @@ def _init_login(app: Flask) -> None:
     login_manager.login_message_category = "info"
 
     @login_manager.user_loader
-    def load_user(user_id: str):
-        user = db.session.get(User, int(user_id))
-        return user if user is not None and user.active else None
+    def load_user(session_id: str):
+        """The active user whose id *and* session version the session holds: logout and a
+        password change raise the version, so an older session (or a copy of its cookie,
+        or a remember cookie) no longer opens anything."""
+        match = SESSION_ID.fullmatch(str(session_id))
+        if match is None:
+            return None
+        user = db.session.get(User, int(match.group(1)))
+        if user is None or not user.active or user.session_version != int(match.group(2)):
+            return None
+        return user
 
 
 def _index_view():

@@ -19,6 +19,17 @@ def _secret_key() -> str:
     return key_file.read_text().strip()
 
 
+def _proxy_count(value: str | None) -> int:
+    """``PROXY_FIX_X_FOR``: how many proxies in front of the app append to
+    ``X-Forwarded-For`` (0, the default: the header is ignored)."""
+    if not value or not value.strip():
+        return 0
+    count = int(value)
+    if count < 0:
+        raise ValueError("PROXY_FIX_X_FOR must be a number of proxies (0 or more).")
+    return count
+
+
 def build_config() -> dict:
     database_url = os.environ.get(
         "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'passerelle.db'}"
@@ -33,6 +44,8 @@ def build_config() -> dict:
         "RATELIMIT_STRATEGY": "moving-window",
         "RATELIMIT_HEADERS_ENABLED": False,
         "LOGIN_FAILURE_LIMIT": "10 per 15 minutes",
+        "LOGIN_ADDRESS_FAILURE_LIMIT": "100 per 15 minutes",
+        "PROXY_FIX_X_FOR": _proxy_count(os.environ.get("PROXY_FIX_X_FOR")),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,

@@ -2,6 +2,7 @@
 from flask_babel import lazy_gettext as _l
 
 from models import AuditLogEntry, DossierSettings, Invoice, Payment, PaymentImportBatch, Tenant, User
+from views.account import PasswordView
 from views.administration import ADMINISTRATION, AuditLogView, TenantView, UserView
 from views.master_data import MASTER_DATA, MASTER_DATA_SCREENS
 from views.invoices import InvoiceView
@@ -32,5 +33,6 @@ def register_views(admin) -> None:
     admin.add_view(TenantView(Tenant, name=_l("Tenants"), category=ADMINISTRATION, endpoint="tenants",
                               url="tenants"))
     admin.add_view(UserView(User, name=_l("Users"), category=ADMINISTRATION, endpoint="users", url="users"))
+    admin.add_view(PasswordView(name=_l("Change my password"), endpoint="password", url="password"))
     admin.add_view(AuditLogView(AuditLogEntry, name=_l("Audit log"), category=ADMINISTRATION,
                                 endpoint="audit-log", url="audit-log"))

@@ -1,22 +1,24 @@
 """Administration: tenants, users and the audit log."""
-from flask import g, request
+from flask import flash, g, request
+from flask_admin.helpers import get_form_data
 from flask_admin.model.form import InlineFormAdmin
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func
-from wtforms import PasswordField, SelectField
+from wtforms import PasswordField, SelectField, StringField
 from wtforms.validators import Length, Optional
 
 from core.extensions import db
 from core.glossary import choices
 from core.tenancy import ADMINISTRATORS, EVERYONE
 from models import ROLES, Membership, Tenant, User
-from rules.tenancy import create_tenant
+from rules.tenancy import MIN_PASSWORD_LENGTH, TenancyError, create_tenant, save_user, user_errors
 from views.base import SecuredModelView
 from views.formatters import choice_formatter, field_formatter, table_formatter
 
 ADMINISTRATION = _l("Administration")
+LANGUAGE_NAMES = {"fr": "Français", "en": "English"}
 
 
 def administered_tenant_ids() -> list[int]:
@@ -29,6 +31,7 @@ class UnscopedAdminView(SecuredModelView):
 
     read_roles = write_roles = ADMINISTRATORS
     allow_delete = False
+    can_import = False  # users and tenants are made by their screens and commands only
     column_exclude_list = column_details_exclude_list = ()
 
     def get_count_query(self):
@@ -41,6 +44,20 @@ class UnscopedAdminView(SecuredModelView):
         pass
 
 
+class FixedTextField(StringField):
+    """A value shown read-only in a form and never taken from what is posted."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("render_kw", {"readonly": True})
+        super().__init__(*args, **kwargs)
+
+    def process_formdata(self, valuelist):
+        pass
+
+    def populate_obj(self, obj, name):
+        pass
+
+
 class TenantView(UnscopedAdminView):
     column_list = column_export_list = ("code", "name", "created_at")
     column_searchable_list = ("code", "name")
@@ -50,20 +67,38 @@ class TenantView(UnscopedAdminView):
     def get_query(self):
         return db.session.query(Tenant).filter(Tenant.id.in_(administered_tenant_ids()))
 
+    def get_edit_form(self):
+        """A tenant's name can change, its code cannot: commands and files name it."""
+        base = super().get_edit_form()
+
+        class TenantEditForm(base):
+            code = FixedTextField(_l("Code"), description=_l("The code cannot change: commands use it."))
+        return TenantEditForm
+
+    def edit_form(self, obj=None):
+        form = super().edit_form(obj)
+        form._fields.move_to_end("name")  # the fixed code first, as on creation
+        return form
+
     def create_model(self, form):
-        tenant = create_tenant(form.code.data, form.name.data, admin_user=current_user)
-        db.session.commit()
+        try:
+            tenant = create_tenant(form.code.data, form.name.data, admin_user=current_user)
+            db.session.commit()
+        except TenancyError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+            return False
         return tenant
 
     def row_errors(self, form) -> dict[str, str]:
-        """Tenant codes are unique across the application (tenants have no ``tenant_id``)."""
+        """Tenant codes are unique across the application (tenants have no ``tenant_id``);
+        only a new tenant has a code to check."""
+        if request.endpoint.endswith("edit_view"):
+            return {} if (form.name.data or "").strip() else {"name": _("The name is mandatory.")}
         code = (form.code.data or "").strip().upper()
         if not code:
             return {"code": _("The code is mandatory.")}
-        twins = db.session.query(Tenant.id).filter(Tenant.code == code)
-        if request.endpoint.endswith("edit_view"):
-            twins = twins.filter(Tenant.id != request.args.get("id", type=int))
-        if twins.first():
+        if db.session.query(Tenant.id).filter(Tenant.code == code).first():
             return {"code": _("The tenant %(code)s already exists.", code=code)}
         return {}
 
@@ -80,16 +115,25 @@ class MembershipInline(InlineFormAdmin):
 
 
 class UserView(UnscopedAdminView):
+    """Users of the tenants the admin administers. Saving goes through ``rules.tenancy``:
+    memberships are matched by tenant among the administered ones (Flask-Admin's inline
+    list would replace the whole collection, or follow membership ids from the form), and
+    the memberships of other tenants are neither shown nor touched."""
+
     column_default_sort = "email"
     column_list = column_export_list = ("email", "full_name", "locale", "active", "created_at")
     column_searchable_list = ("email", "full_name")
     column_filters = ("email", "active")
+    column_formatters = {"locale": lambda view, context, model, name: LANGUAGE_NAMES.get(model.locale, model.locale)}
     form_columns = ("email", "full_name", "locale", "active", "password", "memberships")
     form_overrides = {"locale": SelectField}
-    form_args = {"locale": {"choices": [("fr", "Français"), ("en", "English")]}}
+    form_args = {"locale": {"choices": list(LANGUAGE_NAMES.items())},
+                 "active": {"description": _l("A deactivated user can no longer log in.")},
+                 "memberships": {"label": _l("Dossier and role")}}
     form_extra_fields = {"password": PasswordField(
-        _l("Password"), validators=[Optional(), Length(min=10)],
-        description=_l("At least 10 characters. Leave empty to keep the current password."))}
+        _l("Password"), validators=[Optional(), Length(min=MIN_PASSWORD_LENGTH)],
+        description=_l("At least 10 characters. Leave empty to keep the current password; "
+                       "a new password ends the user's sessions."))}
     inline_models = (MembershipInline(Membership),)
 
     def get_query(self):
@@ -97,15 +141,49 @@ class UserView(UnscopedAdminView):
             Membership.tenant_id.in_(administered_tenant_ids()))
         return db.session.query(User).filter(User.id.in_(members))
 
-    def on_model_change(self, form, model, is_created):
-        model.email = model.email.strip().lower()
-        if form.password.data:
-            model.set_password(form.password.data)
+    def create_form(self, obj=None):
+        form = super().create_form(obj)
+        form.password.description = _("At least %(count)s characters.", count=MIN_PASSWORD_LENGTH)
+        return form
+
+    def edit_form(self, obj=None):
+        """The form lists the user's roles in the administered tenants only."""
+        form = super().edit_form(obj)
+        administered = set(administered_tenant_ids())
+        visible = [m for m in obj.memberships if m.tenant_id in administered]
+        form.memberships.process(get_form_data(), data=visible)
+        return form
+
+    @staticmethod
+    def wanted_memberships(form) -> list:
+        field = form.memberships
+        return [(entry.form.tenant.data, entry.form.role.data) for entry in field.entries
+                if not field.should_delete(entry)]
+
+    def _values(self, form) -> dict:
+        return {"email": form.email.data, "active": form.active.data, "password": form.password.data or None,
+                "memberships": self.wanted_memberships(form), "administered": set(administered_tenant_ids()),
+                "acting_user": current_user}
 
     def row_errors(self, form) -> dict[str, str]:
-        if request.endpoint.endswith("create_view") and not form.password.data:
-            return {"password": _("A new user needs a password.")}
-        return {}
+        user = self.get_one(request.args.get("id")) if request.endpoint.endswith("edit_view") else None
+        return user_errors(user, **self._values(form))
+
+    def create_model(self, form):
+        return self._save(None, form) or False
+
+    def update_model(self, form, model):
+        return self._save(model, form) is not None
+
+    def _save(self, user, form):
+        try:
+            user = save_user(user, full_name=form.full_name.data, locale=form.locale.data, **self._values(form))
+            db.session.commit()
+        except TenancyError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+            return None
+        return user
 
 
 class AuditLogView(SecuredModelView):

@@ -12,6 +12,7 @@ from wtforms.validators import DataRequired
 from core.extensions import db, limiter
 from core.tenancy import switch_tenant
 from models import User
+from rules.tenancy import end_sessions
 
 blueprint = Blueprint("auth", __name__)
 
@@ -35,14 +36,22 @@ def _safe_next(target: str | None) -> str:
     return url_for("admin.index")
 
 
-def _failure_limit() -> str:
+def _account_limit() -> str:
     return current_app.config["LOGIN_FAILURE_LIMIT"]
 
 
+def _address_limit() -> str:
+    return current_app.config["LOGIN_ADDRESS_FAILURE_LIMIT"]
+
+
+# Failures are counted per account (10 in 15 minutes locks that account only) and per client
+# address with a much higher limit (100): an office behind one proxy address shares the
+# latter, so one person's mistakes never lock his colleagues out. The address is the real
+# client's when ``PROXY_FIX_X_FOR`` says how many proxies stand in front (see app.py).
 @blueprint.route("/login", methods=["GET", "POST"])
-@limiter.limit(_failure_limit, key_func=_login_email, methods=["POST"], deduct_when=_login_failed,
+@limiter.limit(_account_limit, key_func=_login_email, methods=["POST"], deduct_when=_login_failed,
                scope="login-email")
-@limiter.limit(_failure_limit, methods=["POST"], deduct_when=_login_failed, scope="login-address")
+@limiter.limit(_address_limit, methods=["POST"], deduct_when=_login_failed, scope="login-address")
 def login():
     form = LoginForm()
     if form.validate_on_submit():
@@ -57,6 +66,11 @@ def login():
 
 @blueprint.route("/logout", methods=["POST"])
 def logout():
+    """End the session server-side: the user's session version is raised, so this session's
+    cookie (and any copy of it) no longer opens anything."""
+    if current_user.is_authenticated:
+        end_sessions(current_user)
+        db.session.commit()
     logout_user()
     session.clear()
     return redirect(url_for("auth.login"))

@@ -10,7 +10,7 @@ import tempfile
 from datetime import date, datetime
 from decimal import Decimal
 
-from flask import abort, after_this_request, current_app, flash, redirect, request, send_file, url_for
+from flask import abort, current_app, flash, redirect, request, url_for
 from flask_admin import BaseView, expose
 from flask_admin.actions import action
 from flask_admin.contrib.sqla import ModelView
@@ -44,19 +44,44 @@ from models.base import TenantScoped
 from rules.parameters import ROW_RULES, code_errors, deletion_errors
 from spreadsheets import cells, xlsx
 from spreadsheets.resources import fields_of, select_columns, stream_rows
+from views.downloads import send_temporary_download
 from views.formatters import date_formatter, datetime_formatter, decimal_formatter, form_decimal, yes_no_formatter
 from views.importing import ImportMixin
 
 
 class SecureForm(FlaskForm):
-    """Flask-Admin forms with Flask-WTF's CSRF token (the one ``CSRFProtect`` checks)."""
+    """Flask-Admin forms with Flask-WTF's CSRF token (the one ``CSRFProtect`` checks).
+
+    The edited row is kept as ``_obj``, as Flask-Admin's own form base does: its ``Unique``
+    validator (on unique columns such as a user's email) recognises the row being edited
+    by it, instead of answering "already exists" for the row itself."""
+
+    def __init__(self, *args, **kwargs):
+        self._obj = kwargs.get("obj", args[1] if len(args) > 1 else None)
+        super().__init__(*args, **kwargs)
+
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class RoleGate:
-    """Login and role checks shared by model views and custom screens."""
+    """Login and role checks shared by model views and custom screens.
+
+    Every page of a screen is open to ``read_roles``; a request that may change something
+    (any method but GET / HEAD / OPTIONS) and the pages named in ``writer_pages`` (view
+    method names, e.g. a template for an import) need one of ``write_roles``: 403 for the
+    others, decided here for every screen rather than in each view."""
 
     read_roles = EVERYONE
     write_roles = PARAMETER_WRITERS
+    writer_pages: frozenset[str] = frozenset()
+
+    def _handle_view(self, name, **kwargs):
+        response = super()._handle_view(name, **kwargs)
+        if response is None and not self.can_write and (
+                request.method not in SAFE_METHODS or name in self.writer_pages):
+            abort(403)
+        return response
 
     def is_accessible(self) -> bool:
         return (current_user.is_authenticated and current_tenant_id() is not None
@@ -463,15 +488,7 @@ class SecuredModelView(ImportMixin, RoleGate, ModelView):
         sort_column = self._get_column_by_idx(view_args.sort)
         query = self.filtered_query(view_args.search, view_args.filters,
                                     sort_column[0] if sort_column else None, view_args.sort_desc)
-        path = self.write_export(query)
-
-        @after_this_request
-        def _remove(response):
-            response.call_on_close(lambda: os.unlink(path))
-            return response
-
-        return send_file(path, as_attachment=True, download_name=self.export_filename(),
-                         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        return send_temporary_download(self.write_export(query), self.export_filename())
 
     def filtered_query(self, search=None, filters=None, sort_column=None, sort_desc=False):
         """The ORM query of the rows a list shows (all pages): tenant, search, filters, sort."""

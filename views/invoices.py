@@ -1,8 +1,6 @@
 """Invoices: drafts edited with their lines inline; validation (list action and button)
 takes the next number of the invoice sequence; validated invoices are read-only."""
-import io
-
-from flask import abort, flash, redirect, request, send_file
+from flask import abort, flash, redirect, request
 from flask_admin import expose
 from flask_admin.actions import action
 from flask_admin.model.form import InlineFormAdmin
@@ -18,6 +16,7 @@ from models.invoices import INVOICE_STATES, LINE_KINDS, Invoice, InvoiceAttachme
 from models.master_data import Article
 from rules.invoices import InvoiceError, ZeroTotalNeedsConfirmation, cancel_draft, compute_totals, validate_invoice
 from views.base import SecuredModelView, TenantAjaxLoader
+from views.downloads import download_type, send_download
 from views.formatters import choice_formatter
 
 INVOICES = _l("Invoices")
@@ -129,7 +128,7 @@ class InvoiceView(SecuredModelView):
             else:
                 db.session.add(InvoiceAttachment(
                     tenant_id=invoice.tenant_id, invoice_id=invoice.id, filename=secure_filename(uploaded.filename)
-                    or "piece-jointe", content_type=uploaded.mimetype or "application/octet-stream", content=content))
+                    or "piece-jointe", content_type=download_type(uploaded.filename), content=content))
                 db.session.commit()
                 flash(_("File attached."), "success")
         return redirect(self.get_url(".details_view", id=invoice.id))
@@ -137,8 +136,7 @@ class InvoiceView(SecuredModelView):
     @expose("/attachments/<int:attachment_id>/")
     def attachment_view(self, attachment_id):
         attachment = get_by_id_and_tenant(InvoiceAttachment, attachment_id)
-        return send_file(io.BytesIO(attachment.content), as_attachment=True, download_name=attachment.filename,
-                         mimetype=attachment.content_type)
+        return send_download(attachment.content, attachment.filename)
 
     @expose("/print/")
     def print_view(self):

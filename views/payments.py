@@ -9,7 +9,7 @@ checks it again, so that what is written is what the rules say at that moment.
 import os
 import tempfile
 
-from flask import abort, after_this_request, current_app, flash, redirect, request, send_file, session
+from flask import abort, current_app, flash, redirect, request, session
 from flask_admin import expose
 from flask_admin.menu import MenuLink
 from flask_admin.actions import action
@@ -34,20 +34,11 @@ from spreadsheets import xlsx
 from spreadsheets.payments_file import check_payment_file, write_template
 from spreadsheets.reader import UnreadableFile
 from views.base import SecuredModelView
+from views.downloads import send_temporary_download
 from views.formatters import choice_formatter, decimal_formatter
 from views.importing import UPLOADS_KEY
 
 PAYMENTS = _l("Payments")
-XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def _send_temporary(path: str, filename: str):
-    @after_this_request
-    def _remove(response):
-        response.call_on_close(lambda: os.unlink(path))
-        return response
-
-    return send_file(path, as_attachment=True, download_name=filename, mimetype=XLSX_MIMETYPE)
 
 
 def batch_formatter(view, context, model, name):
@@ -61,6 +52,7 @@ class PaymentView(SecuredModelView):
     """The tenant's payments, read-only: they come from imports and go with their batch."""
 
     write_roles = MASTER_DATA_WRITERS
+    writer_pages = frozenset({"import_view", "template_view", "import_confirm_view"})
     allow_create = allow_edit = allow_delete = False
     list_template = "payments/list.html"
     column_default_sort = ("payment_date", True)
@@ -147,7 +139,7 @@ class PaymentView(SecuredModelView):
         handle, path = tempfile.mkstemp(suffix=".xlsx")
         os.close(handle)
         write_template(path)
-        return _send_temporary(path, "modele_reglements.xlsx")
+        return send_temporary_download(path, "modele_reglements.xlsx")
 
     @expose("/import/confirm/", methods=("POST",))
     def import_confirm_view(self):

@@ -91,10 +91,8 @@ class DossierSettingsView(SecuredModelView):
         settings = settings_for(current_tenant_id())
         db.session.commit()
         form = self.edit_form(obj=settings)
-        if request.method == "POST":
-            if not self.can_write:
-                flash(_("Your role can read the dossier settings but not change them."), "error")
-            elif self.validate_form(form) and self.update_model(form, settings):
+        if request.method == "POST":  # writers only (RoleGate: 403 for the others)
+            if self.validate_form(form) and self.update_model(form, settings):
                 flash(_("Dossier settings saved."), "success")
                 return redirect(url_for(".index_view", tab=request.form.get("active_tab") or None))
             else:

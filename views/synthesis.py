@@ -5,7 +5,7 @@ import os
 import tempfile
 from datetime import date
 
-from flask import after_this_request, request, send_file
+from flask import request
 from flask_admin import expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -18,10 +18,10 @@ from models.parameters import Sector
 from rules.synthesis import SynthesisFilters, job_site_synthesis, totals
 from spreadsheets import cells, xlsx
 from views.base import SecuredView
+from views.downloads import send_temporary_download
 from views.formatters import decimal_formatter
 
 CHART_ROWS = 15
-XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 EXPORT_COLUMNS = (
     (_l("Job site"), xlsx.TEXT), (_l("Job site name"), xlsx.TEXT), (_l("Client"), xlsx.TEXT),
     (_l("Sector"), xlsx.TEXT), (_l("Validated invoices"), xlsx.INTEGER), (_l("Invoiced excl. VAT"), xlsx.MONEY),
@@ -111,12 +111,4 @@ class JobSiteSynthesisView(SecuredView):
     @expose("/export/xlsx/")
     def export(self):
         filters, _shown, _errors = self.filters(request.args)
-        path = self.write_export(filters)
-
-        @after_this_request
-        def _remove(response):
-            response.call_on_close(lambda: os.unlink(path))
-            return response
-
-        return send_file(path, as_attachment=True, download_name=f"synthese_chantiers_{date.today():%Y%m%d}.xlsx",
-                         mimetype=XLSX_MIMETYPE)
+        return send_temporary_download(self.write_export(filters), f"synthese_chantiers_{date.today():%Y%m%d}.xlsx")
