@@ -100,17 +100,32 @@ class TenantModelConverter(AdminModelConverter):
         kwargs.setdefault("blank_text", "—")
         if issubclass(remote_model, TenantScoped) and not has_loader:
             order = getattr(remote_model, "code", remote_model.id)
-            kwargs["query_factory"] = lambda: tenant_query(remote_model).order_by(order)
+            narrow = (getattr(self.view, "form_relation_filters", None) or {}).get(prop.key)
+            kwargs["query_factory"] = lambda: tenant_query(remote_model).filter(
+                *([narrow(remote_model)] if narrow else [])).order_by(order)
             if not multiple:
                 return TenantQuerySelectField(**kwargs)
         return super()._model_select_field(prop, multiple, remote_model, **kwargs)
 
 
 class TenantAjaxLoader(QueryAjaxModelLoader):
-    """AJAX look-ups restricted to the current tenant, searched by prefix of code or label."""
+    """AJAX look-ups restricted to the current tenant, searched by prefix of code or label.
+
+    ``depends_on`` (``{"client": "client_id"}``) narrows the look-up to the rows of what
+    is chosen in another field of the form: the page sends that field's value as a
+    request parameter of the same name (``static/lookups.js``)."""
+
+    def __init__(self, name, session, model, **options):
+        self.depends_on = dict(options.pop("depends_on", None) or {})
+        super().__init__(name, session, model, **options)
 
     def get_query(self):
-        return tenant_query(self.model)
+        query = tenant_query(self.model)
+        for parameter, column in self.depends_on.items():
+            value = request.args.get(parameter, type=int)
+            if value is not None:
+                query = query.filter(getattr(self.model, column) == value)
+        return query
 
     def get_one(self, pk):
         try:
@@ -171,6 +186,9 @@ class SecuredModelView(ImportMixin, RoleGate, ModelView):
     column_type_formatters_detail = {**typefmt.DETAIL_FORMATTERS, date: date_formatter, datetime: datetime_formatter,
                                      Decimal: decimal_formatter, bool: yes_no_formatter}
     allow_create = allow_edit = allow_delete = True
+    # field -> function(remote model) giving the clause that narrows its select, e.g. only
+    # credit-note codes: the select offers those rows only, and refuses any other.
+    form_relation_filters: dict = {}
 
     def __init__(self, model, *args, **kwargs):
         labels = {**FIELD_LABELS, **SETTINGS_LABELS, **(self.column_labels or {})}
@@ -226,7 +244,12 @@ class SecuredModelView(ImportMixin, RoleGate, ModelView):
     def _create_ajax_loader(self, name, options):
         attribute = getattr(self.model, name)
         remote_model = attribute.property.mapper.class_
-        return TenantAjaxLoader(name, db.session, remote_model, **options)
+        loader = TenantAjaxLoader(name, db.session, remote_model, **options)
+        if loader.depends_on:  # the page sends the values of these fields with the look-up
+            widget_args = dict(self.form_widget_args or {})
+            widget_args[name] = {**widget_args.get(name, {}), "data-depends-on": " ".join(loader.depends_on)}
+            self.form_widget_args = widget_args
+        return loader
 
     def _apply_search(self, query, count_query, joins, count_joins, search):
         clause = search_clause(self.model, self.column_searchable_list, search)
