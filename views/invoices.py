@@ -14,13 +14,13 @@ from flask_admin.contrib.sqla.fields import InlineModelFormList
 from flask_admin.contrib.sqla.form import InlineModelConverter
 from flask_admin.form import RenderTemplateWidget
 from flask_admin.model.form import InlineFormAdmin
-from flask_babel import get_locale
+from flask_babel import format_decimal, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from werkzeug.utils import secure_filename
 from wtforms.validators import Optional, ValidationError
-from wtforms.widgets import HiddenInput
+from wtforms.widgets import HiddenInput, Select
 
 from core.extensions import db
 from core.glossary import FIELD_LABELS, choices
@@ -50,10 +50,18 @@ class LineGridConverter(InlineModelConverter):
     inline_field_list_type = LineGrid
 
 
+def vat_rate_label(rate) -> str:
+    """``T20 — 20 %``: the code and the rate, short enough for a grid cell."""
+    return f"{rate.code} — {format_decimal(rate.rate, format='0.##')} %"
+
+
 class InvoiceLineInline(InlineFormAdmin):
     form_columns = ("id", "position", *LINE_FIELDS)
     form_choices = {"kind": choices(LINE_KINDS)}
-    form_args = {"position": {"widget": HiddenInput(), "validators": [Optional()]}}
+    # plain selects in the grid: compact, and typed into from the keyboard
+    form_args = {"position": {"widget": HiddenInput(), "validators": [Optional()]},
+                 "kind": {"widget": Select()}, "unit": {"widget": Select()},
+                 "vat_rate": {"widget": Select(), "get_label": vat_rate_label}}
     form_ajax_refs = {"article": TenantAjaxLoader("article", db.session, Article, fields=("code", "label"))}
     column_labels = {name: FIELD_LABELS[name] for name in LINE_FIELDS}
 
