@@ -87,7 +87,7 @@
     this.rows.append(row);
     window.faForm.applyGlobalStyles(row);
     this.refresh();
-    row.find('input.line-article').select2('open');
+    row.find('input.line-article').select2('focus');  // typing opens its look-up
     return row;
   };
 
