@@ -15,7 +15,7 @@ from flask_admin import BaseView, expose
 from flask_admin.actions import action
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
-from flask_admin.contrib.sqla.fields import QuerySelectField
+from flask_admin.contrib.sqla.fields import QuerySelectField, _iter_choices_wtforms_compat
 from flask_admin.contrib.sqla.form import AdminModelConverter
 from flask_admin.helpers import is_form_submitted
 from flask_admin.model import typefmt
@@ -72,6 +72,22 @@ class TenantQuerySelectField(QuerySelectField):
     """A relation select that refuses a value it does not offer (Flask-Admin's own turns
     an unknown id, such as another tenant's, into an empty choice when blank is allowed)."""
 
+    def __init__(self, *args, offered=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.offered = offered
+
+    def iter_choices(self):
+        """Only the rows ``offered`` accepts are offered (and the current value); any row of
+        the tenant is still read back, so that the row rules say what is wrong with it."""
+        if self.offered is None:
+            yield from super().iter_choices()
+            return
+        if self.allow_blank:
+            yield _iter_choices_wtforms_compat("__None", self.blank_text, self.data is None)
+        for pk, obj in self._get_object_list():
+            if obj == self.data or self.offered(obj):
+                yield _iter_choices_wtforms_compat(pk, self.get_label(obj), obj == self.data)
+
     def pre_validate(self, form):
         if self.data is None and self._formdata not in (None, "", "__None"):
             raise ValidationError(self.gettext("Not a valid choice"))
@@ -100,11 +116,10 @@ class TenantModelConverter(AdminModelConverter):
         kwargs.setdefault("blank_text", "—")
         if issubclass(remote_model, TenantScoped) and not has_loader:
             order = getattr(remote_model, "code", remote_model.id)
-            narrow = (getattr(self.view, "form_relation_filters", None) or {}).get(prop.key)
-            kwargs["query_factory"] = lambda: tenant_query(remote_model).filter(
-                *([narrow(remote_model)] if narrow else [])).order_by(order)
+            kwargs["query_factory"] = lambda: tenant_query(remote_model).order_by(order)
             if not multiple:
-                return TenantQuerySelectField(**kwargs)
+                offered = (getattr(self.view, "form_relation_filters", None) or {}).get(prop.key)
+                return TenantQuerySelectField(offered=offered, **kwargs)
         return super()._model_select_field(prop, multiple, remote_model, **kwargs)
 
 
@@ -186,8 +201,8 @@ class SecuredModelView(ImportMixin, RoleGate, ModelView):
     column_type_formatters_detail = {**typefmt.DETAIL_FORMATTERS, date: date_formatter, datetime: datetime_formatter,
                                      Decimal: decimal_formatter, bool: yes_no_formatter}
     allow_create = allow_edit = allow_delete = True
-    # field -> function(remote model) giving the clause that narrows its select, e.g. only
-    # credit-note codes: the select offers those rows only, and refuses any other.
+    # field -> function(row) -> bool: the rows its select offers, e.g. only credit-note codes
+    # (the row rules still explain why another row is refused).
     form_relation_filters: dict = {}
 
     def __init__(self, model, *args, **kwargs):

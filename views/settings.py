@@ -89,8 +89,8 @@ class DossierSettingsView(SecuredModelView):
     # Settings that need a billable code offer billable codes only; the operational order
     # code, which must not be billable, offers the others.
     form_relation_filters = {
-        **{name: (lambda code: code.billable.is_(True)) for name in BILLING_CODES_NEEDING_CREDIT_NOTE},
-        "operational_order_operation_code": lambda code: code.billable.is_(False),
+        **{name: (lambda code: code.billable) for name in BILLING_CODES_NEEDING_CREDIT_NOTE},
+        "operational_order_operation_code": lambda code: not code.billable,
     }
 
     @expose("/", methods=("GET", "POST"))
