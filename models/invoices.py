@@ -83,11 +83,13 @@ class InvoiceLine(TenantScoped, db.Model):
     quantity: Mapped[Decimal] = mapped_column(Numeric(14, 4), default=Decimal("1"))
     unit_price: Mapped[Decimal] = mapped_column(Numeric(14, 4), default=ZERO)
     vat_rate_id: Mapped[int | None] = mapped_column(ForeignKey("vat_rates.id"))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
     amount: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=ZERO)
 
     invoice: Mapped[Invoice] = relationship(back_populates="lines")
     article = relationship("Article")
     vat_rate = relationship("VatRate")
+    unit = relationship("Unit")
 
 
 class InvoiceAttachment(TenantScoped, db.Model):

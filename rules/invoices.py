@@ -10,6 +10,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from core.extensions import db
 from models.base import utcnow
 from models.invoices import Invoice, InvoiceLine
+from rules.master_data import client_required_errors, foreign_tenant_errors, places_of_client_errors
 from rules.numbering import find_sequence, take_next_number
 
 CENT = Decimal("0.01")
@@ -21,6 +22,19 @@ class InvoiceError(ValueError):
 
 class ZeroTotalNeedsConfirmation(InvoiceError):
     pass
+
+
+def invoice_errors(values: dict, tenant_id: int, row_id: int | None) -> dict[str, str]:
+    """An invoice has a client of its dossier, and its site and job site are that client's
+    (the row rule of the invoice screens; connectors and the webhook call it too)."""
+    errors = dict(foreign_tenant_errors(values, tenant_id))
+    for part in (client_required_errors(values), places_of_client_errors(values)):
+        for name, message in part.items():
+            errors.setdefault(name, message)
+    return errors
+
+
+INVOICE_ROW_RULES = {Invoice: invoice_errors}
 
 
 def line_amount(quantity: Decimal, unit_price: Decimal) -> Decimal:

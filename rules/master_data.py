@@ -23,7 +23,7 @@ Errors = dict[str, str]
 DEFAULT_LABOUR_PREFIX = "4MO"
 
 __all__ = ["MASTER_DATA_ROW_RULES", "article_kind", "contract_end_date", "is_labour_nature",
-           "labour_nature_prefix"]
+           "labour_nature_prefix", "places_of_client_errors"]
 
 
 # --- Shared checks -------------------------------------------------------------------------
@@ -44,13 +44,24 @@ def client_required_errors(values: dict) -> Errors:
     return {}
 
 
-def site_of_client_errors(values: dict) -> Errors:
-    """The chosen site must be one of the chosen client's sites."""
-    client, site = values.get("client"), values.get("site")
-    if client is None or site is None or site.client_id == client.id:
+def places_of_client_errors(values: dict) -> Errors:
+    """The chosen site and job site must be the chosen client's own.
+
+    The one rule for every row that names a client with a site or a job site: job
+    sites, contracts and invoices on their screens and in their imports (connectors and
+    the webhook reuse it with the same ``values`` dictionary)."""
+    client = values.get("client")
+    if client is None:
         return {}
-    return {"site": _("The site %(site)s belongs to another client than %(client)s.",
-                      site=site.code, client=client.code)}
+    errors: Errors = {}
+    site, job_site = values.get("site"), values.get("job_site")
+    if site is not None and site.client_id != client.id:
+        errors["site"] = _("The site %(site)s belongs to another client than %(client)s.",
+                           site=site.code, client=client.code)
+    if job_site is not None and job_site.client_id != client.id:
+        errors["job_site"] = _("The job site %(job_site)s belongs to another client than %(client)s.",
+                               job_site=job_site.code, client=client.code)
+    return errors
 
 
 def not_negative_errors(values: dict, fields) -> Errors:
@@ -97,7 +108,7 @@ def site_errors(values: dict, tenant_id: int, row_id: int | None) -> Errors:
 def job_site_errors(values: dict, tenant_id: int, row_id: int | None) -> Errors:
     """A job site has a client, and its site (optional) is one of that client's sites."""
     return _merge(foreign_tenant_errors(values, tenant_id), client_required_errors(values),
-                  site_of_client_errors(values))
+                  places_of_client_errors(values))
 
 
 def employee_errors(values: dict, tenant_id: int, row_id: int | None) -> Errors:
@@ -124,7 +135,7 @@ def article_errors(values: dict, tenant_id: int, row_id: int | None) -> Errors:
 def contract_errors(values: dict, tenant_id: int, row_id: int | None) -> Errors:
     """A contract has a client, its site is one of the client's, it does not end before it starts."""
     errors = _merge(foreign_tenant_errors(values, tenant_id), client_required_errors(values),
-                    site_of_client_errors(values))
+                    places_of_client_errors(values))
     start, term = values.get("start_date"), values.get("term_date")
     if start is not None and term is not None and term < start:
         errors.setdefault("term_date", _("The term date cannot be before the start date."))

@@ -157,3 +157,7 @@ ROW_RULES = {
 from rules.master_data import MASTER_DATA_ROW_RULES  # noqa: E402
 
 ROW_RULES.update(MASTER_DATA_ROW_RULES)
+
+from rules.invoices import INVOICE_ROW_RULES  # noqa: E402
+
+ROW_RULES.update(INVOICE_ROW_RULES)

@@ -124,3 +124,30 @@ def price_line(article: ArticleCosts, quantity: Decimal, settings: PricingSettin
     steps.append(Step(_("Unit sale price"), f"{cost} × {sales_coefficient} × {overhead}", unit_price))
     steps.append(Step(_("Line amount"), f"{unit_price} × {line_quantity}", amount))
     return PricedLine(labour, cost, unit_price, line_quantity, amount, steps)
+
+
+@dataclass(frozen=True)
+class LineDefaults:
+    """What choosing an article on an invoice line fills in (the user may change it)."""
+
+    label: str
+    kind: str
+    unit_id: int | None
+    vat_rate_id: int | None
+    unit_price: Decimal | None
+    price_source: str  # "sale_price", "pricing_rule" or "none"
+    warnings: tuple[str, ...] = ()
+
+
+def article_line_defaults(article, settings: PricingSettings) -> LineDefaults:
+    """Label, kind, unit, VAT rate and unit price of a line for ``article``: its sale
+    price, or the pricing rule when it has none (``parameters.md``)."""
+    costs = ArticleCosts.from_article(article)
+    kind = "labour" if is_labour_nature(costs.nature_code, settings.labour_nature_prefix) else "supply"
+    if article.sale_price is not None:
+        unit_price, source, warnings = Decimal(article.sale_price).quantize(UNIT_PRICE), "sale_price", ()
+    else:
+        priced = price_line(costs, Decimal(1), settings)
+        unit_price, warnings = priced.unit_price, tuple(priced.warnings)
+        source = "pricing_rule" if unit_price is not None else "none"
+    return LineDefaults(article.label, kind, article.unit_id, article.vat_rate_id, unit_price, source, warnings)

@@ -16,7 +16,7 @@ from flask_admin.actions import action
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
 from flask_admin.contrib.sqla import filters as sqla_filters
-from flask_admin.contrib.sqla.fields import QuerySelectField
+from flask_admin.contrib.sqla.fields import QuerySelectField, _iter_choices_wtforms_compat
 from flask_admin.contrib.sqla.form import AdminModelConverter
 from flask_admin.helpers import is_form_submitted
 from flask_admin.model import typefmt
@@ -105,6 +105,22 @@ class TenantQuerySelectField(QuerySelectField):
     """A relation select that refuses a value it does not offer (Flask-Admin's own turns
     an unknown id, such as another tenant's, into an empty choice when blank is allowed),
     with the app's (French) message."""
+
+    def __init__(self, *args, offered=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.offered = offered
+
+    def iter_choices(self):
+        """Only the rows ``offered`` accepts are offered (and the current value); any row of
+        the tenant is still read back, so that the row rules say what is wrong with it."""
+        if self.offered is None:
+            yield from super().iter_choices()
+            return
+        if self.allow_blank:
+            yield _iter_choices_wtforms_compat("__None", self.blank_text, self.data is None)
+        for pk, obj in self._get_object_list():
+            if obj == self.data or self.offered(obj):
+                yield _iter_choices_wtforms_compat(pk, self.get_label(obj), obj == self.data)
 
     def pre_validate(self, form):
         if self.data is None and self._formdata not in (None, "", "__None"):
@@ -217,7 +233,8 @@ class TenantModelConverter(AdminModelConverter):
             order = getattr(remote_model, "code", remote_model.id)
             kwargs["query_factory"] = lambda: tenant_query(remote_model).order_by(order)
             if not multiple:
-                return TenantQuerySelectField(**kwargs)
+                offered = (getattr(self.view, "form_relation_filters", None) or {}).get(prop.key)
+                return TenantQuerySelectField(offered=offered, **kwargs)
         return super()._model_select_field(prop, multiple, remote_model, **kwargs)
 
 
@@ -273,10 +290,23 @@ class TypedDateFilterConverter(sqla_filters.FilterConverter):
 
 
 class TenantAjaxLoader(QueryAjaxModelLoader):
-    """AJAX look-ups restricted to the current tenant, searched by prefix of code or label."""
+    """AJAX look-ups restricted to the current tenant, searched by prefix of code or label.
+
+    ``depends_on`` (``{"client": "client_id"}``) narrows the look-up to the rows of what
+    is chosen in another field of the form: the page sends that field's value as a
+    request parameter of the same name (``static/lookups.js``)."""
+
+    def __init__(self, name, session, model, **options):
+        self.depends_on = dict(options.pop("depends_on", None) or {})
+        super().__init__(name, session, model, **options)
 
     def get_query(self):
-        return tenant_query(self.model)
+        query = tenant_query(self.model)
+        for parameter, column in self.depends_on.items():
+            value = request.args.get(parameter, type=int)
+            if value is not None:
+                query = query.filter(getattr(self.model, column) == value)
+        return query
 
     def get_one(self, pk):
         row_id = valid_id(self.model, pk)
@@ -339,6 +369,9 @@ class SecuredModelView(ImportMixin, RoleGate, ModelView):
     column_type_formatters_detail = {**typefmt.DETAIL_FORMATTERS, date: date_formatter, datetime: datetime_formatter,
                                      Decimal: decimal_formatter, bool: yes_no_formatter}
     allow_create = allow_edit = allow_delete = True
+    # field -> function(row) -> bool: the rows its select offers, e.g. only credit-note codes
+    # (the row rules still explain why another row is refused).
+    form_relation_filters: dict = {}
 
     def __init__(self, model, *args, **kwargs):
         labels = {**FIELD_LABELS, **SETTINGS_LABELS, **(self.column_labels or {})}
@@ -422,7 +455,12 @@ class SecuredModelView(ImportMixin, RoleGate, ModelView):
     def _create_ajax_loader(self, name, options):
         attribute = getattr(self.model, name)
         remote_model = attribute.property.mapper.class_
-        return TenantAjaxLoader(name, db.session, remote_model, **options)
+        loader = TenantAjaxLoader(name, db.session, remote_model, **options)
+        if loader.depends_on:  # the page sends the values of these fields with the look-up
+            widget_args = dict(self.form_widget_args or {})
+            widget_args[name] = {**widget_args.get(name, {}), "data-depends-on": " ".join(loader.depends_on)}
+            self.form_widget_args = widget_args
+        return loader
 
     def _apply_search(self, query, count_query, joins, count_joins, search):
         clause = search_clause(self.model, self.column_searchable_list, search)

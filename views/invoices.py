@@ -1,32 +1,69 @@
-"""Invoices: drafts edited with their lines inline; validation (list action and button)
-takes the next number of the invoice sequence; validated invoices are read-only."""
-from flask import abort, flash, redirect, request
+"""Invoices: drafts entered with a grid of lines, validation (list action and button)
+takes the next number of the invoice sequence; validated and cancelled invoices are
+read-only."""
+import json
+from decimal import Decimal
+
+from babel.numbers import get_decimal_symbol
+
+from flask import abort, flash, jsonify, redirect, request
 from flask_admin import expose
 from flask_admin.actions import action
+from flask_admin.contrib.sqla.fields import InlineModelFormList
+from flask_admin.contrib.sqla.form import InlineModelConverter
+from flask_admin.form import RenderTemplateWidget
 from flask_admin.model.form import InlineFormAdmin
+from flask_babel import format_decimal, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from werkzeug.utils import secure_filename
-from wtforms.validators import ValidationError
+from wtforms.validators import Optional, ValidationError
+from wtforms.widgets import HiddenInput, Select
 
 from core.extensions import db
 from core.glossary import FIELD_LABELS, choices
-from core.tenancy import MASTER_DATA_WRITERS, current_tenant_id, get_by_id_and_tenant
+from core.tenancy import MASTER_DATA_WRITERS, current_tenant_id, get_by_id_and_tenant, tenant_query
+from models import VatRate
 from models.invoices import INVOICE_STATES, LINE_KINDS, Invoice, InvoiceAttachment, InvoiceLine
 from models.master_data import Article
 from rules.invoices import InvoiceError, ZeroTotalNeedsConfirmation, cancel_draft, compute_totals, validate_invoice
+from rules.pricing import PricingSettings, article_line_defaults
 from views.base import SecuredModelView, TenantAjaxLoader
 from views.downloads import download_type, send_download
 from views.formatters import choice_formatter
+from views.settings import settings_for
 
 INVOICES = _l("Invoices")
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+LINE_FIELDS = ("article", "label", "kind", "quantity", "unit", "unit_price", "vat_rate")
+
+
+class LineGrid(InlineModelFormList):
+    """The invoice lines as one grid row per line (``templates/invoices/line_grid.html``):
+    rows added, removed and reordered in place, the position set from the row order."""
+
+    widget = RenderTemplateWidget("invoices/line_grid.html")
+
+
+class LineGridConverter(InlineModelConverter):
+    inline_field_list_type = LineGrid
+
+
+def vat_rate_label(rate) -> str:
+    """``T20 — 20 %``: the code and the rate, short enough for a grid cell."""
+    return f"{rate.code} — {format_decimal(rate.rate, format='0.##')} %"
 
 
 class InvoiceLineInline(InlineFormAdmin):
-    form_columns = ("id", "position", "article", "label", "kind", "quantity", "unit_price", "vat_rate")
+    form_columns = ("id", "position", *LINE_FIELDS)
     form_choices = {"kind": choices(LINE_KINDS)}
+    # plain selects in the grid: compact, and typed into from the keyboard
+    form_args = {"position": {"widget": HiddenInput(), "validators": [Optional()]},
+                 "kind": {"widget": Select()}, "unit": {"widget": Select()},
+                 "vat_rate": {"widget": Select(), "get_label": vat_rate_label}}
     form_ajax_refs = {"article": TenantAjaxLoader("article", db.session, Article, fields=("code", "label"))}
+    column_labels = {name: FIELD_LABELS[name] for name in LINE_FIELDS}
 
 
 class InvoiceView(SecuredModelView):
@@ -42,9 +79,18 @@ class InvoiceView(SecuredModelView):
     column_details_exclude_list = ("tenant", "lines", "attachments", "numbering_sequence")
     form_columns = ("invoice_date", "client", "site", "job_site", "sector", "establishment", "memo",
                     "internal_note", "report_url")
-    form_ajax_refs = {name: {"fields": ("code", "name")} for name in ("client", "site", "job_site")}
+    form_ajax_refs = {
+        "client": {"fields": ("code", "name")},
+        # after a client, its sites and job sites only (the row rule refuses any other)
+        "site": {"fields": ("code", "name"), "depends_on": {"client": "client_id"}},
+        "job_site": {"fields": ("code", "name"), "depends_on": {"client": "client_id"}},
+    }
     form_choices = {"state": choices(INVOICE_STATES)}
     inline_models = (InvoiceLineInline(InvoiceLine),)
+    inline_model_form_converter = LineGridConverter
+    list_template = "invoices/list.html"
+    create_template = "invoices/create.html"
+    edit_template = "invoices/edit.html"
     column_labels = {"lines": FIELD_LABELS["invoice_lines"]}
 
     can_import = False  # invoices are entered, validated or received, not loaded from a spreadsheet
@@ -64,15 +110,71 @@ class InvoiceView(SecuredModelView):
 
     def on_model_change(self, form, model, is_created):
         super().on_model_change(form, model, is_created)
-        for line in model.lines:
+        for position, line in enumerate(sorted(model.lines, key=lambda line: line.position or 0), start=1):
             line.tenant_id = model.tenant_id
-        compute_totals(model)
+            line.position = position
+        compute_totals(model)  # the server's totals are the reference, whatever the page showed
+
+    # The line grid
+    def vat_rates_json(self) -> str:
+        """``{id: rate}`` of the tenant's VAT rates, for the running totals of the grid."""
+        rates = tenant_query(VatRate).with_entities(VatRate.id, VatRate.rate)
+        return json.dumps({str(row_id): str(rate) for row_id, rate in rates})
+
+    @staticmethod
+    def grid_number(field) -> str:
+        """A decimal of the grid as typed (shown back after an error) or as stored, without
+        trailing zeros and with the decimal separator of the UI language (``1,5``)."""
+        if field.raw_data:
+            return field.raw_data[0]
+        if field.data is None:
+            return ""
+        return f"{Decimal(field.data).normalize():f}".replace(".", get_decimal_symbol(get_locale() or "fr"))
+
+    @staticmethod
+    def entry_locale() -> str:
+        return str(get_locale() or "fr").replace("_", "-")
+
+    @expose("/article-defaults/")
+    def article_defaults_view(self):
+        """What choosing an article fills on a line: label, kind, unit, VAT rate and unit
+        price (its sale price, else the pricing rule of the dossier settings)."""
+        if not self.can_write:
+            abort(403)
+        article = get_by_id_and_tenant(Article, request.args.get("id"))
+        settings = PricingSettings.from_settings(settings_for(current_tenant_id()))
+        db.session.commit()  # the settings row, created with its defaults when missing
+        defaults = article_line_defaults(article, settings)
+        return jsonify({
+            "label": defaults.label, "kind": defaults.kind,
+            "unit": [article.unit.id, str(article.unit)] if article.unit else None,
+            "vat_rate": [article.vat_rate.id, str(article.vat_rate)] if article.vat_rate else None,
+            "unit_price": None if defaults.unit_price is None else f"{defaults.unit_price.normalize():f}",
+            "price_source": defaults.price_source, "warnings": list(defaults.warnings),
+        })
 
     def on_model_delete(self, model):
         if not self.is_draft(model):
             raise ValidationError(_("A validated invoice cannot be deleted: cancel it with a credit note."))
 
-    @action("validate", _l("Validate"), _l("Validate the selected invoices? Each takes the next invoice number."))
+    @action("delete", _l("Delete"), _l("Delete the selected draft invoices?"))
+    def action_delete(self, ids):
+        """Bulk delete of drafts only: when a validated or cancelled invoice is selected,
+        nothing is deleted and the message names it."""
+        row_ids = [int(i) for i in ids if str(i).isdigit()]
+        locked = [str(invoice) for invoice in self.get_query().filter(
+            Invoice.id.in_(row_ids), Invoice.state != "draft").order_by(Invoice.id)]
+        if locked:
+            flash(ngettext(
+                "Nothing was deleted: %(invoices)s is not a draft (a validated invoice is cancelled by a "
+                "credit note).",
+                "Nothing was deleted: %(invoices)s are not drafts (a validated invoice is cancelled by a "
+                "credit note).", len(locked), invoices=", ".join(locked)), "error")
+            return None
+        return super().action_delete(row_ids)
+
+    @action("validate", _l("Validate"), _l(
+        "Validate the selected invoices? Each takes the next invoice number, which can never be given back."))
     def action_validate(self, ids):
         if not self.can_write:
             abort(403)

@@ -36,6 +36,8 @@ class OperationCodeView(ParameterView):
     form_choices = {"document_type": choices(OPERATION_DOCUMENT_TYPES)}
     column_formatters = {"document_type": choice_formatter}
     form_args = {"active": {"default": True}}
+    # the credit-note code of a code is an operation code of type credit note
+    form_relation_filters = {"credit_note_operation_code": lambda code: code.document_type == "credit_note"}
 
 
 class NumberingSequenceView(ParameterView):

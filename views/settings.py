@@ -9,7 +9,7 @@ from core.glossary import choices
 from core.tenancy import current_tenant_id
 from models import DossierSettings
 from models import enums
-from rules.settings import dossier_settings_errors
+from rules.settings import BILLING_CODES_NEEDING_CREDIT_NOTE, dossier_settings_errors
 from views.base import SecuredModelView
 
 SETTINGS_TABS = (
@@ -84,6 +84,13 @@ class DossierSettingsView(SecuredModelView):
         "grouped_billing_line_label": _l("#TVA# is replaced by the VAT rate and #FACTURE# by the invoice number."),
         "down_payment_label": _l("#TVA# is replaced by the VAT rate."),
         "operational_order_operation_code": _l("Must not be billable."),
+    }
+
+    # Settings that need a billable code offer billable codes only; the operational order
+    # code, which must not be billable, offers the others.
+    form_relation_filters = {
+        **{name: (lambda code: code.billable) for name in BILLING_CODES_NEEDING_CREDIT_NOTE},
+        "operational_order_operation_code": lambda code: not code.billable,
     }
 
     @expose("/", methods=("GET", "POST"))

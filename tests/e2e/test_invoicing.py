@@ -44,7 +44,7 @@ def test_import_clients_then_create_and_validate_an_invoice(app, tenants, page, 
     page.fill("input#lines-0-label", "Remplacement tableau électrique")
     page.fill("input#lines-0-quantity", "1")
     page.fill("input#lines-0-unit_price", "850")
-    choose_select2(page, "lines-0-vat_rate", "T20")
+    page.select_option("select#lines-0-vat_rate", label="T20 — 20 %")
     screenshot("invoice-form")
     with page.expect_navigation():
         page.click("form.admin-form input[type=submit]")
@@ -54,6 +54,7 @@ def test_import_clients_then_create_and_validate_an_invoice(app, tenants, page, 
         invoice_id = invoice.id
 
     page.goto(f"/admin/invoices/details/?id={invoice_id}")
+    page.once("dialog", lambda dialog: dialog.accept())  # Valider asks for confirmation
     with page.expect_navigation():
         page.click("#validate-invoice")
     screenshot("invoice-validated")
