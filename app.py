@@ -34,6 +34,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     _init_login(app)
 
     from views import register_views
+    from views.formatters import register_filters
     from views.auth import blueprint as auth_blueprint
     app.register_blueprint(auth_blueprint)
     admin = Admin(app, name="Passerelle", url="/admin", theme=Bootstrap4Theme(base_template="layout.html"),
@@ -55,7 +56,7 @@ def create_app(test_config: dict | None = None) -> Flask:
                 "current_role_label": CHOICE_LABELS.get(g.get("role"), ""), "get_locale": get_locale,
                 "memberships": g.get("memberships", []), "languages": app.config["LANGUAGES"]}
 
-    app.jinja_env.filters["choice_label"] = lambda value: CHOICE_LABELS.get(value, value)
+    register_filters(app)
     _init_errors(app)
     return app
 

@@ -36,7 +36,9 @@ from models.base import TenantScoped
 from rules.parameters import ROW_RULES, code_errors, deletion_errors
 from spreadsheets import xlsx
 from spreadsheets.resources import fields_of, select_columns, stream_rows
-from views.formatters import date_formatter, datetime_formatter, decimal_formatter, yes_no_formatter
+from views.formatters import (
+    date_formatter, datetime_formatter, decimal_formatter, file_name, related_markup, related_text, yes_no_formatter,
+)
 from views.importing import ImportMixin
 
 
@@ -326,4 +328,4 @@ class SecuredModelView(ImportMixin, RoleGate, ModelView):
         return path
 
     def export_filename(self) -> str:
-        return f"{self.endpoint}_{date.today():%Y%m%d}.xlsx"
+        return file_name(self.name)

@@ -18,7 +18,7 @@ from models.parameters import Sector
 from rules.synthesis import SynthesisFilters, job_site_synthesis, totals
 from spreadsheets import xlsx
 from views.base import SecuredView
-from views.formatters import decimal_formatter
+from views.formatters import amount_text, file_name
 
 CHART_ROWS = 15
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -32,7 +32,7 @@ EXPORT_COLUMNS = (
 
 def money(value) -> str:
     """An amount in the UI language's format (1 250,40 in French); the export keeps numbers."""
-    return decimal_formatter(None, value)
+    return amount_text(value)
 
 
 def _parse_day(text: str | None) -> date | None:
@@ -117,5 +117,5 @@ class JobSiteSynthesisView(SecuredView):
             response.call_on_close(lambda: os.unlink(path))
             return response
 
-        return send_file(path, as_attachment=True, download_name=f"synthese_chantiers_{date.today():%Y%m%d}.xlsx",
+        return send_file(path, as_attachment=True, download_name=file_name(_l("Job-site synthesis")),
                          mimetype=XLSX_MIMETYPE)
