@@ -34,12 +34,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     _init_login(app)
 
     from views import register_views
+    from views.admin_strings import install as use_our_admin_strings
     from views.formatters import register_filters
     from views.auth import blueprint as auth_blueprint
     app.register_blueprint(auth_blueprint)
     admin = Admin(app, name="Passerelle", url="/admin", theme=Bootstrap4Theme(base_template="layout.html"),
                   index_view=_index_view())
     register_views(admin)
+    use_our_admin_strings()
 
     from commands import register_commands
     register_commands(app)

@@ -106,6 +106,20 @@ def _show_codes(session: Session, rows: list[dict]) -> None:
                     row[key] = codes[table].get(int(row[key]), row[key])
 
 
+def _row_code(obj) -> str:
+    """How a person names the row: its code, else its number (a validated invoice), else
+    its parent's code or number and its place (an invoice line: ``FA000012 / 3``)."""
+    own = getattr(obj, "code", None) or getattr(obj, "number", None)
+    if own:
+        return str(own)
+    parent = getattr(obj, "__audit_parent__", None)
+    parent_row = getattr(obj, parent, None) if parent else None
+    if parent_row is not None:
+        place = getattr(obj, "position", None)
+        return f"{_row_code(parent_row)} / {place}" if place is not None else _row_code(parent_row)
+    return ""
+
+
 def _collect(session: Session) -> list[dict]:
     user_id, email = _actor()
     now = utcnow()
@@ -118,7 +132,7 @@ def _collect(session: Session) -> list[dict]:
                 continue
             base = {
                 "tenant_id": obj.tenant_id, "user_id": user_id, "user_email": email, "changed_at": now,
-                "table_name": obj.__tablename__, "row_id": obj.id, "row_code": getattr(obj, "code", "") or "",
+                "table_name": obj.__tablename__, "row_id": obj.id, "row_code": _row_code(obj),
                 "action": action,
             }
             rows.extend({**base, **entry} for entry in _row_entries(obj, action))

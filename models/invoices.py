@@ -74,6 +74,7 @@ class Invoice(TenantScoped, db.Model):
 
 class InvoiceLine(TenantScoped, db.Model):
     __tablename__ = "invoice_lines"
+    __audit_parent__ = "invoice"  # the audit log names a line by its invoice and position
 
     id: Mapped[int] = mapped_column(primary_key=True)
     invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id", ondelete="CASCADE"), index=True)
@@ -93,6 +94,7 @@ class InvoiceLine(TenantScoped, db.Model):
 
 class InvoiceAttachment(TenantScoped, db.Model):
     __tablename__ = "invoice_attachments"
+    __audit_parent__ = "invoice"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id", ondelete="CASCADE"), index=True)

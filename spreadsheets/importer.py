@@ -259,7 +259,7 @@ def plan(spec: TableSpec, table: Table, tenant_id: int) -> tuple[ImportReport, l
         values = {f.name: getattr(obj, f.name) for f in spec.fields}
         for name in spec.required:
             if values.get(name) in (None, "") and name not in row.errors:
-                row.errors[name] = _("This column is mandatory.")
+                row.errors[name] = _("The cell is empty: fill in « %(header)s », it is mandatory.", header=label_of(name))
         if rule:
             for name, message in rule(values, tenant_id, obj.id).items():
                 row.errors.setdefault(name, message)

@@ -13,7 +13,10 @@ from flask_babel import force_locale, format_currency, format_decimal, get_local
 from flask_babel import gettext as _
 from markupsafe import Markup
 
+from sqlalchemy import Boolean, Date, DateTime, Numeric, String
+
 from core.clock import to_business_time, today
+from core.extensions import db
 from core.glossary import CHOICE_LABELS, TABLE_LABELS, label_of
 
 CURRENCY = "EUR"
@@ -180,3 +183,42 @@ def file_name(screen_name, extension: str = "xlsx") -> str:
     plain = unicodedata.normalize("NFKD", words).encode("ascii", "ignore").decode().lower()
     slug = re.sub(r"[^a-z0-9]+", "_", plain).strip("_")
     return f"{slug}_{today():%Y%m%d}.{extension}"
+
+
+def stored_value_text(table_name: str, field: str, text: str | None) -> str:
+    """A value as the audit log stored it (text) in the format of the screens: the column's
+    type says how (``2026-12-02T03:09:54`` → ``02/12/2026 04:09``, ``1`` → ``Oui``,
+    ``draft`` → ``Brouillon``, ``47.5200`` → ``47,52``). Relations are stored by code."""
+    if text is None or text == "":
+        return ""
+    column = _stored_column(table_name, field)
+    kind = getattr(column, "type", None)
+    try:
+        if isinstance(kind, Boolean):
+            return yes_no_text(text not in ("0", "False", "false"))
+        if isinstance(kind, DateTime):
+            return datetime_text(datetime.fromisoformat(text))
+        if isinstance(kind, Date):
+            return date_text(date.fromisoformat(text[:10]))
+        if isinstance(kind, Numeric):
+            return number_text(Decimal(text))
+    except (ValueError, InvalidOperation):
+        return text
+    if isinstance(kind, String) and field not in FREE_TEXT_FIELDS:
+        return choice_text(text)
+    return text
+
+
+FREE_TEXT_FIELDS = {"code", "label", "name", "number", "email", "user_email", "full_name", "address", "city",
+                    "body", "memo", "internal_note", "external_reference", "filename"}
+
+
+def _stored_column(table_name: str, field: str):
+    table = db.metadata.tables.get(table_name)
+    if table is None:
+        return None
+    return table.c.get(field)
+
+
+def audit_value_formatter(view, context, model, name):
+    return stored_value_text(model.table_name, model.field, getattr(model, name))

@@ -25,6 +25,7 @@ MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 
 
 class InvoiceLineInline(InlineFormAdmin):
+    column_labels = FIELD_LABELS  # the inline form's own labels ("Unit Price" otherwise)
     form_columns = ("id", "position", "article", "label", "kind", "quantity", "unit_price", "vat_rate")
     form_choices = {"kind": choices(LINE_KINDS)}
     form_ajax_refs = {"article": TenantAjaxLoader("article", db.session, Article, fields=("code", "label"))}

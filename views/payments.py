@@ -73,6 +73,7 @@ class PaymentView(SecuredModelView):
     column_filters = ("invoice.number", "payment_date", "amount",
                       FilterEqual(Payment.method, FIELD_LABELS["method"], options=choices(PAYMENT_METHODS)),
                       FilterEqual(Payment.batch_id, FIELD_LABELS["batch"]))
+    closed_list_values = {"method": PAYMENT_METHODS}
     column_formatters = {"method": choice_formatter, "batch": batch_formatter}
     column_formatters_detail = column_formatters
 
