@@ -59,7 +59,12 @@ def create_app(test_config: dict | None = None) -> Flask:
                 "memberships": g.get("memberships", []), "languages": app.config["LANGUAGES"]}
 
     register_filters(app)
-    _init_errors(app)
+    _init_errors(app, admin)
+
+    @app.route("/favicon.ico")
+    def favicon():
+        return redirect(url_for("static", filename="favicon.svg"), code=301)
+
     return app
 
 
@@ -82,12 +87,18 @@ def _index_view():
     return HomeView(name=_l("Home"), url="/admin", endpoint="admin")
 
 
-def _init_errors(app: Flask) -> None:
+def _init_errors(app: Flask, admin: Admin) -> None:
+    """Error pages with the navigation bar (the user carries on from there); a bare page
+    when the navigation itself cannot be drawn (the database is down, say)."""
     from flask import render_template
 
     for code in (400, 403, 404, 413, 500):
         def handler(error, code=code):
             if code == 500:
                 db.session.rollback()
-            return render_template("error.html", code=code, error=error), code
+            try:
+                return admin.index_view.render("error.html", code=code, error=error), code
+            except Exception:  # noqa: BLE001 - the plain page must always be given
+                db.session.rollback()
+                return render_template("error_plain.html", code=code, error=error), code
         app.register_error_handler(code, handler)
