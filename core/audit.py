@@ -86,17 +86,18 @@ def _show_codes(session: Session, rows: list[dict]) -> None:
     codes: dict = {}
     for table, ids in wanted.items():
         mapper = next((m for m in AuditLogEntry.registry.mappers if m.local_table is table), None)
-        if mapper is None or "code" not in table.c:
+        name = next((name for name in ("code", "number") if name in table.c), None)
+        if mapper is None or name is None:
             continue
         known = {}
         for row_id in ids:
             loaded = session.identity_map.get(identity_key(mapper.class_, row_id))
-            if loaded is not None:
-                known[row_id] = loaded.code
+            if loaded is not None and getattr(loaded, name):
+                known[row_id] = getattr(loaded, name)
         missing = ids - known.keys()
         if missing:
-            known.update(session.connection().execute(
-                select(table.c.id, table.c.code).where(table.c.id.in_(missing))).all())
+            known.update((row_id, value) for row_id, value in session.connection().execute(
+                select(table.c.id, table.c[name]).where(table.c.id.in_(missing))).all() if value)
         codes[table] = known
     for row in rows:
         table = row.pop("_target", None)

@@ -171,10 +171,11 @@ class SecuredModelView(ImportMixin, RoleGate, ModelView):
     form_excluded_columns = ("tenant", "tenant_id")
     column_exclude_list = ("tenant",)
     column_details_exclude_list = ("tenant",)
-    column_type_formatters = {**typefmt.BASE_FORMATTERS, date: date_formatter, datetime: datetime_formatter,
+    # Flask-Admin takes the first formatter whose type matches: datetime before date.
+    column_type_formatters = {datetime: datetime_formatter, date: date_formatter, **typefmt.BASE_FORMATTERS,
                               Decimal: decimal_formatter}
-    column_type_formatters_detail = {**typefmt.DETAIL_FORMATTERS, date: date_formatter, datetime: datetime_formatter,
-                                     Decimal: decimal_formatter, bool: yes_no_formatter}
+    column_type_formatters_detail = {datetime: datetime_formatter, date: date_formatter,
+                                     **typefmt.DETAIL_FORMATTERS, Decimal: decimal_formatter, bool: yes_no_formatter}
     allow_create = allow_edit = allow_delete = True
     # Closed lists shown by label without a form choice here ({field: (value, …)}).
     closed_list_values: dict = {}
