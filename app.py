@@ -45,11 +45,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     _init_login(app)
 
     from views import register_views
+    from views.admin_strings import install as use_our_admin_strings
+    from views.formatters import register_filters
     from views.auth import blueprint as auth_blueprint
     app.register_blueprint(auth_blueprint)
     admin = Admin(app, name="Passerelle", url="/admin", theme=Bootstrap4Theme(base_template="layout.html"),
                   index_view=_index_view())
     register_views(admin)
+    use_our_admin_strings()
 
     from commands import register_commands
     register_commands(app)
@@ -68,8 +71,13 @@ def create_app(test_config: dict | None = None) -> Flask:
                 "current_role_label": CHOICE_LABELS.get(g.get("role"), ""), "get_locale": get_locale,
                 "memberships": g.get("memberships", []), "languages": app.config["LANGUAGES"]}
 
-    app.jinja_env.filters["choice_label"] = lambda value: CHOICE_LABELS.get(value, value)
-    _init_errors(app)
+    register_filters(app)
+    _init_errors(app, admin)
+
+    @app.route("/favicon.ico")
+    def favicon():
+        return redirect(url_for("static", filename="favicon.svg"), code=301)
+
     return app
 
 
@@ -107,12 +115,18 @@ def _index_view():
     return HomeView(name=_l("Home"), url="/admin", endpoint="admin")
 
 
-def _init_errors(app: Flask) -> None:
+def _init_errors(app: Flask, admin: Admin) -> None:
+    """Error pages with the navigation bar (the user carries on from there); a bare page
+    when the navigation itself cannot be drawn (the database is down, say)."""
     from flask import render_template
 
     for code in (400, 403, 404, 413, 500):
         def handler(error, code=code):
             if code == 500:
                 db.session.rollback()
-            return render_template("error.html", code=code, error=error), code
+            try:
+                return admin.index_view.render("error.html", code=code, error=error), code
+            except Exception:  # noqa: BLE001 - the plain page must always be given
+                db.session.rollback()
+                return render_template("error_plain.html", code=code, error=error), code
         app.register_error_handler(code, handler)

@@ -190,21 +190,21 @@ EMPLOYEES = [
 # code, name, family, address, postcode, city, email, phone, VAT number, salesperson
 CLIENTS = [
     ("C0001", "Immobilière Rhône-Alpes SA", "BAIL", "18 quai Perrache", "69002", "Lyon",
-     "travaux@ira-habitat.fr", "04 72 40 11 00", "FR45552100554", "SAL06"),
+     "travaux@ira-habitat.fr", "04 72 40 11 00", "FR96552100554", "SAL06"),
     ("C0002", "Lyon Métropole Habitat", "BAIL", "194 rue Duguesclin", "69003", "Lyon",
-     "maintenance@lmh.fr", "04 72 74 68 00", "FR12269690018", "SAL06"),
+     "maintenance@lmh.fr", "04 72 74 68 00", "FR32269690012", "SAL06"),
     ("C0003", "Ville de Villeurbanne", "COLL", "Place Lazare-Goujon", "69100", "Villeurbanne",
      "services.techniques@mairie-villeurbanne.fr", "04 78 03 67 67", "", "SAL05"),
     ("C0004", "Grenoble-Alpes Métropole", "COLL", "3 rue Malakoff", "38000", "Grenoble",
      "patrimoine@grenoblealpesmetropole.fr", "04 76 59 59 59", "", "SAL05"),
     ("C0005", "Boulangerie Fournier SARL", "ENTR", "7 rue de la République", "69001", "Lyon",
-     "contact@boulangerie-fournier.fr", "04 78 28 14 52", "FR83412345678", "SAL06"),
+     "contact@boulangerie-fournier.fr", "04 78 28 14 52", "FR96412345670", "SAL06"),
     ("C0006", "Clinique du Grésivaudan", "ENTR", "10 avenue Maquis-du-Grésivaudan", "38700", "La Tronche",
-     "technique@clinique-gresivaudan.fr", "04 76 63 14 00", "FR29501234567", "SAL05"),
+     "technique@clinique-gresivaudan.fr", "04 76 63 14 00", "FR92501234561", "SAL05"),
     ("C0007", "Hôtel des Alpes SAS", "ENTR", "45 avenue Félix-Viallet", "38000", "Grenoble",
-     "direction@hoteldesalpes.fr", "04 76 87 00 71", "FR67398765432", "SAL05"),
+     "direction@hoteldesalpes.fr", "04 76 87 00 71", "FR79398765438", "SAL05"),
     ("C0008", "Garage Vial & Fils", "ENTR", "112 route de Vienne", "69008", "Lyon",
-     "garage.vial@orange.fr", "04 78 74 33 21", "FR14487654321", "SAL06"),
+     "garage.vial@orange.fr", "04 78 74 33 21", "FR75487654329", "SAL06"),
     ("C0009", "M. et Mme Durand", "PART", "3 chemin des Vignes", "69290", "Craponne",
      "p.durand@free.fr", "06 12 34 56 78", "", None),
     ("C0010", "Mme Lefebvre Catherine", "PART", "21 rue Saint-Laurent", "38000", "Grenoble",
@@ -212,7 +212,7 @@ CLIENTS = [
     ("C0011", "M. Roux Bernard", "PART", "8 allée des Tilleuls", "38240", "Meylan",
      "bernard.roux@wanadoo.fr", "04 76 90 12 34", "", None),
     ("C0012", "SCI Les Terrasses de Fourvière", "ENTR", "5 montée du Gourguillon", "69005", "Lyon",
-     "gestion@sci-terrasses.fr", "04 78 42 55 10", "FR90812345670", "SAL06"),
+     "gestion@sci-terrasses.fr", "04 78 42 55 10", "FR19812345676", "SAL06"),
 ]
 # code, name, family, address, postcode, city, email, phone
 SUPPLIERS = [

@@ -86,17 +86,18 @@ def _show_codes(session: Session, rows: list[dict]) -> None:
     codes: dict = {}
     for table, ids in wanted.items():
         mapper = next((m for m in AuditLogEntry.registry.mappers if m.local_table is table), None)
-        if mapper is None or "code" not in table.c:
+        name = next((name for name in ("code", "number") if name in table.c), None)
+        if mapper is None or name is None:
             continue
         known = {}
         for row_id in ids:
             loaded = session.identity_map.get(identity_key(mapper.class_, row_id))
-            if loaded is not None:
-                known[row_id] = loaded.code
+            if loaded is not None and getattr(loaded, name):
+                known[row_id] = getattr(loaded, name)
         missing = ids - known.keys()
         if missing:
-            known.update(session.connection().execute(
-                select(table.c.id, table.c.code).where(table.c.id.in_(missing))).all())
+            known.update((row_id, value) for row_id, value in session.connection().execute(
+                select(table.c.id, table.c[name]).where(table.c.id.in_(missing))).all() if value)
         codes[table] = known
     for row in rows:
         table = row.pop("_target", None)
@@ -104,6 +105,20 @@ def _show_codes(session: Session, rows: list[dict]) -> None:
             for key in ("old_value", "new_value"):
                 if row[key] is not None:
                     row[key] = codes[table].get(int(row[key]), row[key])
+
+
+def _row_code(obj) -> str:
+    """How a person names the row: its code, else its number (a validated invoice), else
+    its parent's code or number and its place (an invoice line: ``FA000012 / 3``)."""
+    own = getattr(obj, "code", None) or getattr(obj, "number", None)
+    if own:
+        return str(own)
+    parent = getattr(obj, "__audit_parent__", None)
+    parent_row = getattr(obj, parent, None) if parent else None
+    if parent_row is not None:
+        place = getattr(obj, "position", None)
+        return f"{_row_code(parent_row)} / {place}" if place is not None else _row_code(parent_row)
+    return ""
 
 
 def _collect(session: Session) -> list[dict]:
@@ -118,7 +133,7 @@ def _collect(session: Session) -> list[dict]:
                 continue
             base = {
                 "tenant_id": obj.tenant_id, "user_id": user_id, "user_email": email, "changed_at": now,
-                "table_name": obj.__tablename__, "row_id": obj.id, "row_code": getattr(obj, "code", "") or "",
+                "table_name": obj.__tablename__, "row_id": obj.id, "row_code": _row_code(obj),
                 "action": action,
             }
             rows.extend({**base, **entry} for entry in _row_entries(obj, action))

@@ -328,4 +328,8 @@ TABLE_LABELS = {
     "equipment": _l("Equipment"),
     "payments": _l("Payments"),
     "payment_import_batches": _l("Payment imports"),
+    "invoices": _l("Invoices"),
+    "invoice_lines": _l("Invoice lines"),
+    "invoice_attachments": _l("Invoice attachments"),
+    "memberships": _l("Memberships"),
 }

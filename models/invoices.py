@@ -9,6 +9,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from core import clock
 from core.extensions import db
 from models.base import TenantScoped, utcnow
 
@@ -29,7 +30,7 @@ class Invoice(TenantScoped, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str | None] = mapped_column(String(40))
     state: Mapped[str] = mapped_column(String(20), default="draft")
-    invoice_date: Mapped[date] = mapped_column(Date, default=date.today)
+    invoice_date: Mapped[date] = mapped_column(Date, default=clock.today)
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
     site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"), index=True)
     job_site_id: Mapped[int | None] = mapped_column(ForeignKey("job_sites.id"), index=True)
@@ -73,6 +74,7 @@ class Invoice(TenantScoped, db.Model):
 
 class InvoiceLine(TenantScoped, db.Model):
     __tablename__ = "invoice_lines"
+    __audit_parent__ = "invoice"  # the audit log names a line by its invoice and position
 
     id: Mapped[int] = mapped_column(primary_key=True)
     invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id", ondelete="CASCADE"), index=True)
@@ -94,6 +96,7 @@ class InvoiceLine(TenantScoped, db.Model):
 
 class InvoiceAttachment(TenantScoped, db.Model):
     __tablename__ = "invoice_attachments"
+    __audit_parent__ = "invoice"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id", ondelete="CASCADE"), index=True)

@@ -161,3 +161,10 @@ ROW_RULES.update(MASTER_DATA_ROW_RULES)
 from rules.invoices import INVOICE_ROW_RULES  # noqa: E402
 
 ROW_RULES.update(INVOICE_ROW_RULES)
+
+from core.extensions import db  # noqa: E402
+from models.base import TenantScoped  # noqa: E402
+from rules.formats import add_format_checks  # noqa: E402
+
+add_format_checks(ROW_RULES, [mapper.class_ for mapper in db.Model.registry.mappers
+                              if issubclass(mapper.class_, TenantScoped)])

@@ -29,6 +29,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Integer, String, any_, func, literal, literal_column, select, type_coerce
 from sqlalchemy.dialects.postgresql import ARRAY
 
+from core import clock
 from core.extensions import db
 from models.base import utcnow
 from models.invoices import Invoice
@@ -383,7 +384,7 @@ def _day(value: date) -> str:
 def check_rows(rows: list[PaymentRow], tenant_id: int, today: date | None = None) -> list[PaymentRow]:
     """Give every row its alerts (in file order), against the tenant's invoices and the
     payments already imported; returns ``rows``. Reads the database in batched queries."""
-    today = today or date.today()
+    today = today or clock.today()
     invoices = find_invoices({row.invoice_reference for row in rows}, tenant_id)
     ids = {facts.id for facts in invoices.values()}
     paid: dict[int, Decimal] = defaultdict(Decimal)

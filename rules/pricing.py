@@ -65,9 +65,12 @@ class ArticleCosts:
 
 @dataclass(frozen=True)
 class Step:
+    """One step of a price: its label, how it is obtained (a text, or the numbers
+    multiplied, which the screen formats in the user's language) and its value."""
     label: str
     formula: str
     value: Decimal | None
+    factors: tuple = ()
 
 
 @dataclass
@@ -112,17 +115,17 @@ def price_line(article: ArticleCosts, quantity: Decimal, settings: PricingSettin
         Step(_("Overhead coefficient"), overhead_source, overhead),
     ]
     if labour:
-        steps.append(Step(_("Quantity"), f"{quantity} × {settings.difficulty_coefficient}", line_quantity))
+        steps.append(Step(_("Quantity"), "", line_quantity, (quantity, settings.difficulty_coefficient)))
     else:
-        steps.append(Step(_("Quantity"), f"{quantity}", line_quantity))
+        steps.append(Step(_("Quantity"), "", line_quantity, (quantity,)))
     if cost is None:
         warning = _("No cost: the article has no purchase price and the valuation method (%(method)s) gives none.",
                     method=CHOICE_LABELS.get(settings.cost_valuation_method, settings.cost_valuation_method))
         return PricedLine(labour, None, None, line_quantity, None, steps, [warning])
     unit_price = (cost * sales_coefficient * overhead).quantize(UNIT_PRICE, ROUND_HALF_UP)
     amount = (unit_price * line_quantity).quantize(AMOUNT, ROUND_HALF_UP)
-    steps.append(Step(_("Unit sale price"), f"{cost} × {sales_coefficient} × {overhead}", unit_price))
-    steps.append(Step(_("Line amount"), f"{unit_price} × {line_quantity}", amount))
+    steps.append(Step(_("Unit sale price"), "", unit_price, (cost, sales_coefficient, overhead)))
+    steps.append(Step(_("Line amount"), "", amount, (unit_price, line_quantity)))
     return PricedLine(labour, cost, unit_price, line_quantity, amount, steps)
 
 

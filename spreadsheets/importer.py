@@ -270,7 +270,7 @@ def _check_chunk(spec: TableSpec, parsed_rows: list, tenant_id: int, progress: _
         values = {f.name: getattr(obj, f.name) for f in spec.fields}
         for name in spec.required:
             if values.get(name) in (None, "") and name not in row.errors:
-                row.errors[name] = _("This column is mandatory.")
+                row.errors[name] = _("The cell is empty: fill in « %(header)s », it is mandatory.", header=label_of(name))
         if rule:
             for name, message in rule(values, tenant_id, obj.id).items():
                 row.errors.setdefault(name, message)

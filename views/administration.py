@@ -1,5 +1,6 @@
 """Administration: tenants, users and the audit log."""
 from flask import flash, g, request
+from flask_admin.contrib.sqla.filters import FilterEqual
 from flask_admin.helpers import get_form_data
 from flask_admin.model.form import InlineFormAdmin
 from flask_babel import gettext as _
@@ -10,12 +11,12 @@ from wtforms import PasswordField, SelectField, StringField
 from wtforms.validators import Length, Optional
 
 from core.extensions import db
-from core.glossary import choices
+from core.glossary import FIELD_LABELS, TABLE_LABELS, choices, label_of
 from core.tenancy import ADMINISTRATORS, EVERYONE
-from models import ROLES, Membership, Tenant, User
+from models import ROLES, AuditLogEntry, Membership, Tenant, User
 from rules.tenancy import MIN_PASSWORD_LENGTH, TenancyError, create_tenant, save_user, user_errors
 from views.base import SecuredModelView
-from views.formatters import choice_formatter, field_formatter, table_formatter
+from views.formatters import audit_value_formatter, field_formatter, stored_value_text, table_formatter
 
 ADMINISTRATION = _l("Administration")
 LANGUAGE_NAMES = {"fr": "Français", "en": "English"}
@@ -187,13 +188,40 @@ class UserView(UnscopedAdminView):
 
 
 class AuditLogView(SecuredModelView):
+    """Who changed what: the moment (Paris time), the user, the screen, the row by its code
+    or number, the field by its label, and the values as the screens show them."""
+
     read_roles = EVERYONE
     write_roles = frozenset()
     can_view_details = True
     column_default_sort = ("changed_at", True)
-    column_list = column_export_list = ("changed_at", "user_email", "table_name", "row_id", "row_code",
+    column_list = column_export_list = ("changed_at", "user_email", "table_name", "row_code",
                                         "action", "field", "old_value", "new_value")
+    column_labels = {"table_name": _l("Screen"), "row_code": FIELD_LABELS["row_id"]}
     column_searchable_list = ("row_code", "table_name", "field", "user_email")
     column_filters = ("changed_at", "user_email", "table_name", "action", "field", "row_code")
-    column_formatters = {"action": choice_formatter, "table_name": table_formatter, "field": field_formatter}
-    column_details_exclude_list = ("tenant_id", "user_id")
+    closed_list_values = {"action": ("create", "update", "delete")}
+    column_formatters = {"table_name": table_formatter, "field": field_formatter,
+                         "old_value": audit_value_formatter, "new_value": audit_value_formatter}
+    column_details_exclude_list = ("tenant_id", "user_id", "row_id")
+
+    def scaffold_filters(self, name):
+        if name == "table_name":
+            column, label = AuditLogEntry.table_name, self.get_column_name(name)
+            options = sorted(((key, label) for key, label in TABLE_LABELS.items()), key=lambda pair: str(pair[1]))
+            return [FilterEqual(column, label, options=options)]
+        return super().scaffold_filters(name)
+
+    def readable_rows(self, fields, rows):
+        """The export reads like the screen: screen, field and values in words."""
+        names = [field.name for field in fields]
+        table, field = names.index("table_name"), names.index("field")
+        rows = super().readable_rows(fields, rows)
+        for row in rows:
+            values = list(row)
+            for index, name in enumerate(names):
+                if name in ("old_value", "new_value"):
+                    values[index] = stored_value_text(row[table], row[field], row[index])
+            values[table] = str(TABLE_LABELS.get(row[table], row[table]))
+            values[field] = str(label_of(row[field]))
+            yield tuple(values)

@@ -17,6 +17,7 @@ from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
 from flask_admin.contrib.sqla import filters as sqla_filters
 from flask_admin.contrib.sqla.fields import QuerySelectField, _iter_choices_wtforms_compat
+from flask_admin.contrib.sqla.filters import FilterEqual, FilterNotEqual
 from flask_admin.contrib.sqla.form import AdminModelConverter
 from flask_admin.helpers import is_form_submitted
 from flask_admin.model import typefmt
@@ -35,7 +36,8 @@ from wtforms.validators import NumberRange, ValidationError
 from wtforms.widgets import TextInput
 
 from core.extensions import db
-from core.glossary import FIELD_LABELS, SETTINGS_LABELS
+from core.glossary import CHOICE_LABELS, FIELD_LABELS, SETTINGS_LABELS, choices
+from core.clock import to_business_time
 from core.search import search_clause
 from core.tenancy import (
     EVERYONE, PARAMETER_WRITERS, current_role, current_tenant_id, one_or_404, tenant_query, valid_id,
@@ -45,7 +47,10 @@ from rules.parameters import ROW_RULES, code_errors, deletion_errors
 from spreadsheets import cells, xlsx
 from spreadsheets.resources import fields_of, select_columns, stream_rows
 from views.downloads import send_temporary_download
-from views.formatters import date_formatter, datetime_formatter, decimal_formatter, form_decimal, yes_no_formatter
+from views.formatters import (
+    choice_formatter, date_formatter, datetime_formatter, decimal_formatter, file_name, form_decimal, related_markup,
+    related_text, yes_no_formatter,
+)
 from views.importing import ImportMixin
 
 
@@ -364,27 +369,53 @@ class SecuredModelView(ImportMixin, RoleGate, ModelView):
     form_excluded_columns = ("tenant", "tenant_id")
     column_exclude_list = ("tenant",)
     column_details_exclude_list = ("tenant",)
-    column_type_formatters = {**typefmt.BASE_FORMATTERS, date: date_formatter, datetime: datetime_formatter,
+    # Flask-Admin takes the first formatter whose type matches: datetime before date.
+    column_type_formatters = {datetime: datetime_formatter, date: date_formatter, **typefmt.BASE_FORMATTERS,
                               Decimal: decimal_formatter}
-    column_type_formatters_detail = {**typefmt.DETAIL_FORMATTERS, date: date_formatter, datetime: datetime_formatter,
-                                     Decimal: decimal_formatter, bool: yes_no_formatter}
+    column_type_formatters_detail = {datetime: datetime_formatter, date: date_formatter,
+                                     **typefmt.DETAIL_FORMATTERS, Decimal: decimal_formatter, bool: yes_no_formatter}
     allow_create = allow_edit = allow_delete = True
     # field -> function(row) -> bool: the rows its select offers, e.g. only credit-note codes
     # (the row rules still explain why another row is refused).
     form_relation_filters: dict = {}
+    # Closed lists shown by label without a form choice here ({field: (value, …)}).
+    closed_list_values: dict = {}
 
     def __init__(self, model, *args, **kwargs):
         labels = {**FIELD_LABELS, **SETTINGS_LABELS, **(self.column_labels or {})}
         self.column_labels = labels
         if self.column_details_list is None and self.column_export_list:
             self.column_details_list = self.column_export_list
+        self.column_formatters = {**{name: choice_formatter for name in self.closed_lists()},
+                                  **(self.column_formatters or {})}
         super().__init__(model, db.session, *args, **kwargs)
+
+    def closed_lists(self) -> dict[str, list[tuple[str, object]]]:
+        """The closed-list fields of the screen and their (value, label) pairs: shown by label
+        in lists, details, filters and exports."""
+        lists = {name: choices(values) for name, values in self.closed_list_values.items()}
+        lists.update({name: list(pairs) for name, pairs in (self.form_choices or {}).items()})
+        return lists
+
+    def scaffold_filters(self, name):
+        """A closed-list field is filtered by choosing one of its labels."""
+        options = self.closed_lists().get(name) if isinstance(name, str) else None
+        if options is None:
+            return super().scaffold_filters(name)
+        column, label = getattr(self.model, name), self.get_column_name(name)
+        return [FilterEqual(column, label, options=options), FilterNotEqual(column, label, options=options)]
 
     @pass_context
     def get_list_value(self, context, model, name):
-        """In lists, a related row shows its code (its label is on hover in details)."""
+        """In lists, a related row shows its code and its shortened name (in full on hover)."""
         value = super().get_list_value(context, model, name)
-        return getattr(value, "code", value) if isinstance(value, db.Model) else value
+        return related_markup(value) if isinstance(value, db.Model) else value
+
+    @pass_context
+    def get_detail_value(self, context, model, name):
+        """In details, a related row shows its code and its name."""
+        value = super().get_detail_value(context, model, name)
+        return related_text(value) if isinstance(value, db.Model) else value
 
     # Roles
     @property
@@ -546,10 +577,23 @@ class SecuredModelView(ImportMixin, RoleGate, ModelView):
         fields = fields_of(self.model, self.export_field_names())
         rows = stream_rows(select_columns(query, self.model, fields),
                            current_app.config["EXPORT_BATCH_SIZE"])
+        rows = self.readable_rows(fields, rows)
         handle, path = tempfile.mkstemp(suffix=".xlsx")
         os.close(handle)
         xlsx.write_xlsx(path, str(self.name), [field.column for field in fields], rows)
         return path
 
+    def readable_rows(self, fields, rows):
+        """Exported rows as the screen shows them: closed-list values by label (the import
+        reads labels back), moments in Paris time."""
+        closed = set(self.closed_lists())
+        changes = {index: (lambda value: CHOICE_LABELS.get(value, value)) if field.name in closed
+                   else (lambda value: value and to_business_time(value).replace(tzinfo=None))
+                   for index, field in enumerate(fields)
+                   if field.name in closed or field.kind == xlsx.DATETIME}
+        if not changes:
+            return rows
+        return (tuple(changes[i](value) if i in changes else value for i, value in enumerate(row)) for row in rows)
+
     def export_filename(self) -> str:
-        return f"{self.endpoint}_{date.today():%Y%m%d}.xlsx"
+        return file_name(self.name)

@@ -1,12 +1,18 @@
-from flask import redirect, request, url_for
+from flask import current_app, redirect, request, url_for
 from flask_admin import AdminIndexView, expose
+from flask_admin.contrib.sqla.filters import FilterEqual
+from flask_babel import ngettext
 from flask_login import current_user
+from sqlalchemy import func, select
 
-from core.tenancy import current_tenant_id
+from core.extensions import db
+from core.tenancy import MASTER_DATA_WRITERS, current_role, current_tenant_id
+from core.waiting import register_waiting, waiting_for
+from models import Invoice
 
 
 class HomeView(AdminIndexView):
-    """The admin home: requires login; lists the screens the user's role allows."""
+    """The admin home: requires login; shows what is waiting for the user's role."""
 
     def is_accessible(self) -> bool:
         return current_user.is_authenticated
@@ -16,4 +22,25 @@ class HomeView(AdminIndexView):
 
     @expose("/")
     def index(self):
-        return self.render("home.html", has_tenant=current_tenant_id() is not None)
+        tenant_id = current_tenant_id()
+        return self.render("home.html", has_tenant=tenant_id is not None,
+                           waiting=waiting_for(current_role(), tenant_id))
+
+
+def _draft_count(tenant_id: int) -> int:
+    return db.session.execute(select(func.count(Invoice.id)).where(
+        Invoice.tenant_id == tenant_id, Invoice.state == "draft")).scalar_one()
+
+
+def _drafts_url() -> str:
+    """The invoice list filtered on drafts (the filter's URL argument is Flask-Admin's)."""
+    view = next(v for v in current_app.extensions["admin"][0]._views if v.endpoint == "invoices")
+    argument = next((name for name, (_index, flt) in (view._filter_args or {}).items()
+                     if type(flt) is FilterEqual and flt.column.key == "state"), None)
+    return url_for("invoices.index_view", **({f"flt0_{argument}": "draft"} if argument else {}))
+
+
+register_waiting(
+    "drafts_to_validate", roles=MASTER_DATA_WRITERS, count=_draft_count,
+    label=lambda count: ngettext("%(num)s draft invoice to validate", "%(num)s draft invoices to validate", count),
+    url=_drafts_url)

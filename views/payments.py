@@ -35,7 +35,7 @@ from spreadsheets.payments_file import check_payment_file, write_template
 from spreadsheets.reader import UnreadableFile
 from views.base import SecuredModelView
 from views.downloads import send_temporary_download
-from views.formatters import choice_formatter, decimal_formatter
+from views.formatters import amount_text, choice_formatter, fast_amount_text
 from views.importing import UPLOADS_KEY
 
 PAYMENTS = _l("Payments")
@@ -65,6 +65,7 @@ class PaymentView(SecuredModelView):
     column_filters = ("invoice.number", "payment_date", "amount",
                       FilterEqual(Payment.method, FIELD_LABELS["method"], options=choices(PAYMENT_METHODS)),
                       FilterEqual(Payment.batch_id, FIELD_LABELS["batch"]))
+    closed_list_values = {"method": PAYMENT_METHODS}
     column_formatters = {"method": choice_formatter, "batch": batch_formatter}
     column_formatters_detail = column_formatters
 
@@ -203,9 +204,11 @@ def _rows_html(rows) -> Markup:
     parts = []
     append = parts.append
     labels = {code: str(label).translate(_ESCAPE) for code, label in ALERT_LABELS.items()}
+    amount_text = fast_amount_text()
     for row in rows:
         status = row.status
-        cells = "</td><td>".join(cell.translate(_ESCAPE) for cell in row.cells)
+        shown = row.cells if row.amount is None else (*row.cells[:2], amount_text(row.amount), *row.cells[3:])
+        cells = "</td><td>".join(cell.translate(_ESCAPE) for cell in shown)
         alerts = "".join(
             f'<details class="payment-alert" data-code="{alert.code}"><summary class="badge '
             f'{_BADGES[alert.level]}" title="{message}">{labels[alert.code]}</summary>'
@@ -269,7 +272,7 @@ class PaymentBatchView(SecuredModelView):
 
     @staticmethod
     def money(value) -> str:
-        return decimal_formatter(None, value)
+        return amount_text(value)
 
     def batch_payments(self, batch, limit: int = 500):
         return (db.session.query(Payment).filter(Payment.tenant_id == current_tenant_id(),

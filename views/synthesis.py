@@ -19,7 +19,7 @@ from rules.synthesis import SynthesisFilters, job_site_synthesis, totals
 from spreadsheets import cells, xlsx
 from views.base import SecuredView
 from views.downloads import send_temporary_download
-from views.formatters import decimal_formatter
+from views.formatters import amount_text, file_name
 
 CHART_ROWS = 15
 EXPORT_COLUMNS = (
@@ -32,7 +32,7 @@ EXPORT_COLUMNS = (
 
 def money(value) -> str:
     """An amount in the UI language's format (1 250,40 in French); the export keeps numbers."""
-    return decimal_formatter(None, value)
+    return amount_text(value)
 
 
 def _parse_day(text: str | None) -> date | None:
@@ -111,4 +111,4 @@ class JobSiteSynthesisView(SecuredView):
     @expose("/export/xlsx/")
     def export(self):
         filters, _shown, _errors = self.filters(request.args)
-        return send_temporary_download(self.write_export(filters), f"synthese_chantiers_{date.today():%Y%m%d}.xlsx")
+        return send_temporary_download(self.write_export(filters), file_name(_l("Job-site synthesis")))

@@ -98,7 +98,9 @@ def test_price_simulator_shows_every_step(app, browser, tenants):
         db.session.commit()
     b = browser("consultant@acme.test")
     page = b.get("/admin/price-simulator/?article=MO-ELEC&quantity=2").get_data(as_text=True)
-    assert "simulator-steps" in page and "32.5" in page and "65.00" in page  # coefficients 1 by default
+    # coefficients 1 by default; every number in the French format
+    assert "simulator-steps" in page and "32,50" in page and "65,00" in page and "32,50 × 1,00 × 1,00" in page
+    assert "1.00" not in page and "65.00" not in page
     assert "is-invalid" in b.get("/admin/price-simulator/?article=NOPE&quantity=1").get_data(as_text=True)
     assert browser("backoffice@acme.test").get("/admin/price-simulator/").status_code == 403
 

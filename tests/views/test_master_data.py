@@ -54,7 +54,7 @@ def _add_tenant_data(tenant_id: int) -> dict:
     rows["ELEC-CAB"] = add(ArticleFamily(tenant_id=t, code="ELEC-CAB", label="Câbles", parent=rows["ELEC"]))
     rows["PLOM-SAN"] = add(ArticleFamily(tenant_id=t, code="PLOM-SAN", label="Sanitaires", parent=rows["PLOM"]))
     rows["C1"] = add(Client(tenant_id=t, code="C1", name="Boulangerie Dupont", city="Lyon", postcode="69001",
-                            client_family=rows["CF"], salesperson=rows["E1"], email="=HYPERLINK(\"x\")"))
+                            client_family=rows["CF"], salesperson=rows["E1"], address="=HYPERLINK(\"x\")"))
     rows["C2"] = add(Client(tenant_id=t, code="C2", name="Mairie de Meylan", city="Meylan"))
     rows["F1"] = add(Supplier(tenant_id=t, code="F1", name="Rexel", supplier_family=rows["SF"]))
     db.session.flush()
@@ -383,8 +383,8 @@ def test_export_keeps_text_as_text(app, browser, data):
     workbook = openpyxl.load_workbook(io.BytesIO(export.data))
     sheet = workbook.active
     headers = [cell.value for cell in sheet[1]]
-    email = headers.index(french(app, lambda: FIELD_LABELS["email"]))
-    values = [row[email] for row in sheet.iter_rows(min_row=2, values_only=True)]
+    address = headers.index(french(app, lambda: FIELD_LABELS["address"]))
+    values = [row[address] for row in sheet.iter_rows(min_row=2, values_only=True)]
     assert '=HYPERLINK("x")' in values  # a string, not a formula
 
 
