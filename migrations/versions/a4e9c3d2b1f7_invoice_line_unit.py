@@ -1,7 +1,7 @@
 """invoice line unit: the unit of an invoice line, filled from its article
 
 Revision ID: a4e9c3d2b1f7
-Revises: c7de74c2f930
+Revises: a3c5e7f9b2d4
 Create Date: 2026-12-02 10:00:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = 'a4e9c3d2b1f7'
-down_revision = 'c7de74c2f930'
+down_revision = 'a3c5e7f9b2d4'
 branch_labels = None
 depends_on = None
 
