@@ -32,6 +32,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     limiter.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     _init_login(app)
+    from exchange.base import load_kinds
+    load_kinds(app)
 
     from views import register_views
     from views.auth import blueprint as auth_blueprint

@@ -46,4 +46,10 @@ def build_config() -> dict:
         "LIST_EXACT_COUNT_LIMIT": 10000,
         "MAX_CONTENT_LENGTH": 51 * 1024 * 1024,
         "EXPORT_BATCH_SIZE": 2000,
+        # Exchanges: every interval is a setting, so that tests run them at about a second.
+        "EXCHANGE_LEASE_SECONDS": float(os.environ.get("EXCHANGE_LEASE_SECONDS", 60)),
+        "EXCHANGE_HEARTBEAT_SECONDS": float(os.environ.get("EXCHANGE_HEARTBEAT_SECONDS", 10)),
+        "EXCHANGE_POLL_MS": int(os.environ.get("EXCHANGE_POLL_MS", 1000)),
+        "EXCHANGE_TEST_KIND": os.environ.get("PASSERELLE_TEST_KIND") == "1",
+        "PASSERELLE_PRODUCTION": production,
     }
