@@ -14,7 +14,7 @@ STATE_LABELS = {"ok": _l("OK"), "skipped": _l("Skipped"), "warning": _l("Warning
 TYPE_LABELS = {"file": _l("File"), "client": _l("Client"), "site": _l("Site"), "job_site": _l("Job site"),
                "employee": _l("Employee"), "article": _l("Article"), "document": _l("Document"),
                "intervention": _l("Intervention"), "work_order": _l("Work order"), "party": _l("Party")}
-AUDIT_LABELS = {"run": _l("Connector run")}
+AUDIT_LABELS = {"run": _l("Connector run"), "purge": _l("Purge")}
 
 EXCHANGE_LABELS = {**TYPE_LABELS, **DIRECTION_LABELS, **TRIGGER_LABELS, **STATUS_LABELS, **STATE_LABELS,
                    **AUDIT_LABELS}
