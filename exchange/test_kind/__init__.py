@@ -6,7 +6,9 @@ transaction; the identifiers listed in ``fail`` end as ``error`` items after the
 client was added (so a rollback is visible), those in ``warn`` as warnings; a
 client already there is ``skipped`` ("already integrated"). Send writes the
 tenant's client codes to a CSV file in the export folder (atomically; not in a
-dry run). ``delay_ms`` slows each document down, for progress and kill tests.
+dry run). ``delay_ms`` slows each document down; after ``hold_after`` documents the
+run waits while the file ``hold_file`` (under ``EXCHANGE_ROOT``) exists: tests hold a
+run in the middle, deterministically, to start a second one or kill it.
 """
 from flask_babel import lazy_gettext as _l
 
@@ -24,6 +26,8 @@ KIND = register_kind(Kind(
         Setting("fail", _l("Identifiers in error"), TEXT, default=""),
         Setting("warn", _l("Identifiers with a warning"), TEXT, default=""),
         Setting("delay_ms", _l("Delay per document (ms)"), INTEGER, default=0, minimum=0),
+        Setting("hold_file", _l("Hold while this file exists"), TEXT, default=""),
+        Setting("hold_after", _l("Hold after this many documents"), INTEGER, default=0, minimum=0),
         Setting("include_contacts", _l("Include contacts"), BOOLEAN, default=False),
     ),
     engines={"send": send, "receive": receive},

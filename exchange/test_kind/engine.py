@@ -8,7 +8,7 @@ import time
 from flask_babel import gettext as _
 
 from core.extensions import db
-from core.paths import absolute_folder
+from core.paths import absolute_folder, exchange_root
 from exchange.base import ItemError, RunFailed
 from models import Client
 
@@ -25,6 +25,14 @@ def check_settings(settings: dict) -> dict:
     return {}
 
 
+def _hold(name: str | None) -> None:
+    if not name:
+        return
+    path = exchange_root() / name
+    while path.exists():
+        time.sleep(0.05)
+
+
 def receive(run) -> None:
     settings = run.settings
     failing, warning = _codes(settings.get("fail")), _codes(settings.get("warn"))
@@ -34,7 +42,10 @@ def receive(run) -> None:
     identifiers = [identifier for identifier in identifiers if run.wanted("client", identifier)]
     run.set_total(len(identifiers))
     logger.info("test connector %s: receiving %s documents", run.connector.code, len(identifiers))
-    for identifier in identifiers:
+    for position, identifier in enumerate(identifiers):
+        if position == (settings.get("hold_after") or 0) and settings.get("hold_file"):
+            run.flush(force=True)  # the progress so far is visible while the run waits
+            _hold(settings.get("hold_file"))
         if settings.get("delay_ms"):
             time.sleep(settings["delay_ms"] / 1000)
         exists = db.session.query(Client.id).filter_by(tenant_id=run.connector.tenant_id, code=identifier).first()
