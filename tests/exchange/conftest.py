@@ -1,18 +1,14 @@
 """Exchange fixtures: intervals at about a second, a connector of the test kind, and the
 ``flask --app app`` command line as a real process on the tests' database."""
-import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from core.extensions import db
 from exchange.base import save_connector
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-LEASE_SECONDS = 1.0
-HEARTBEAT_SECONDS = 0.25
+from exchange_env import HEARTBEAT_SECONDS, LEASE_SECONDS, REPO_ROOT, flask_env
 
 
 @pytest.fixture(autouse=True)
@@ -43,16 +39,6 @@ def make_connector(app, tenants):
             db.session.commit()
             return connector.id
     return make
-
-
-def flask_env(app) -> dict:
-    env = dict(os.environ)
-    env.update({
-        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "SECRET_KEY": app.config["SECRET_KEY"],
-        "EXCHANGE_ROOT": app.config["EXCHANGE_ROOT"], "PASSERELLE_TEST_KIND": "1",
-        "EXCHANGE_LEASE_SECONDS": str(LEASE_SECONDS), "EXCHANGE_HEARTBEAT_SECONDS": str(HEARTBEAT_SECONDS),
-    })
-    return env
 
 
 @pytest.fixture
