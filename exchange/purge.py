@@ -25,6 +25,6 @@ def purge_runs(connector: Connector, before, actor: tuple) -> int:
     db.session.add(AuditLogEntry(
         tenant_id=connector.tenant_id, user_id=actor[0], user_email=actor[1], changed_at=utcnow(),
         table_name="connectors", row_id=connector.id, row_code=connector.code, action="purge", field="",
-        new_value=_("%(count)s runs before %(day)s purged", count=count, day=before.strftime("%d/%m/%Y"))))
+        new_value=_("Run history before %(day)s purged: %(count)s", count=count, day=before.strftime("%d/%m/%Y"))))
     db.session.flush()
     return count

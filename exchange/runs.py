@@ -149,8 +149,8 @@ class Run:
 
     def audit_text(self, status: str) -> str:
         c = self.counts
-        return _("%(direction)s: %(status)s; %(ok)s ok, %(skipped)s skipped, %(warning)s warnings, "
-                 "%(error)s errors (run #%(id)s)", direction=label(self.direction), status=label(status), ok=c["ok"],
+        return _("%(direction)s: %(status)s (run #%(id)s) — OK: %(ok)s · skipped: %(skipped)s · "
+                 "warnings: %(warning)s · errors: %(error)s", direction=label(self.direction), status=label(status), ok=c["ok"],
                  skipped=c["skipped"], warning=c["warning"], error=c["error"], id=self.id)
 
 

@@ -11,6 +11,7 @@ from datetime import datetime, time
 from flask import abort, current_app, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
@@ -85,29 +86,32 @@ class ConnectorView(SecuredModelView):
         form_class = connector_form_class(self.form_base_class, kind, connector)
         form = form_class(request.form if request.method == "POST" else None,
                           data=form_data(connector) if connector and request.method != "POST" else None)
-        if request.method == "POST" and form.validate():
-            saved, errors = save_connector(current_tenant_id(), kind.name, form.code.data, form.label.data,
-                                           form.enabled.data, raw_settings(form, kind), connector)
-            if errors:
-                transaction.rollback()
-                self._show_errors(form, errors)
-            else:
-                try:
-                    transaction.commit()
-                except IntegrityError:
+        if request.method == "POST":
+            valid = form.validate()
+            if "csrf_token" not in form.errors:  # every problem at once: the fields' and the settings'
+                saved, errors = save_connector(current_tenant_id(), kind.name, form.code.data, form.label.data,
+                                               form.enabled.data, raw_settings(form, kind), connector)
+                if errors or not valid:
                     transaction.rollback()
-                    flash(_("Nothing saved: this code or import folder has just been taken by another "
-                            "connector. Check and save again."), "error")
+                    self._show_errors(form, errors)
                 else:
-                    flash(_("Connector %(code)s saved.", code=saved.code), "success")
-                    return redirect(self.get_url(".details_view", id=saved.id))
+                    try:
+                        transaction.commit()
+                    except IntegrityError:
+                        transaction.rollback()
+                        flash(_("Nothing saved: this code or import folder has just been taken by another "
+                                "connector. Check and save again."), "error")
+                    else:
+                        flash(_("Connector %(code)s saved.", code=saved.code), "success")
+                        return redirect(self.get_url(".details_view", id=saved.id))
         return self.render("exchange/connector_form.html", form=form, kind=kind, connector=connector)
 
     @staticmethod
     def _show_errors(form, errors: dict) -> None:
         for name, message in errors.items():
             if name in form:
-                form[name].errors = list(form[name].errors or []) + [message]
+                if message not in (form[name].errors or []):
+                    form[name].errors = list(form[name].errors or []) + [message]
             else:
                 flash(message, "error")
 
@@ -148,6 +152,7 @@ class ConnectorView(SecuredModelView):
         else:
             count = purge_runs(connector, datetime.combine(before, time.min), (current_user.id, current_user.email))
             transaction.commit()
-            flash(_("%(count)s runs purged from the history of %(code)s.", count=count, code=connector.code),
+            flash(ngettext("%(num)s run purged from the history of %(code)s.",
+                           "%(num)s runs purged from the history of %(code)s.", count, code=connector.code),
                   "success")
         return redirect(self.get_url(".details_view", id=connector.id))
