@@ -3,6 +3,7 @@ from flask_admin import AdminIndexView, expose
 from flask_login import current_user
 
 from core.tenancy import current_tenant_id
+from exchange.runs import failed_runs_count
 
 
 class HomeView(AdminIndexView):
@@ -16,4 +17,6 @@ class HomeView(AdminIndexView):
 
     @expose("/")
     def index(self):
-        return self.render("home.html", has_tenant=current_tenant_id() is not None)
+        tenant_id = current_tenant_id()
+        return self.render("home.html", has_tenant=tenant_id is not None,
+                           failed_runs=failed_runs_count(tenant_id) if tenant_id is not None else 0)

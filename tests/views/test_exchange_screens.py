@@ -219,3 +219,12 @@ def test_another_tenants_connector_and_runs_are_404(app, browser, tenants):
     assert b.get(f"/admin/sync-runs/progress/?id={run_id}").status_code == 404
     assert b.get(f"/admin/sync-runs/items/export/?id={run_id}").status_code == 404
     assert "TST" not in b.get("/admin/sync-runs/").get_data(as_text=True)
+
+
+def test_the_home_page_links_to_the_failed_runs(app, browser, tenants):
+    b = browser("consultant@acme.test")
+    _create(b, api_key="refused", fail="")
+    _run(b, _connector(app))
+    home = b.get("/admin/").get_data(as_text=True)
+    assert 'id="home-failed-runs"' in home and "1 connecteur dont la dernière exécution a échoué" in home
+    assert 'id="home-failed-runs"' not in browser("consultant@beta.test").get("/admin/").get_data(as_text=True)

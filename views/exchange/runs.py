@@ -4,7 +4,8 @@ and filtered by state and type, exported to XLSX in a stream, and *Relancer les
 éléments en erreur* as a new linked run."""
 import os
 import tempfile
-from datetime import date
+from datetime import date, timezone
+from zoneinfo import ZoneInfo
 
 from flask import abort, after_this_request, current_app, flash, jsonify, redirect, request, send_file, url_for
 from flask_admin import expose
@@ -24,6 +25,7 @@ from spreadsheets import xlsx
 from views.base import SecuredModelView
 
 ITEMS_PER_PAGE = 50
+PARIS = ZoneInfo("Europe/Paris")
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -33,6 +35,14 @@ def _options(labels: dict):
 
 def label_formatter(view, context, model, name):
     return label(getattr(model, name))
+
+
+def paris_time_formatter(view, context, model, name):
+    """Stored in UTC, shown in Europe/Paris (date and time: a run lasts minutes)."""
+    value = getattr(model, name)
+    if value is None:
+        return ""
+    return value.replace(tzinfo=timezone.utc).astimezone(PARIS).strftime("%d/%m/%Y %H:%M:%S")
 
 
 def run_link_formatter(view, context, model, name):
@@ -62,12 +72,13 @@ class SyncRunView(SecuredModelView):
         "id": _l("Run"), "connector": _l("Connector"), "connector.code": _l("Connector"), "direction": _l("Direction"), "trigger": _l("Trigger"),
         "dry_run": _l("Simulation"), "started_at": _l("Started at"), "finished_at": _l("Finished at"),
         "heartbeat_at": _l("Last heartbeat"), "total": _l("To process"), "processed": _l("Processed"),
-        "ok_count": _l("OK"), "skipped_count": _l("Skipped"), "warning_count": _l("Warnings"),
+        "ok_count": _l("OK"), "skipped_count": _l("Skipped items"), "warning_count": _l("Warnings"),
         "error_count": _l("Errors"), "message": _l("Message"), "retry_of": _l("Retry of"),
         "user_email": _l("By"),
     }
     column_formatters = {"direction": label_formatter, "trigger": label_formatter, "status": label_formatter,
-                         "retry_of": run_link_formatter}
+                         "retry_of": run_link_formatter, "started_at": paris_time_formatter,
+                         "finished_at": paris_time_formatter, "heartbeat_at": paris_time_formatter}
     column_formatters_detail = column_formatters
     column_filters = (
         "connector.code",
