@@ -17,6 +17,7 @@ from datetime import timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -25,6 +26,8 @@ from models.base import utcnow
 from models.exchange import SyncRun
 
 RUNS = SyncRun.__table__
+INTERRUPTED = _l("Interrupted: the process running it stopped (no heartbeat since its lease expired); "
+                 "closed automatically.")
 
 
 class AlreadyRunning(Exception):
@@ -57,8 +60,7 @@ def close_expired(connector_id: int | None = None, tenant_id: int | None = None)
     with db.engine.begin() as connection:
         return connection.execute(update(RUNS).where(condition).values(
             status="failed", finished_at=now, lease_key=None,
-            message=_("Interrupted: the process running it stopped (no heartbeat since its lease "
-                      "expired); closed automatically."))).rowcount
+            message=str(INTERRUPTED))).rowcount
 
 
 def acquire(values: dict) -> int:

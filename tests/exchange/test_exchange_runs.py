@@ -5,7 +5,7 @@ from sqlalchemy import func
 
 from core.extensions import db
 from exchange import runs
-from exchange.locking import AlreadyRunning
+from exchange.locking import INTERRUPTED, AlreadyRunning
 from models import AuditLogEntry, Client
 from models.exchange import Connector, SyncRun, SyncRunItem
 from models.base import utcnow
@@ -135,7 +135,7 @@ def test_a_run_whose_lease_expired_is_closed_as_interrupted_before_the_next(app_
     following = runs.start(connector, "receive")
     db.session.expire_all()
     closed = db.session.get(SyncRun, dead)
-    assert closed.status == "failed" and closed.lease_key is None and "Interrupted" in closed.message
+    assert closed.status == "failed" and closed.lease_key is None and closed.message == str(INTERRUPTED)
     assert db.session.get(SyncRun, following).status == "running"
 
 

@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 from core.extensions import db
+from exchange.locking import INTERRUPTED, AlreadyRunning
 from models import Client
 from models.base import utcnow
 from models.exchange import SyncRun
@@ -45,7 +46,9 @@ def test_a_second_process_is_told_already_running_and_the_first_completes(app, a
     second = flask_cli("exchange", "run", "TST", "--tenant", "ACME", "--direction", "receive", "--json")
     out, err = second.communicate(timeout=WAIT_SECONDS)
     assert second.returncode == 1, err
-    assert json.loads(out)["status"] == "refused" and "already running" in json.loads(out)["message"]
+    running_id = _running_run().id
+    assert json.loads(out) == {"status": "refused", "message": str(AlreadyRunning(running_id)), "counts": {},
+                               "items": []}
     hold.unlink()
     out, err = first.communicate(timeout=WAIT_SECONDS)
     assert first.returncode == 0, err
@@ -70,7 +73,7 @@ def test_a_killed_run_is_closed_as_failed_by_the_next_one_which_completes(app, a
     assert following.returncode == 0, err
     db.session.expire_all()
     closed = db.session.get(SyncRun, killed.id)
-    assert closed.status == "failed" and "Interrupted" in closed.message
+    assert closed.status == "failed" and closed.message == str(INTERRUPTED)
     report = json.loads(out)
     # every document is integrated whole or not at all: the rerun skips what the victim committed
     codes = sorted(code for (code,) in db.session.query(Client.code).filter_by(tenant_id=tenants["ACME"]))
