@@ -34,7 +34,7 @@ from core.search import search_clause
 from core.tenancy import EVERYONE, PARAMETER_WRITERS, current_role, current_tenant_id, one_or_404, tenant_query
 from models.base import TenantScoped
 from rules.parameters import ROW_RULES, code_errors, deletion_errors
-from spreadsheets import xlsx
+from spreadsheets import catalog, xlsx
 from spreadsheets.resources import fields_of, select_columns, stream_rows
 from views.formatters import date_formatter, datetime_formatter, decimal_formatter, yes_no_formatter
 from views.importing import ImportMixin
@@ -178,6 +178,12 @@ class SecuredModelView(ImportMixin, RoleGate, ModelView):
         if self.column_details_list is None and self.column_export_list:
             self.column_details_list = self.column_export_list
         super().__init__(model, db.session, *args, **kwargs)
+
+    def create_blueprint(self, admin):
+        """Added to the admin: the screen enters the table catalogue under its URL name."""
+        blueprint = super().create_blueprint(admin)
+        catalog.register(admin.app, self)
+        return blueprint
 
     @pass_context
     def get_list_value(self, context, model, name):
