@@ -43,6 +43,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     limiter.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     _init_login(app)
+    from exchange.base import load_kinds
+    load_kinds(app)
 
     from views import register_views
     from views.admin_strings import install as use_our_admin_strings

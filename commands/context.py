@@ -2,11 +2,12 @@
 from contextlib import contextmanager
 
 import click
-from flask import current_app, g
+from flask import g
 
 from core.audit import audit_actor
 from core.extensions import db
 from models import Tenant
+from spreadsheets import catalog
 
 
 def find_tenant(code: str) -> Tenant:
@@ -29,9 +30,8 @@ def tenant_context(code: str, role: str = "admin"):
 
 
 def admin_view(resource: str):
-    """The registered screen whose URL name is ``resource``."""
-    for admin in current_app.extensions.get("admin", []):
-        for view in admin._views:
-            if getattr(view, "endpoint", None) == resource and hasattr(view, "write_export"):
-                return view
-    raise click.ClickException(f"unknown resource {resource}")
+    """The list screen whose URL name is ``resource`` (from the table catalogue)."""
+    table = catalog.table(resource)
+    if table is None:
+        raise click.ClickException(f"unknown resource {resource}")
+    return table.screen

@@ -21,6 +21,8 @@ NOT_AUDITED = {"id", "tenant_id"}
 
 # Who changes data outside a request (CLI, scheduler): set by the command or job.
 audit_actor: ContextVar[tuple[int | None, str]] = ContextVar("audit_actor", default=(None, "system"))
+# Set by a bulk writer (a connector run) that records one audit entry for all it writes.
+audited_in_bulk: ContextVar[bool] = ContextVar("audited_in_bulk", default=False)
 
 
 def _actor() -> tuple[int | None, str]:
@@ -142,6 +144,8 @@ def _collect(session: Session) -> list[dict]:
 
 @event.listens_for(Session, "after_flush")
 def _write_audit_entries(session: Session, flush_context) -> None:
+    if audited_in_bulk.get():
+        return
     rows = _collect(session)
     if rows:
         _show_codes(session, rows)

@@ -63,4 +63,10 @@ def build_config() -> dict:
         "IMPORT_MAX_COMPRESSION_RATIO": 100,  # and one compressed more than 100:1 (a zip bomb)
         "IMPORT_MAX_SHOWN_ROWS": 200,  # rows of an import preview shown in a page (errors first)
         "PAYMENTS_MAX_SHOWN_ROWS": 20000,  # rows of the payments control screen (alerts first)
+        # Exchanges: every interval is a setting, so that tests run them at about a second.
+        "EXCHANGE_LEASE_SECONDS": float(os.environ.get("EXCHANGE_LEASE_SECONDS", 60)),
+        "EXCHANGE_HEARTBEAT_SECONDS": float(os.environ.get("EXCHANGE_HEARTBEAT_SECONDS", 10)),
+        "EXCHANGE_POLL_MS": int(os.environ.get("EXCHANGE_POLL_MS", 1000)),
+        "EXCHANGE_TEST_KIND": os.environ.get("PASSERELLE_TEST_KIND") == "1",
+        "PASSERELLE_PRODUCTION": production,
     }

@@ -4,6 +4,8 @@ The tenant a user works in is kept in the session and checked against his
 memberships on every request (``load_tenant_context``); views read it through
 ``current_tenant_id()`` / ``current_role()``, never from request arguments.
 """
+from contextlib import contextmanager
+
 from flask import abort, g, session
 from flask_login import current_user
 from sqlalchemy import BigInteger
@@ -95,3 +97,20 @@ def one_or_404(query, model, row_id):
 def get_by_id_and_tenant(model, row_id, tenant_id: int | None = None):
     """The row ``row_id`` of ``model`` if it belongs to the tenant, else 404."""
     return one_or_404(tenant_query(model, tenant_id), model, row_id)
+
+
+@contextmanager
+def tenant_scope(tenant_id: int, actor: tuple[int | None, str] = (None, "system"), role: str = "admin"):
+    """Work as inside one tenant outside a request (a command, a thread, a job): the current
+    tenant and role the screens read, and the actor the audit log records."""
+    from core.audit import audit_actor
+    from models import Tenant
+
+    saved = (g.get("tenant"), g.get("role"), g.get("memberships", []))
+    g.tenant, g.role, g.memberships = db.session.get(Tenant, tenant_id), role, []
+    token = audit_actor.set(actor)
+    try:
+        yield g.tenant
+    finally:
+        audit_actor.reset(token)
+        g.tenant, g.role, g.memberships = saved

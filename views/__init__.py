@@ -5,6 +5,7 @@ from models import AuditLogEntry, DossierSettings, Invoice, Payment, PaymentImpo
 from views.account import PasswordView
 from views.administration import ADMINISTRATION, AuditLogView, TenantView, UserView
 from views.master_data import MASTER_DATA, MASTER_DATA_SCREENS
+from views.exchange import register_exchange_views
 from views.invoices import InvoiceView
 from views.parameters import PARAMETER_SCREENS, PARAMETERS
 from views.payments import PAYMENTS, PaymentBatchView, PaymentImportLink, PaymentView
@@ -30,6 +31,7 @@ def register_views(admin) -> None:
         admin.add_view(view_class(model, name=label, category=PARAMETERS, endpoint=url_name, url=url_name))
     admin.add_view(PriceSimulatorView(name=_l("Price simulator"), category=PARAMETERS, endpoint="price-simulator",
                                       url="price-simulator"))
+    register_exchange_views(admin)
     admin.add_view(TenantView(Tenant, name=_l("Tenants"), category=ADMINISTRATION, endpoint="tenants",
                               url="tenants"))
     admin.add_view(UserView(User, name=_l("Users"), category=ADMINISTRATION, endpoint="users", url="users"))

@@ -44,7 +44,7 @@ from core.tenancy import (
 )
 from models.base import TenantScoped
 from rules.parameters import ROW_RULES, code_errors, deletion_errors
-from spreadsheets import cells, xlsx
+from spreadsheets import catalog, cells, xlsx
 from spreadsheets.resources import fields_of, select_columns, stream_rows
 from views.downloads import send_temporary_download
 from views.formatters import (
@@ -404,6 +404,12 @@ class SecuredModelView(ImportMixin, RoleGate, ModelView):
             return super().scaffold_filters(name)
         column, label = getattr(self.model, name), self.get_column_name(name)
         return [FilterEqual(column, label, options=options), FilterNotEqual(column, label, options=options)]
+
+    def create_blueprint(self, admin):
+        """Added to the admin: the screen enters the table catalogue under its URL name."""
+        blueprint = super().create_blueprint(admin)
+        catalog.register(admin.app, self)
+        return blueprint
 
     @pass_context
     def get_list_value(self, context, model, name):

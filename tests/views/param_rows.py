@@ -1,10 +1,9 @@
 """Rows of the parameter tables for screen tests, and the screens themselves by URL name."""
 from decimal import Decimal
 
-from flask import current_app
-
 from core.extensions import db
 from models import DocumentTitle, NumberingSequence, OperationCode, VatRate
+from spreadsheets import catalog
 from views.parameters import PARAMETER_SCREENS
 
 # Required columns beyond code and label, by model (all other columns have defaults).
@@ -33,12 +32,11 @@ def add_row(model, tenant_id: int, code: str, label: str | None = None, **values
 
 
 def admin_view(endpoint: str):
-    """The registered Flask-Admin view of a URL name."""
-    for admin in current_app.extensions["admin"]:
-        for view in admin._views:
-            if view.endpoint == endpoint:
-                return view
-    raise LookupError(endpoint)
+    """The list screen of a URL name, from the table catalogue."""
+    table = catalog.table(endpoint)
+    if table is None:
+        raise LookupError(endpoint)
+    return table.screen
 
 
 def read_xlsx(data: bytes):

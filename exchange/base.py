@@ -1,0 +1,235 @@
+"""What a connector kind is, the registry of kinds, and saving a connector.
+
+A kind declares its settings (names of ``exchanges.md``, types, defaults), its
+cross-field rules and one engine per direction; a new kind is one folder in
+``exchange/`` with a ``register_kind(...)`` call, listed in ``BUILT_IN_KINDS``.
+``save_connector`` is the one validation the form and ``connectors create`` share:
+every problem is returned at once, keyed by field, and nothing is flushed when
+there is one.
+"""
+import importlib
+import re
+from dataclasses import dataclass, field
+from typing import Callable
+
+from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func
+
+from core.crypto import decrypt_secrets, encrypt_secrets
+from core.extensions import db
+from core.paths import FolderRefused, exchange_folder
+from models.exchange import DIRECTIONS, Connector
+
+TEXT, INTEGER, BOOLEAN, CHOICE, FOLDER, SECRET = "text", "integer", "boolean", "choice", "folder", "secret"
+TRUE_WORDS = {"1", "true", "yes", "on", "oui", "vrai", "y"}
+FALSE_WORDS = {"0", "false", "no", "off", "non", "faux", "n", ""}
+CODE_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9_-]{0,39}$")
+
+# Kinds shipped with the application: "module path" of each kind's package.
+BUILT_IN_KINDS: tuple[str, ...] = ()
+TEST_KIND = "exchange.test_kind"
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    label: object
+    type: str = TEXT
+    required: bool = False
+    default: object = None
+    choices: tuple = ()          # (value, label) pairs for CHOICE
+    minimum: int | None = None   # for INTEGER
+    reads_files: bool = False    # a FOLDER the connector imports from: unique over all connectors
+    help: object = ""
+
+
+class RunFailed(Exception):
+    """Ends a run as ``failed`` with a readable message (peer down, refused key…)."""
+
+
+class ItemError(Exception):
+    """Ends one document as an ``error`` item (rolled back); the run goes on."""
+
+
+@dataclass
+class Kind:
+    name: str
+    label: object
+    settings: tuple[Setting, ...]
+    engines: dict[str, Callable] = field(default_factory=dict)   # direction -> engine(run)
+    check: Callable[[dict], dict] | None = None                  # cross-field rules -> {field: message}
+
+    @property
+    def directions(self) -> tuple[str, ...]:
+        return tuple(direction for direction in DIRECTIONS if direction in self.engines)
+
+    def setting(self, name: str) -> Setting | None:
+        return next((s for s in self.settings if s.name == name), None)
+
+    @property
+    def secret_names(self) -> tuple[str, ...]:
+        return tuple(s.name for s in self.settings if s.type == SECRET)
+
+
+KINDS: dict[str, Kind] = {}
+
+
+def register_kind(kind: Kind) -> Kind:
+    KINDS[kind.name] = kind
+    return kind
+
+
+def load_kinds(app) -> None:
+    """Import the built-in kinds (each registers itself), and the test kind when testing."""
+    modules = list(BUILT_IN_KINDS)
+    if app.config.get("TESTING") or app.config.get("EXCHANGE_TEST_KIND"):
+        modules.append(TEST_KIND)
+    for module in modules:
+        importlib.import_module(module)
+
+
+def kind_of(name: str) -> Kind | None:
+    return KINDS.get(name)
+
+
+def kind_choices() -> list[tuple[str, str]]:
+    return [(kind.name, str(kind.label)) for kind in KINDS.values()]
+
+
+# --- settings ---------------------------------------------------------------------------------------
+
+def _typed(setting: Setting, raw):
+    """``raw`` (a form or command-line value) as the setting's type, or ``ValueError(message)``."""
+    if setting.type == BOOLEAN:
+        if isinstance(raw, bool):
+            return raw
+        text = str(raw or "").strip().lower()
+        if text in TRUE_WORDS:
+            return True
+        if text in FALSE_WORDS:
+            return False
+        raise ValueError(_("Answer yes or no."))
+    text = "" if raw is None else str(raw).strip()
+    if "\x00" in text:
+        raise ValueError(_("This value contains a forbidden character."))
+    if not text:
+        if setting.required:
+            raise ValueError(_("This setting is required."))
+        return setting.default
+    if setting.type == INTEGER:
+        if not re.fullmatch(r"[+-]?\d{1,9}", text):
+            raise ValueError(_("Give a whole number."))
+        number = int(text)
+        if setting.minimum is not None and number < setting.minimum:
+            raise ValueError(_("Give a number of at least %(minimum)s.", minimum=setting.minimum))
+        return number
+    if setting.type == CHOICE:
+        allowed = [value for value, _label in setting.choices]
+        if text not in allowed:
+            raise ValueError(_("Choose one of: %(values)s.", values=", ".join(allowed)))
+        return text
+    if setting.type == FOLDER:
+        try:
+            return exchange_folder(text)
+        except FolderRefused as refused:
+            raise ValueError(str(refused.args[0]))
+    return text
+
+
+def parse_settings(kind: Kind, raw: dict, existing_secrets: dict | None = None):
+    """Typed settings, secrets and errors of ``raw`` (``{name: text}``). A secret left
+    empty keeps its saved value; unknown names are errors."""
+    settings, secrets, errors = {}, dict(existing_secrets or {}), {}
+    for name in raw:
+        if kind.setting(name) is None:
+            errors[name] = _("Unknown setting %(name)s for this kind of connector.", name=name)
+    for setting in kind.settings:
+        value = raw.get(setting.name)
+        if setting.type == SECRET:
+            text = "" if value is None else str(value).strip()
+            if text:
+                secrets[setting.name] = text
+            elif setting.required and not secrets.get(setting.name):
+                errors[setting.name] = _("This setting is required.")
+            continue
+        try:
+            settings[setting.name] = _typed(setting, value)
+        except ValueError as error:
+            errors[setting.name] = str(error)
+    if not errors and kind.check:
+        errors.update(kind.check(settings))
+    return settings, secrets, errors
+
+
+def _import_folder(kind: Kind, settings: dict) -> str | None:
+    folder = next((settings.get(s.name) for s in kind.settings if s.reads_files and settings.get(s.name)), None)
+    return folder
+
+
+def save_connector(tenant_id: int, kind_name: str, code: str, label: str = "", enabled: bool = True,
+                   raw_settings: dict | None = None, connector: Connector | None = None):
+    """Create (``connector`` None) or update a connector; ``(connector, {})`` once flushed,
+    or ``(None, errors)`` with every problem and nothing changed."""
+    errors = {}
+    kind = kind_of(kind_name)
+    if kind is None:
+        return None, {"kind": _("Unknown kind of connector: %(kind)s.", kind=kind_name)}
+    code = (code or "").strip().upper()
+    if not CODE_PATTERN.match(code):
+        errors["code"] = _("A code is 1 to 40 capital letters, digits, “-” or “_”.")
+    elif db.session.query(Connector.id).filter(
+            Connector.tenant_id == tenant_id, func.upper(Connector.code) == code,
+            Connector.id != (connector.id if connector else -1)).first():
+        errors["code"] = _("A connector with this code already exists in this dossier.")
+    existing = decrypt_secrets(connector.secrets) if connector else {}
+    settings, secrets, setting_errors = parse_settings(kind, raw_settings or {}, existing)
+    errors.update(setting_errors)
+    folder = _import_folder(kind, settings)
+    if folder and "import_folder" not in errors:
+        clash = db.session.query(Connector.id).filter(
+            Connector.import_folder == folder, Connector.id != (connector.id if connector else -1)).first()
+        if clash:
+            name = next(s.name for s in kind.settings if s.reads_files and settings.get(s.name) == folder)
+            errors[name] = _("This import folder is already used by another connector.")
+    if errors:
+        return None, errors
+    if connector is None:
+        connector = Connector(tenant_id=tenant_id, kind=kind.name)
+        db.session.add(connector)
+    connector.code, connector.label, connector.enabled = code, (label or "").strip(), bool(enabled)
+    connector.settings, connector.import_folder = settings, folder
+    if secrets != existing or connector.secrets is None:
+        connector.secrets = encrypt_secrets(secrets)
+    db.session.flush()
+    return connector, {}
+
+
+def connector_secrets(connector: Connector) -> dict[str, str]:
+    return decrypt_secrets(connector.secrets)
+
+
+def setting_label(kind: Kind, name: str) -> str:
+    setting = kind.setting(name)
+    return str(setting.label) if setting else name
+
+
+def current_settings_text(connector: Connector) -> dict[str, str]:
+    """The saved settings as a form shows them (secrets never: they stay empty, masked)."""
+    kind = kind_of(connector.kind)
+    values = {}
+    for setting in kind.settings if kind else ():
+        if setting.type == SECRET:
+            continue
+        value = (connector.settings or {}).get(setting.name)
+        values[setting.name] = value
+    return values
+
+
+def has_secret(connector: Connector, name: str) -> bool:
+    try:
+        return bool(decrypt_secrets(connector.secrets).get(name))
+    except Exception:  # a key that changed: the form says the secret must be typed again
+        current_app.logger.warning("connector %s: secrets cannot be decrypted", connector.id)
+        return False

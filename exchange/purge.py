@@ -1,0 +1,30 @@
+"""Purge of a connector's data: its run history (and pending data, once kinds keep
+some) older than a date; one audit entry. Flush only: the caller commits."""
+from flask_babel import gettext as _
+from sqlalchemy import delete, func, select, update
+
+from core.extensions import db
+from models import AuditLogEntry
+from models.base import utcnow
+from models.exchange import Connector, SyncRun, SyncRunItem
+
+
+def purge_runs(connector: Connector, before, actor: tuple) -> int:
+    """Delete the finished runs of ``connector`` started before ``before``; their count."""
+    old = select(SyncRun.id).where(SyncRun.connector_id == connector.id, SyncRun.started_at < before,
+                                   SyncRun.status != "running")
+    count = db.session.scalar(select(func.count()).select_from(old.subquery()))
+    if count:
+        ids = select(old.subquery().c.id)  # a subquery, never a list of ids too long for one statement
+        db.session.execute(update(SyncRun).where(SyncRun.retry_of_id.in_(ids)).values(retry_of_id=None),
+                           execution_options={"synchronize_session": False})
+        db.session.execute(delete(SyncRunItem).where(SyncRunItem.run_id.in_(ids)),
+                           execution_options={"synchronize_session": False})
+        db.session.execute(delete(SyncRun).where(SyncRun.id.in_(select(old.subquery().c.id))),
+                           execution_options={"synchronize_session": False})
+    db.session.add(AuditLogEntry(
+        tenant_id=connector.tenant_id, user_id=actor[0], user_email=actor[1], changed_at=utcnow(),
+        table_name="connectors", row_id=connector.id, row_code=connector.code, action="purge", field="",
+        new_value=_("Run history before %(day)s purged: %(count)s", count=count, day=before.strftime("%d/%m/%Y"))))
+    db.session.flush()
+    return count
