@@ -219,3 +219,22 @@ def test_code_selects_offer_the_codes_of_the_right_kind_only(app, browser, tenan
     operational = [text.split(" — ")[0] for value, text in options(settings, "operational_order_operation_code")
                    if value != "__None"]
     assert billable == ["AV", "FA"] and operational == ["OO"]
+
+
+def test_a_line_refuses_the_vat_rate_unit_or_article_of_another_dossier(app, browser, tenants, acme):
+    with app.app_context():
+        beta = invoice_setup(tenants["BETA"])
+        beta_unit = Unit(tenant_id=tenants["BETA"], code="UB", label="Unité Beta")
+        beta_article = Article(tenant_id=tenants["BETA"], code="ARTB", label="Article Beta", sale_price=D("1"))
+        db.session.add_all([beta_unit, beta_article])
+        db.session.commit()
+        foreign = {"vat_rate": beta["vat20"], "unit": beta_unit.id, "article": beta_article.id}
+    b = browser(BACKOFFICE)
+    for field, foreign_id in foreign.items():
+        line = _line(0, "Ligne", "1", "10", acme["vat20"])
+        line[f"lines-0-{field}"] = str(foreign_id)
+        response = b.post("/admin/invoices/new/", _invoice_form(acme, **line))
+        assert response.status_code == 200, field
+        assert field_errors(response.get_data(as_text=True), f"lines-0-{field}"), field
+    with app.app_context():
+        assert db.session.query(Invoice).filter_by(tenant_id=tenants["ACME"]).count() == 0
