@@ -63,6 +63,12 @@ class RoleGate:
     def can_write(self) -> bool:
         return current_role() in self.write_roles
 
+    def create_blueprint(self, admin):
+        """Added to the admin: a screen that exports enters the table catalogue under its URL name."""
+        blueprint = super().create_blueprint(admin)
+        catalog.register(admin.app, self)
+        return blueprint
+
 
 class SecuredView(RoleGate, BaseView):
     """Base of custom (non-model) screens."""
@@ -178,12 +184,6 @@ class SecuredModelView(ImportMixin, RoleGate, ModelView):
         if self.column_details_list is None and self.column_export_list:
             self.column_details_list = self.column_export_list
         super().__init__(model, db.session, *args, **kwargs)
-
-    def create_blueprint(self, admin):
-        """Added to the admin: the screen enters the table catalogue under its URL name."""
-        blueprint = super().create_blueprint(admin)
-        catalog.register(admin.app, self)
-        return blueprint
 
     @pass_context
     def get_list_value(self, context, model, name):
