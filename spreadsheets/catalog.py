@@ -16,7 +16,7 @@ EXTENSION = "table_catalog"
 @dataclass(frozen=True)
 class Table:
     name: str        # the URL name, also the RESOURCE of the export / import commands
-    model: type
+    model: type | None   # None for a screen that is not one table (job-site synthesis)
     screen: object   # the list screen (a SecuredModelView)
 
     @property
@@ -42,8 +42,9 @@ class Table:
 
 
 def register(app, screen) -> None:
-    if hasattr(screen, "write_export") and getattr(screen, "model", None) is not None:
-        app.extensions.setdefault(EXTENSION, {})[screen.endpoint] = Table(screen.endpoint, screen.model, screen)
+    if hasattr(screen, "write_export"):
+        app.extensions.setdefault(EXTENSION, {})[screen.endpoint] = Table(
+            screen.endpoint, getattr(screen, "model", None), screen)
 
 
 def tables() -> dict[str, Table]:

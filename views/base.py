@@ -101,6 +101,12 @@ class RoleGate:
     def can_write(self) -> bool:
         return current_role() in self.write_roles
 
+    def create_blueprint(self, admin):
+        """Added to the admin: a screen that exports enters the table catalogue under its URL name."""
+        blueprint = super().create_blueprint(admin)
+        catalog.register(admin.app, self)
+        return blueprint
+
 
 class SecuredView(RoleGate, BaseView):
     """Base of custom (non-model) screens."""
@@ -404,12 +410,6 @@ class SecuredModelView(ImportMixin, RoleGate, ModelView):
             return super().scaffold_filters(name)
         column, label = getattr(self.model, name), self.get_column_name(name)
         return [FilterEqual(column, label, options=options), FilterNotEqual(column, label, options=options)]
-
-    def create_blueprint(self, admin):
-        """Added to the admin: the screen enters the table catalogue under its URL name."""
-        blueprint = super().create_blueprint(admin)
-        catalog.register(admin.app, self)
-        return blueprint
 
     @pass_context
     def get_list_value(self, context, model, name):
