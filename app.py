@@ -75,11 +75,6 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     register_filters(app)
     _init_errors(app, admin)
-
-    @app.route("/favicon.ico")
-    def favicon():
-        return redirect(url_for("static", filename="favicon.svg"), code=301)
-
     return app
 
 

@@ -155,4 +155,5 @@ def _with_formats(rule):
                 errors.setdefault(name, message)
         return errors
     checked.__doc__ = (rule.__doc__ or "") + " Formats checked by ``rules.formats``."
+    checked.row_rule = rule  # the model's own rule, run after the format checks
     return checked
