@@ -74,19 +74,26 @@ class RoleGate:
 
     Every page of a screen is open to ``read_roles``; a request that may change something
     (any method but GET / HEAD / OPTIONS) and the pages named in ``writer_pages`` (view
-    method names, e.g. a template for an import) need one of ``write_roles``: 403 for the
-    others, decided here for every screen rather than in each view."""
+    method names, e.g. a template for an import) need one of ``write_roles``, or of the
+    roles ``page_write_roles`` gives that page (a connector's *Lancer maintenant* is for
+    back-office users too): 403 for the others, decided here for every screen rather than
+    in each view."""
 
     read_roles = EVERYONE
     write_roles = PARAMETER_WRITERS
     writer_pages: frozenset[str] = frozenset()
+    page_write_roles: dict[str, frozenset] = {}
 
     def _handle_view(self, name, **kwargs):
         response = super()._handle_view(name, **kwargs)
-        if response is None and not self.can_write and (
+        if response is None and not self.may_write(name) and (
                 request.method not in SAFE_METHODS or name in self.writer_pages):
             abort(403)
         return response
+
+    def may_write(self, page: str) -> bool:
+        """Whether the current role may change something through the page ``page``."""
+        return current_role() in self.page_write_roles.get(page, self.write_roles)
 
     def is_accessible(self) -> bool:
         return (current_user.is_authenticated and current_tenant_id() is not None

@@ -8,7 +8,7 @@ from decimal import Decimal as D
 import pytest
 
 from core.extensions import db
-from models import DossierSettings, JobSite, OperationCode, ProductNature, Site, Unit
+from models import DossierSettings, JobSite, OperationCode, ProductNature, Site, Unit, VatRate
 from models.invoices import Invoice
 from models.master_data import Article, Client
 from tests.rules.invoice_factory import draft_invoice, invoice_setup
@@ -223,18 +223,20 @@ def test_code_selects_offer_the_codes_of_the_right_kind_only(app, browser, tenan
 
 def test_a_line_refuses_the_vat_rate_unit_or_article_of_another_dossier(app, browser, tenants, acme):
     with app.app_context():
-        beta = invoice_setup(tenants["BETA"])
+        beta_vat = VatRate(tenant_id=tenants["BETA"], code="TB", label="TVA Beta", rate=D("20"))
         beta_unit = Unit(tenant_id=tenants["BETA"], code="UB", label="Unité Beta")
         beta_article = Article(tenant_id=tenants["BETA"], code="ARTB", label="Article Beta", sale_price=D("1"))
-        db.session.add_all([beta_unit, beta_article])
+        db.session.add_all([beta_vat, beta_unit, beta_article])
         db.session.commit()
-        foreign = {"vat_rate": beta["vat20"], "unit": beta_unit.id, "article": beta_article.id}
+        foreign = {"vat_rate": beta_vat.id, "unit": beta_unit.id, "article": beta_article.id}
     b = browser(BACKOFFICE)
     for field, foreign_id in foreign.items():
         line = _line(0, "Ligne", "1", "10", acme["vat20"])
         line[f"lines-0-{field}"] = str(foreign_id)
         response = b.post("/admin/invoices/new/", _invoice_form(acme, **line))
         assert response.status_code == 200, field
-        assert field_errors(response.get_data(as_text=True), f"lines-0-{field}"), field
+        page = response.get_data(as_text=True)
+        control = parse(page).find("select" if field != "article" else "input", name=f"lines-0-{field}")
+        assert "is-invalid" in control.attrs.get("class", ""), field
     with app.app_context():
         assert db.session.query(Invoice).filter_by(tenant_id=tenants["ACME"]).count() == 0

@@ -44,6 +44,7 @@ def parse_day(text: str):
 
 class ConnectorView(SecuredModelView):
     write_roles = PARAMETER_WRITERS
+    page_write_roles = {"run_view": MASTER_DATA_WRITERS}  # manual runs: back office too
     details_template = "exchange/connector_details.html"
     column_list = ("code", "label", "kind", "enabled", "created_at")
     column_export_list = ("code", "label", "kind", "enabled", "created_at")  # never the secrets
@@ -56,7 +57,7 @@ class ConnectorView(SecuredModelView):
 
     @property
     def can_run(self) -> bool:
-        return current_role() in MASTER_DATA_WRITERS
+        return self.may_write("run_view")
 
     @property
     def can_purge(self) -> bool:
