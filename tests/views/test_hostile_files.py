@@ -128,7 +128,7 @@ def test_an_80000_row_import_preview_on_any_database(app, browser, tenants):
                       content_type="multipart/form-data")
     page = response.get_data(as_text=True)
     assert response.status_code == 200 and 'id="import-confirm"' in page, page[:2000]
-    assert f"{rows} lignes : {rows - 1} à créer, 1 à mettre à jour, 0 erreurs." in page
+    assert f"{rows} lignes : {rows - 1} à créer, 1 à mettre à jour, 0 erreur." in page
 
 
 def test_the_payments_control_screen_shows_a_bounded_number_of_rows(app, browser, tenants, monkeypatch):

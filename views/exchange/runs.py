@@ -30,7 +30,9 @@ XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.she
 
 
 def _options(labels: dict):
-    return lambda: [(value, str(text)) for value, text in labels.items()]
+    """Filter options labelled lazily: Flask-Admin keeps a screen's filters from start-up,
+    so each request must still read them in its own language."""
+    return list(labels.items())
 
 
 def label_formatter(view, context, model, name):
