@@ -29,6 +29,7 @@ from core.crypto import decrypt_secrets
 from core.extensions import db
 from core.tenancy import tenant_scope
 from exchange.base import ItemError, RunFailed, kind_of
+from exchange.received import AlreadyReceived
 from exchange.labels import label
 from exchange.locking import AlreadyRunning, acquire, close_expired, heartbeat, lease_expiry, lease_key, new_owner
 from models import AuditLogEntry
@@ -95,7 +96,8 @@ class Run:
 
     @contextmanager
     def document(self, type_: str, identifier: str, batch: str = ""):
-        """One document in its own transaction; an ``ItemError`` makes it an ``error`` item."""
+        """One document in its own transaction; an ``ItemError`` makes it an ``error`` item,
+        an ``AlreadyReceived`` (another process integrated it first) a ``skipped`` one."""
         if self.lease_lost.is_set():
             raise RunFailed(_("The run lost its lease (closed by another process); it stopped."))
         outcome = Outcome()
@@ -104,6 +106,9 @@ class Run:
                 yield outcome
         except ItemError as error:
             self.item(type_, identifier, "error", str(error), batch)
+            return
+        except AlreadyReceived as duplicate:
+            self.item(type_, identifier, "skipped", str(duplicate), batch)
             return
         self.item(type_, identifier, outcome.state, outcome.message, batch)
 

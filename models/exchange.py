@@ -10,6 +10,11 @@ per field of every item.
 lease and NULL otherwise; its unique constraint is what makes a second run of the
 same connector and direction impossible, across processes, on SQLite and
 PostgreSQL alike (NULLs repeat freely).
+
+``ReceivedDocument`` is the idempotency record of every received document (a CSV
+document, an intervention, a work order): its unique key per connector is what
+integrates a document once, even when two processes receive it at the same moment
+(see ``exchange.received``).
 """
 from datetime import datetime
 
@@ -98,3 +103,18 @@ class SyncRunItem(db.Model):
     state: Mapped[str] = mapped_column(String(10))
     message: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ReceivedDocument(db.Model):
+    __tablename__ = "received_documents"
+    __table_args__ = (UniqueConstraint("connector_id", "external_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
+    connector_id: Mapped[int] = mapped_column(ForeignKey("connectors.id", ondelete="CASCADE"))
+    external_key: Mapped[str] = mapped_column(String(200))       # the peer's id of the document
+    document_type: Mapped[str] = mapped_column(String(20))       # invoice, order, delivery_note…
+    document_id: Mapped[int | None] = mapped_column(Integer)     # the row created for it
+    content_hash: Mapped[str] = mapped_column(String(64), default="")
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("sync_runs.id", ondelete="SET NULL"))
+    received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -1,0 +1,62 @@
+"""The idempotency record of received documents: one ``ReceivedDocument`` row per
+(connector, external key), whatever the kind (a CSV document, an intervention, a
+work order).
+
+An engine first looks its batch up with ``known`` (one query per 500 keys) to skip
+what is already integrated without opening a transaction, then, inside the
+document's transaction (``Run.document``), calls ``claim`` *before* creating
+anything: the row's unique key is what makes a second process receiving the same
+document at the same moment wait, then fail with ``AlreadyReceived``, which
+``Run.document`` reports as ``skipped``; the document itself is rolled back whole.
+"""
+import hashlib
+import json
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from core.extensions import db
+from models import ReceivedDocument
+
+CHUNK = 500
+
+
+class AlreadyReceived(Exception):
+    """Another run (or process) integrated this document first."""
+
+    def __init__(self, key: str):
+        super().__init__(_("Already integrated."))
+        self.key = key
+
+
+def fingerprint(content) -> str:
+    """A stable hash of a document's content, to tell a resent document that changed."""
+    text = json.dumps(content, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def known(connector_id: int, keys) -> dict[str, ReceivedDocument]:
+    """The already received documents among ``keys``, by key."""
+    keys = list(dict.fromkeys(str(key) for key in keys))
+    found: dict[str, ReceivedDocument] = {}
+    for start in range(0, len(keys), CHUNK):
+        rows = db.session.scalars(select(ReceivedDocument).where(
+            ReceivedDocument.connector_id == connector_id,
+            ReceivedDocument.external_key.in_(keys[start:start + CHUNK])))
+        found.update((row.external_key, row) for row in rows)
+    return found
+
+
+def claim(run, key: str, document_type: str, content_hash: str = "") -> ReceivedDocument:
+    """Reserve ``key`` for this run inside the open document transaction (flushed at once);
+    set ``document_id`` on the returned row once the document exists."""
+    record = ReceivedDocument(tenant_id=run.connector.tenant_id, connector_id=run.connector.id,
+                              external_key=str(key)[:200], document_type=document_type,
+                              content_hash=content_hash, run_id=run.id)
+    db.session.add(record)
+    try:
+        db.session.flush()
+    except IntegrityError as error:
+        raise AlreadyReceived(str(key)) from error
+    return record
