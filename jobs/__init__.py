@@ -1,0 +1,1 @@
+"""Scheduler process (issue #12): thin jobs around the exchange engines."""
