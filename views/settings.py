@@ -39,6 +39,7 @@ SETTINGS_TABS = (
         "down_payment_deduction_alert_percent", "price_revision_nature", "contractual_holdback_nature",
         "print_progress_recap", "recap_rank_computed", "recap_skip_cancelled",
         "recap_current_progress_invoice")),
+    ("company", _l("Company identity"), ("siren", "vat_number", "iban")),
     ("contracts", _l("Contracts"), ("fixed_term_end_date_basis",)),
     ("equipment", _l("Equipment"), ("select_equipment_by_contract_site",)),
 )
