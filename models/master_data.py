@@ -79,8 +79,9 @@ class Client(CodeName, db.Model):
     salesperson: Mapped[Employee | None] = relationship()
 
     @validates("siret", "vat_number")
-    def _compact(self, _key, value):
-        return compact_number(value)
+    def _compact(self, key, value):
+        value = compact_number(value)
+        return value or None if key == "siret" else value  # an empty SIRET is no SIRET
 
 
 class Supplier(CodeName, db.Model):

@@ -105,14 +105,14 @@ class DossierSettings(TenantScoped, db.Model):
     recap_skip_cancelled: Mapped[bool] = _flag(False)
     recap_current_progress_invoice: Mapped[str] = _choice("excluded")
 
-    # Company identity (checked by ``rules.formats``; the legal invoices print them)
+    # Company identity, on the printing tab (checked by ``rules.formats``; the legal invoices print them)
     siren: Mapped[str | None] = mapped_column(String(20), nullable=True)
     vat_number: Mapped[str | None] = mapped_column(String(20), nullable=True)
     iban: Mapped[str | None] = mapped_column(String(42), nullable=True)
 
     @validates("siren", "vat_number", "iban")
     def _compact(self, _key, value):
-        return compact_number(value)
+        return compact_number(value) or None
 
     # Contracts tab
     fixed_term_end_date_basis: Mapped[str] = _choice("due_date")
