@@ -5,6 +5,14 @@ from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 
+def compact_number(value):
+    """An identification number as stored: spaces, dots and dashes removed, upper case
+    (SIREN, SIRET, VAT number, IBAN are typed grouped; the checks and prints want them whole)."""
+    if value is None:
+        return None
+    return "".join(character for character in str(value) if character not in " .-\t").upper()
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 

@@ -8,10 +8,10 @@ from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Numeric, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from core.extensions import db
-from models.base import CodeLabel, CodeName, TenantCode
+from models.base import CodeLabel, CodeName, TenantCode, compact_number
 from models.parameters import ArticleFamily, ClientFamily, ProductNature, Sector, SupplierFamily, Unit, VatRate
 
 JOB_SITE_STATUSES = ("open", "closed")
@@ -71,11 +71,17 @@ class Client(CodeName, db.Model):
     email: Mapped[str] = _text(254)
     phone: Mapped[str] = _text(30)
     vat_number: Mapped[str] = _text(20)
+    siret: Mapped[str | None] = mapped_column(String(20), nullable=True)
     client_family_id: Mapped[int | None] = _fk("client_families")
     salesperson_id: Mapped[int | None] = _fk("employees")
 
     client_family: Mapped[ClientFamily | None] = relationship()
     salesperson: Mapped[Employee | None] = relationship()
+
+    @validates("siret", "vat_number")
+    def _compact(self, key, value):
+        value = compact_number(value)
+        return value or None if key == "siret" else value  # an empty SIRET is no SIRET
 
 
 class Supplier(CodeName, db.Model):

@@ -3,10 +3,10 @@
 from decimal import Decimal
 
 from sqlalchemy import Boolean, ForeignKey, Integer, Numeric, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from core.extensions import db
-from models.base import TenantScoped
+from models.base import TenantScoped, compact_number
 
 
 def _fk(table: str) -> Mapped[int | None]:
@@ -104,6 +104,15 @@ class DossierSettings(TenantScoped, db.Model):
     recap_rank_computed: Mapped[bool] = _flag(False)
     recap_skip_cancelled: Mapped[bool] = _flag(False)
     recap_current_progress_invoice: Mapped[str] = _choice("excluded")
+
+    # Company identity, on the printing tab (checked by ``rules.formats``; the legal invoices print them)
+    siren: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    vat_number: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    iban: Mapped[str | None] = mapped_column(String(42), nullable=True)
+
+    @validates("siren", "vat_number", "iban")
+    def _compact(self, _key, value):
+        return compact_number(value) or None
 
     # Contracts tab
     fixed_term_end_date_basis: Mapped[str] = _choice("due_date")

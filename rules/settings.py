@@ -3,6 +3,8 @@ from decimal import Decimal
 
 from flask_babel import gettext as _
 
+from rules.formats import format_errors
+
 Errors = dict[str, str]
 
 COEFFICIENTS = (
@@ -22,7 +24,7 @@ RELATIONS = (
 
 def dossier_settings_errors(values: dict, tenant_id: int) -> Errors:
     """Every broken rule of a settings submission, by field; empty when it can be saved."""
-    errors: Errors = {}
+    errors: Errors = dict(format_errors(values))
     if not (values.get("labour_nature_prefix") or "").strip():
         errors["labour_nature_prefix"] = _("The labour nature prefix is mandatory.")
     for name in COEFFICIENTS:

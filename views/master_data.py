@@ -75,7 +75,7 @@ class ClientView(MasterDataView):
     column_list = ("code", "name", "postcode", "city", "client_family", "salesperson", "deactivated")
     column_export_list = form_columns = (
         "code", "name", "deactivated", "address", "postcode", "city", "country", "email", "phone",
-        "vat_number", "client_family", "salesperson")
+        "siret", "vat_number", "client_family", "salesperson")
     column_searchable_list = ("code", "name", "city")
     column_filters = ("deactivated", "postcode", "city", "client_family.code", "salesperson.code")
     column_sortable_list = ("code", "name", "postcode", "city", ("client_family", "client_family.code"),

@@ -23,7 +23,8 @@ SETTINGS_TABS = (
         "overhead_coefficient")),
     ("printing", _l("Printing"), (
         "prospect_quote_title", "client_quote_title", "order_confirmation_title", "print_equipment_list",
-        "terms_of_sale_text_code", "header_text", "footer_text")),
+        "terms_of_sale_text_code", "header_text", "footer_text",
+        "siren", "vat_number", "iban")),
     ("intervention", _l("Intervention"), (
         "operational_order_operation_code", "labour_grouping", "quantity_price_mode",
         "intervention_time_unit", "contract_check_on_equipment", "crm_time_unit", "default_work",

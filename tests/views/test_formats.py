@@ -69,3 +69,35 @@ def test_the_client_form_shows_the_format_error_next_to_the_field_and_saves_noth
     assert response.status_code == 302
     with app.app_context():
         assert [c.code for c in Client.query.all()] == ["C0002"]
+
+
+def test_identification_numbers_are_checked_in_the_client_form_and_saved_compact(app, browser, tenants):
+    b = browser("backoffice@acme.test")
+    page = b.post("/admin/clients/new/", {"code": "C0001", "name": "Dupont", "siret": "73282932000075",
+                                          "vat_number": "FR00000000000"}).get_data(as_text=True)
+    assert "n&#39;est pas un numéro SIRET" in page and "n&#39;est pas un numéro de TVA intracommunautaire" in page
+    response = b.post("/admin/clients/new/", {"code": "C0002", "name": "Dupont", "siret": "732 829 320 00074",
+                                              "vat_number": "fr 40 303 265 045"})
+    assert response.status_code == 302
+    with app.app_context():
+        assert [(c.code, c.siret, c.vat_number) for c in Client.query.all()] == [
+            ("C0002", "73282932000074", "FR40303265045")]
+
+
+def test_the_client_import_refuses_a_wrong_siret(app, browser, tenants):
+    import io
+    b = browser("backoffice@acme.test")
+    data = "code;name;siret\nC0001;Dupont;73282932000075\n".encode()
+    page = b.post("/admin/clients/import/", {"file": (io.BytesIO(data), "clients.csv")},
+                  content_type="multipart/form-data").get_data(as_text=True)
+    assert "n&#39;est pas un numéro SIRET" in page
+    with app.app_context():
+        assert Client.query.count() == 0
+
+
+def test_the_company_identity_of_the_dossier_settings_is_checked(app, french):
+    from rules.settings import dossier_settings_errors
+    errors = dossier_settings_errors({"siren": "732829321", "iban": "FR14 2004 1010 0505 0001 3M02 607",
+                                      "vat_number": "FR40303265045"}, 1)
+    assert {"siren", "iban"} <= set(errors) and "vat_number" not in errors
+    assert "SIREN" in errors["siren"] and "IBAN" in errors["iban"]
