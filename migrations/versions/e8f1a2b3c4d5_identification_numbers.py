@@ -1,7 +1,7 @@
 """identification numbers: client SIRET, company SIREN / VAT number / IBAN in the dossier settings
 
 Revision ID: e8f1a2b3c4d5
-Revises: 5b927a7e9f55
+Revises: b8d1f0c3e5a7
 Create Date: 2026-12-02 13:55:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = 'e8f1a2b3c4d5'
-down_revision = '5b927a7e9f55'
+down_revision = 'b8d1f0c3e5a7'
 branch_labels = None
 depends_on = None
 
