@@ -3,13 +3,11 @@
 One parser for the connector screen (validation) and the scheduler (triggers),
 so that what the screen accepts is exactly what the scheduler runs.
 """
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-PARIS = ZoneInfo("Europe/Paris")
+from core.clock import BUSINESS_TIMEZONE
+
 INTERVAL_PREFIX = "every:"
 
 
@@ -34,14 +32,14 @@ def _interval(minutes_text):
         raise ScheduleError("every:<minutes> expects a whole number of minutes") from None
     if minutes < 1:
         raise ScheduleError("every:<minutes> expects at least one minute")
-    return IntervalTrigger(minutes=minutes, timezone=PARIS)
+    return IntervalTrigger(minutes=minutes, timezone=BUSINESS_TIMEZONE)
 
 
 def _cron(text):
     if len(text.split()) != 5:
         raise ScheduleError("a cron schedule has five fields: minute hour day month weekday")
     try:
-        return CronTrigger.from_crontab(text, timezone=PARIS)
+        return CronTrigger.from_crontab(text, timezone=BUSINESS_TIMEZONE)
     except ValueError as error:
         raise ScheduleError(f"invalid cron schedule: {error}") from None
 
@@ -51,7 +49,7 @@ def next_fire_times(text, after, count=1):
     trigger = parse(text)
     times = []
     previous = None
-    now = after.astimezone(PARIS)
+    now = after.astimezone(BUSINESS_TIMEZONE)
     while trigger is not None and len(times) < count:
         fire = trigger.get_next_fire_time(previous, now)
         if fire is None:
@@ -65,7 +63,3 @@ def next_fire_times(text, after, count=1):
 def job_id(connector_id, direction):
     """The explicit job id, so that a restart replaces a job instead of adding one."""
     return f"connector-{connector_id}-{direction}"
-
-
-def paris_now():
-    return datetime.now(PARIS)

@@ -3,7 +3,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from jobs.schedules import PARIS, ScheduleError, job_id, next_fire_times, parse
+from core.clock import BUSINESS_TIMEZONE as PARIS
+from jobs.schedules import ScheduleError, job_id, next_fire_times, parse
 
 
 def test_empty_schedule_has_no_trigger():
