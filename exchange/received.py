@@ -20,6 +20,7 @@ from core.extensions import db
 from models import ReceivedDocument
 
 CHUNK = 500
+KEY_LENGTH = 200  # ReceivedDocument.external_key
 
 
 class AlreadyReceived(Exception):
@@ -36,9 +37,14 @@ def fingerprint(content) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def _stored(key) -> str:
+    """A key as stored, so that ``known`` finds what ``claim`` recorded."""
+    return str(key)[:KEY_LENGTH]
+
+
 def known(connector_id: int, keys) -> dict[str, ReceivedDocument]:
-    """The already received documents among ``keys``, by key."""
-    keys = list(dict.fromkeys(str(key) for key in keys))
+    """The already received documents among ``keys``, by stored key."""
+    keys = list(dict.fromkeys(_stored(key) for key in keys))
     found: dict[str, ReceivedDocument] = {}
     for start in range(0, len(keys), CHUNK):
         rows = db.session.scalars(select(ReceivedDocument).where(
@@ -52,7 +58,7 @@ def claim(run, key: str, document_type: str, content_hash: str = "") -> Received
     """Reserve ``key`` for this run inside the open document transaction (flushed at once);
     set ``document_id`` on the returned row once the document exists."""
     record = ReceivedDocument(tenant_id=run.connector.tenant_id, connector_id=run.connector.id,
-                              external_key=str(key)[:200], document_type=document_type,
+                              external_key=_stored(key), document_type=document_type,
                               content_hash=content_hash, run_id=run.id)
     db.session.add(record)
     try:

@@ -29,9 +29,9 @@ from core.crypto import decrypt_secrets
 from core.extensions import db
 from core.tenancy import tenant_scope
 from exchange.base import ItemError, RunFailed, kind_of
-from exchange.received import AlreadyReceived
 from exchange.labels import label
 from exchange.locking import AlreadyRunning, acquire, close_expired, heartbeat, lease_expiry, lease_key, new_owner
+from exchange.received import AlreadyReceived
 from models import AuditLogEntry
 from models.base import utcnow
 from models.exchange import ITEM_STATES, Connector, SyncRun, SyncRunItem
