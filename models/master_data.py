@@ -81,7 +81,9 @@ class Client(CodeName, db.Model):
     @validates("siret", "vat_number")
     def _compact(self, key, value):
         value = compact_number(value)
-        return value or None if key == "siret" else value  # an empty SIRET is no SIRET
+        if key == "siret":
+            return value or None  # an empty SIRET is no SIRET (the VAT number column keeps "")
+        return value
 
 
 class Supplier(CodeName, db.Model):
