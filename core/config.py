@@ -67,6 +67,9 @@ def build_config() -> dict:
         "EXCHANGE_LEASE_SECONDS": float(os.environ.get("EXCHANGE_LEASE_SECONDS", 60)),
         "EXCHANGE_HEARTBEAT_SECONDS": float(os.environ.get("EXCHANGE_HEARTBEAT_SECONDS", 10)),
         "EXCHANGE_POLL_MS": int(os.environ.get("EXCHANGE_POLL_MS", 1000)),
+        "EXCHANGE_HTTP_TIMEOUT_SECONDS": float(os.environ.get("EXCHANGE_HTTP_TIMEOUT_SECONDS", 30)),
+        "EXCHANGE_RETRY_AFTER_MAX_WAITS": int(os.environ.get("EXCHANGE_RETRY_AFTER_MAX_WAITS", 3)),
+        "EXCHANGE_RETRY_AFTER_CAP_SECONDS": float(os.environ.get("EXCHANGE_RETRY_AFTER_CAP_SECONDS", 60)),
         "EXCHANGE_TEST_KIND": os.environ.get("PASSERELLE_TEST_KIND") == "1",
         "PASSERELLE_PRODUCTION": production,
     }

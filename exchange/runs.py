@@ -71,6 +71,7 @@ class Run:
     dry_run: bool
     owner: str
     only: set | None = None                        # (type, identifier) to retry, None = everything
+    full_send: bool = False                        # *Tout renvoyer*: send unchanged rows too
     total: int | None = None
     processed: int = 0
     counts: dict = field(default_factory=lambda: dict.fromkeys(ITEM_STATES, 0))
@@ -190,7 +191,7 @@ def _failed_items(run_id: int) -> set:
 
 
 def start(connector: Connector, direction: str, trigger: str = "manual", dry_run: bool = False,
-          retry_of: int | None = None, user_email: str = "") -> int:
+          retry_of: int | None = None, user_email: str = "", full_send: bool = False) -> int:
     """Take the lease and record the running run; its id. ``AlreadyRunning`` / ``RunRefused``."""
     kind = kind_of(connector.kind)
     if kind is None or direction not in kind.directions:
@@ -211,6 +212,7 @@ def start(connector: Connector, direction: str, trigger: str = "manual", dry_run
         "trigger": trigger, "status": "running", "dry_run": dry_run, "user_email": user_email,
         "started_at": now, "heartbeat_at": now, "lease_owner": new_owner(), "lease_expires_at": lease_expiry(),
         "lease_key": lease_key(connector.id, direction) if holds_lease else None, "retry_of_id": retry_of,
+        "full_send": full_send,
         "processed": 0, "ok_count": 0, "skipped_count": 0, "warning_count": 0, "error_count": 0, "message": "",
     })
 
@@ -221,7 +223,7 @@ def perform(run_id: int, actor: tuple = (None, "system")) -> str:
     row = db.session.get(SyncRun, run_id)
     connector = row.connector
     run = Run(id=row.id, connector=connector, direction=row.direction, dry_run=row.dry_run, owner=row.lease_owner,
-              only=_failed_items(row.retry_of_id) if row.retry_of_id else None)
+              only=_failed_items(row.retry_of_id) if row.retry_of_id else None, full_send=row.full_send)
     engine = kind_of(connector.kind).engines[row.direction]
     db.session.rollback()
     beat = Heartbeat(current_app._get_current_object(), run)
@@ -245,9 +247,9 @@ def perform(run_id: int, actor: tuple = (None, "system")) -> str:
 
 
 def run_now(connector: Connector, direction: str, trigger: str = "command", dry_run: bool = False,
-            retry_of: int | None = None, actor: tuple = (None, "system")) -> int:
+            retry_of: int | None = None, actor: tuple = (None, "system"), full_send: bool = False) -> int:
     """Start and perform a run in this thread; its id."""
-    run_id = start(connector, direction, trigger, dry_run, retry_of, actor[1])
+    run_id = start(connector, direction, trigger, dry_run, retry_of, actor[1], full_send)
     perform(run_id, actor)
     return run_id
 

@@ -14,7 +14,10 @@ PostgreSQL alike (NULLs repeat freely).
 ``ReceivedDocument`` is the idempotency record of every received document (a CSV
 document, an intervention, a work order): its unique key per connector is what
 integrates a document once, even when two processes receive it at the same moment
-(see ``exchange.received``).
+(see ``exchange.received``). ``SentRecord`` is its mirror for sends: the fingerprint
+of each row as last accepted by the peer, so that a send carries only what changed
+(see ``exchange.sent``). ``ArticleMapping`` pairs an internal article with a
+connector's external code, unique both ways per connector.
 """
 from datetime import datetime
 
@@ -79,6 +82,7 @@ class SyncRun(db.Model):
     error_count: Mapped[int] = mapped_column(Integer, default=0)
     message: Mapped[str] = mapped_column(Text, default="")
     retry_of_id: Mapped[int | None] = mapped_column(ForeignKey("sync_runs.id", ondelete="SET NULL"))
+    full_send: Mapped[bool] = mapped_column(Boolean, default=False)  # *Tout renvoyer*: unchanged rows too
 
     connector: Mapped[Connector] = relationship()
     retry_of: Mapped["SyncRun | None"] = relationship(remote_side=[id])
@@ -118,3 +122,33 @@ class ReceivedDocument(db.Model):
     content_hash: Mapped[str] = mapped_column(String(64), default="")
     run_id: Mapped[int | None] = mapped_column(ForeignKey("sync_runs.id", ondelete="SET NULL"))
     received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class SentRecord(db.Model):
+    __tablename__ = "sent_records"
+    __table_args__ = (UniqueConstraint("connector_id", "entity_type", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
+    connector_id: Mapped[int] = mapped_column(ForeignKey("connectors.id", ondelete="CASCADE"))
+    entity_type: Mapped[str] = mapped_column(String(20))     # client, site, job_site, employee, article…
+    external_id: Mapped[str] = mapped_column(String(200))    # the id the peer knows the row by
+    content_hash: Mapped[str] = mapped_column(String(64))
+    sent_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ArticleMapping(TenantScoped, db.Model):
+    __tablename__ = "article_mappings"
+    __table_args__ = (UniqueConstraint("connector_id", "article_id"),
+                      UniqueConstraint("connector_id", "external_code"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    connector_id: Mapped[int] = mapped_column(ForeignKey("connectors.id", ondelete="CASCADE"), index=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True)
+    external_code: Mapped[str] = mapped_column(String(80))
+
+    connector: Mapped[Connector] = relationship()
+    article = relationship("Article")
+
+    def __str__(self) -> str:
+        return self.external_code

@@ -31,6 +31,7 @@ class Invoice(TenantScoped, db.Model):
     number: Mapped[str | None] = mapped_column(String(40))
     state: Mapped[str] = mapped_column(String(20), default="draft")
     invoice_date: Mapped[date] = mapped_column(Date, default=clock.today)
+    service_date: Mapped[date | None] = mapped_column(Date)  # when the work was done (received documents)
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
     site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"), index=True)
     job_site_id: Mapped[int | None] = mapped_column(ForeignKey("job_sites.id"), index=True)
