@@ -5,7 +5,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from commands.context import admin_view, tenant_context
-from core.extensions import db
+from core import transaction
 from spreadsheets.importer import import_table
 
 
@@ -43,7 +43,7 @@ def import_command(resource, tenant, dry_run, file):
         if not report.ok:
             raise SystemExit(1)
         if report.written:
-            db.session.commit()
+            transaction.commit()
     verb = "would create" if dry_run else "created"
     click.echo(f"{resource}: {report.count('create')} {verb}, {report.count('update')} updated"
                + (" (dry run, nothing written)" if dry_run else ""))

@@ -14,7 +14,7 @@ from flask.cli import with_appcontext
 from sqlalchemy.exc import IntegrityError
 
 from commands.context import tenant_context
-from core.extensions import db
+from core import transaction
 from rules.payments import count_statuses, import_rows
 from spreadsheets.payments_file import check_payment_file
 from spreadsheets.reader import UnreadableFile
@@ -39,21 +39,21 @@ def import_payments_command(tenant, dry_run, as_json, file):
                 data = handle.read()
             result = check_payment_file(data, os.path.basename(file), current.id)
         except (OSError, UnreadableFile) as error:
-            db.session.rollback()
+            transaction.rollback()
             click.echo(f"{file}: {error}", err=True)
             raise SystemExit(1)
         batch = None
         if not dry_run and any(row.importable for row in result.rows):
             try:
                 batch = import_rows(result.rows, current.id, os.path.basename(file), "cli")
-                db.session.commit()
+                transaction.commit()
             except IntegrityError:
-                db.session.rollback()
+                transaction.rollback()
                 click.echo(f"{file}: nothing imported: some of these payments have just been imported by "
                            "someone else; run the command again.", err=True)
                 raise SystemExit(1)
         else:
-            db.session.rollback()
+            transaction.rollback()
     if as_json:
         click.echo(json.dumps([{"row": row.row, "status": row.status, "alerts": row.alert_codes()}
                                for row in result.rows], ensure_ascii=False))

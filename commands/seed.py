@@ -7,6 +7,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from core import transaction
 from core.audit import audit_actor
 from core.extensions import db
 from models import (
@@ -507,7 +508,7 @@ def seed_demo() -> bool:
     if not db.session.query(Client.id).filter_by(tenant_id=tenant.id).first():
         _add_master_data(tenant.id)
     _add_demo_payments(tenant.id)
-    db.session.commit()
+    transaction.commit()
     path = os.path.join(current_app.instance_path, *DEMO_PAYMENTS_FILE)
     if not os.path.exists(path):
         write_demo_payments_file(tenant.id, path)

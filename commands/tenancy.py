@@ -2,8 +2,8 @@ import click
 from flask.cli import with_appcontext
 
 from commands.context import find_tenant
+from core import transaction
 from core.audit import audit_actor
-from core.extensions import db
 from models import ROLES
 from rules.tenancy import TenancyError, create_tenant, create_user
 
@@ -23,7 +23,7 @@ def create_tenant_command(code, name):
         tenant = create_tenant(code, name)
     except TenancyError as error:
         raise click.ClickException(str(error))
-    db.session.commit()
+    transaction.commit()
     click.echo(f"tenant {tenant.code} created")
 
 
@@ -44,5 +44,5 @@ def create_user_command(email, password, role, tenants, full_name):
         user = create_user(email, password, [(find_tenant(code), role) for code in tenants], full_name)
     except TenancyError as error:
         raise click.ClickException(str(error))
-    db.session.commit()
+    transaction.commit()
     click.echo(f"user {user.email} created ({role} in {', '.join(t.upper() for t in tenants)})")

@@ -332,23 +332,26 @@ def _resolve(spec: TableSpec, row: RowResult, lookups) -> dict:
 
 def import_table(spec: TableSpec, data: bytes, filename: str, tenant_id: int, dry_run: bool = False) -> ImportReport:
     """Check the file and, when every row is valid and not ``dry_run``, write all rows
-    (flushed; the caller commits). On any error nothing is written."""
+    (flushed; the caller commits). On any error nothing is written, inside a savepoint:
+    what the caller flushed before stays."""
     try:
         table = read_table(data, filename)
     except UnreadableFile as error:
         return ImportReport(columns=spec.fields, file_errors=[str(error)])
+    savepoint = db.session.begin_nested()  # an error undoes the import, never the caller's work
     try:
         with db.session.no_autoflush:
             report = _check_and_write(spec, table, tenant_id, dry_run)
     except UnreadableFile as error:
-        db.session.rollback()
+        savepoint.rollback()
         return ImportReport(columns=spec.fields, file_errors=[str(error)])
     except (IntegrityError, DataError) as error:  # a last resort: the checks should have refused it
-        db.session.rollback()
+        savepoint.rollback()
         return ImportReport(columns=spec.fields, file_errors=[
             _("The database refused the rows: %(error)s", error=str(error.orig)[:300])])
     if not report.ok or dry_run:
-        db.session.rollback()
+        savepoint.rollback()
         return report
+    savepoint.commit()
     report.written = True
     return report

@@ -4,6 +4,8 @@
 every list, report and synthesis exports the same way and it can be tested alone.
 """
 import math
+import os
+import tempfile
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -91,6 +93,15 @@ def add_sheet(workbook: xlsxwriter.Workbook, name: str, columns: Sequence[Column
             write(count, index, value, fmt)
     worksheet.autofilter(0, 0, max(count, 1), max(len(columns) - 1, 0))
     return count
+
+
+def write_temporary_xlsx(sheet_name: str, columns: Sequence[Column], rows: Iterable[Sequence]) -> str:
+    """Write a one-sheet workbook to a new temporary file and return its path (for
+    ``views.downloads.send_temporary_download``, which removes it once sent)."""
+    handle, path = tempfile.mkstemp(suffix=".xlsx")
+    os.close(handle)
+    write_xlsx(path, sheet_name, columns, rows)
+    return path
 
 
 def write_xlsx(target: str | IO[bytes], sheet_name: str, columns: Sequence[Column],

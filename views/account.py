@@ -7,7 +7,7 @@ from flask_login import current_user, login_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField
 
-from core.extensions import db
+from core import transaction
 from rules.tenancy import MIN_PASSWORD_LENGTH, change_password, password_change_errors
 
 
@@ -43,7 +43,7 @@ class PasswordView(BaseView):
             if not errors:
                 user = current_user._get_current_object()
                 change_password(user, form.current_password.data, form.new_password.data, form.confirmation.data)
-                db.session.commit()
+                transaction.commit()
                 login_user(user)  # this session under the new session version
                 flash(_("Your password is changed. Your other sessions are closed."), "success")
                 return redirect(url_for("admin.index"))

@@ -10,6 +10,7 @@ from sqlalchemy import func
 from wtforms import PasswordField, SelectField, StringField
 from wtforms.validators import Length, Optional
 
+from core import transaction
 from core.extensions import db
 from core.glossary import FIELD_LABELS, TABLE_LABELS, choices, label_of
 from core.tenancy import ADMINISTRATORS, EVERYONE
@@ -84,9 +85,9 @@ class TenantView(UnscopedAdminView):
     def create_model(self, form):
         try:
             tenant = create_tenant(form.code.data, form.name.data, admin_user=current_user)
-            db.session.commit()
+            transaction.commit()
         except TenancyError as error:
-            db.session.rollback()
+            transaction.rollback()
             flash(str(error), "error")
             return False
         return tenant
@@ -179,9 +180,9 @@ class UserView(UnscopedAdminView):
     def _save(self, user, form):
         try:
             user = save_user(user, full_name=form.full_name.data, locale=form.locale.data, **self._values(form))
-            db.session.commit()
+            transaction.commit()
         except TenancyError as error:
-            db.session.rollback()
+            transaction.rollback()
             flash(str(error), "error")
             return None
         return user

@@ -9,6 +9,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired
 
+from core import transaction
 from core.extensions import db, limiter
 from core.tenancy import switch_tenant
 from models import User
@@ -70,7 +71,7 @@ def logout():
     cookie (and any copy of it) no longer opens anything."""
     if current_user.is_authenticated:
         end_sessions(current_user)
-        db.session.commit()
+        transaction.commit()
     logout_user()
     session.clear()
     return redirect(url_for("auth.login"))
@@ -90,7 +91,7 @@ def choose_language():
     locale = request.form.get("locale")
     if locale in current_app.config["LANGUAGES"]:
         current_user.locale = locale
-        db.session.commit()
+        transaction.commit()
     return redirect(_safe_next(request.form.get("next")))
 
 

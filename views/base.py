@@ -5,8 +5,6 @@ tenant scoping of lists, counts, details, edits, deletes, exports, relation
 choices and AJAX look-ups, CSRF (Flask-WTF forms), the business rules run on
 save and delete, and the XLSX export.
 """
-import os
-import tempfile
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -28,7 +26,7 @@ from flask_admin.model.form import converts
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from jinja2 import pass_context
-from sqlalchemy import or_
+from sqlalchemy import String, or_
 from sqlalchemy.orm import Query
 from flask_admin.form.widgets import DatePickerWidget, DateTimePickerWidget
 from wtforms.fields import Field
@@ -38,7 +36,7 @@ from wtforms.widgets import TextInput
 from core.extensions import db
 from core.glossary import CHOICE_LABELS, FIELD_LABELS, SETTINGS_LABELS, choices
 from core.clock import to_business_time
-from core.search import search_clause
+from core.search import PREFIX_COLUMNS, search_clause, sort_key
 from core.tenancy import (
     EVERYONE, PARAMETER_WRITERS, current_role, current_tenant_id, one_or_404, tenant_query, valid_id,
 )
@@ -515,6 +513,17 @@ class SecuredModelView(ImportMixin, RoleGate, ModelView):
             count_query = count_query.filter(clause)
         return query, count_query, joins, count_joins
 
+    def _order_by(self, query, joins, sort_joins, sort_field, sort_desc):
+        """A sort on a text column (other than a code, served by its index) ignores accents
+        and case: ``Élise`` sorts with the E's."""
+        column_type = getattr(sort_field, "type", None)
+        if not isinstance(column_type, String) or getattr(sort_field, "key", "") in PREFIX_COLUMNS:
+            return super()._order_by(query, joins, sort_joins, sort_field, sort_desc)
+        query, joins, alias = self._apply_path_joins(query, joins, sort_joins, inner_join=False)
+        column = sort_field if alias is None else getattr(alias, sort_field.key)
+        terms = sort_key(column)
+        return query.order_by(*(term.desc() if sort_desc else term for term in terms)), joins
+
     # Saving: business rules next to their fields, tenant of new rows
     def validate_form(self, form) -> bool:
         """Field validation and every business rule, all reported at once next to the fields."""
@@ -591,10 +600,7 @@ class SecuredModelView(ImportMixin, RoleGate, ModelView):
         rows = stream_rows(select_columns(query, self.model, fields),
                            current_app.config["EXPORT_BATCH_SIZE"])
         rows = self.readable_rows(fields, rows)
-        handle, path = tempfile.mkstemp(suffix=".xlsx")
-        os.close(handle)
-        xlsx.write_xlsx(path, str(self.name), [field.column for field in fields], rows)
-        return path
+        return xlsx.write_temporary_xlsx(str(self.name), [field.column for field in fields], rows)
 
     def readable_rows(self, fields, rows):
         """Exported rows as the screen shows them: closed-list values by label (the import

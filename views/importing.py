@@ -11,7 +11,7 @@ from flask import abort, current_app, flash, redirect, request, session
 from flask_admin import expose
 from flask_babel import gettext as _
 
-from core.extensions import db
+from core import transaction
 from core.tenancy import current_tenant_id
 from spreadsheets.importer import TableSpec, import_table
 
@@ -68,7 +68,7 @@ class ImportMixin:
             return self.upload_already_confirmed(".index_view")
         report = import_table(self.import_spec(), data, entry["filename"], current_tenant_id())
         if report.written:
-            db.session.commit()
+            transaction.commit()
             flash(_("%(create)s rows created, %(update)s rows updated.",
                     create=report.count("create"), update=report.count("update")), "success")
             return redirect(self.get_url(".index_view"))

@@ -21,6 +21,7 @@ from werkzeug.utils import secure_filename
 from wtforms.validators import Optional, ValidationError
 from wtforms.widgets import HiddenInput, Select
 
+from core import transaction
 from core.extensions import db
 from core.glossary import FIELD_LABELS, choices
 from core.tenancy import MASTER_DATA_WRITERS, current_tenant_id, get_by_id_and_tenant, tenant_query
@@ -143,7 +144,7 @@ class InvoiceView(SecuredModelView):
             abort(403)
         article = get_by_id_and_tenant(Article, request.args.get("id"))
         settings = PricingSettings.from_settings(settings_for(current_tenant_id()))
-        db.session.commit()  # the settings row, created with its defaults when missing
+        transaction.commit()  # the settings row, created with its defaults when missing
         defaults = article_line_defaults(article, settings)
         return jsonify({
             "label": defaults.label, "kind": defaults.kind,
@@ -192,13 +193,13 @@ class InvoiceView(SecuredModelView):
     def _validate(self, invoice_id: int, confirm_zero_total: bool) -> None:
         try:
             invoice = validate_invoice(invoice_id, current_tenant_id(), confirm_zero_total)
-            db.session.commit()
+            transaction.commit()
             flash(_("Invoice validated with number %(number)s.", number=invoice.number), "success")
         except ZeroTotalNeedsConfirmation as error:
-            db.session.rollback()
+            transaction.rollback()
             flash(str(error), "warning")
         except InvoiceError as error:
-            db.session.rollback()
+            transaction.rollback()
             flash(str(error), "error")
 
     @expose("/cancel/", methods=("POST",))
@@ -208,10 +209,10 @@ class InvoiceView(SecuredModelView):
         invoice = get_by_id_and_tenant(Invoice, request.form.get("id"))
         try:
             cancel_draft(invoice)
-            db.session.commit()
+            transaction.commit()
             flash(_("The draft invoice is cancelled."), "success")
         except InvoiceError as error:
-            db.session.rollback()
+            transaction.rollback()
             flash(str(error), "error")
         return redirect(self.get_url(".details_view", id=invoice.id))
 
@@ -231,7 +232,7 @@ class InvoiceView(SecuredModelView):
                 db.session.add(InvoiceAttachment(
                     tenant_id=invoice.tenant_id, invoice_id=invoice.id, filename=secure_filename(uploaded.filename)
                     or "piece-jointe", content_type=download_type(uploaded.filename), content=content))
-                db.session.commit()
+                transaction.commit()
                 flash(_("File attached."), "success")
         return redirect(self.get_url(".details_view", id=invoice.id))
 

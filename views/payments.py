@@ -21,6 +21,7 @@ from markupsafe import Markup
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, joinedload
 
+from core import transaction
 from core.extensions import db
 from core.glossary import CHOICE_LABELS, FIELD_LABELS, choices
 from core.tenancy import MASTER_DATA_WRITERS, current_role, current_tenant_id, get_by_id_and_tenant
@@ -104,10 +105,7 @@ class PaymentView(SecuredModelView):
                 for row in partition:
                     yield (*row[:5], labels.get(row[5], row[5]), row[6], row[7])
 
-        handle, path = tempfile.mkstemp(suffix=".xlsx")
-        os.close(handle)
-        xlsx.write_xlsx(path, str(self.name), columns, rows())
-        return path
+        return xlsx.write_temporary_xlsx(str(self.name), columns, rows())
 
     # The accounting's Excel import and its control screen
     @expose("/import/", methods=("GET", "POST"))
@@ -129,7 +127,7 @@ class PaymentView(SecuredModelView):
                     counts = count_statuses(result.rows)
                     if any(row.importable for row in result.rows):
                         upload = self._keep_upload(data, uploaded.filename)
-                db.session.rollback()
+                transaction.rollback()
         shown, hidden = shown_rows(result.rows, current_app.config["PAYMENTS_MAX_SHOWN_ROWS"]) if result else ([], 0)
         return self.render("payments/import.html", result=result, error=error, upload=upload, counts=counts,
                            rows_html=_rows_html(shown), hidden_rows=hidden,
@@ -156,14 +154,14 @@ class PaymentView(SecuredModelView):
         try:
             result = check_payment_file(data, entry["filename"], current_tenant_id())
         except UnreadableFile as unreadable:
-            db.session.rollback()
+            transaction.rollback()
             flash(str(unreadable), "error")
             return redirect(self.get_url(".import_view"))
         try:
             batch = import_rows(result.rows, current_tenant_id(), entry["filename"], current_user.email)
-            db.session.commit()
+            transaction.commit()
         except IntegrityError:  # the same payments imported at the same moment by someone else
-            db.session.rollback()
+            transaction.rollback()
             flash(_("Nothing was imported: some of these payments have just been imported by someone else. "
                     "Check the file again."), "error")
             return redirect(self.get_url(".import_view"))
@@ -260,10 +258,10 @@ class PaymentBatchView(SecuredModelView):
     def _cancel(self, batch_id: int) -> None:
         try:
             batch = cancel_batch(batch_id, current_tenant_id(), current_user.email)
-            db.session.commit()
+            transaction.commit()
             flash(_("Import batch #%(id)s cancelled: its payments are deleted.", id=batch.id), "success")
         except PaymentError as error:
-            db.session.rollback()
+            transaction.rollback()
             flash(str(error), "error")
 
     @staticmethod

@@ -4,6 +4,7 @@ from flask_admin import expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from core import transaction
 from core.extensions import db
 from core.glossary import choices
 from core.tenancy import current_tenant_id
@@ -97,7 +98,7 @@ class DossierSettingsView(SecuredModelView):
     @expose("/", methods=("GET", "POST"))
     def index_view(self):
         settings = settings_for(current_tenant_id())
-        db.session.commit()
+        transaction.commit()
         form = self.edit_form(obj=settings)
         if request.method == "POST":  # writers only (RoleGate: 403 for the others)
             if self.validate_form(form) and self.update_model(form, settings):

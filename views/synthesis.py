@@ -1,8 +1,6 @@
 """Job-site synthesis (*synthèse chantier*): one row per job site, filters (client,
 sector, period of the invoice dates), an inline SVG bar chart (no script, nothing
 fetched from the internet) and the XLSX export of the filtered rows."""
-import os
-import tempfile
 from datetime import date
 
 from flask import request
@@ -100,13 +98,10 @@ class JobSiteSynthesisView(SecuredView):
 
     def write_export(self, filters: SynthesisFilters) -> str:
         rows = job_site_synthesis(current_tenant_id(), filters)
-        handle, path = tempfile.mkstemp(suffix=".xlsx")
-        os.close(handle)
         columns = [xlsx.Column(str(header), kind) for header, kind in EXPORT_COLUMNS]
-        xlsx.write_xlsx(path, str(_("Job-site synthesis")), columns, (
+        return xlsx.write_temporary_xlsx(str(_("Job-site synthesis")), columns, (
             (row.code, row.name, row.client_code, row.sector_code, row.invoice_count, row.invoiced_excl_vat,
              row.invoiced_incl_vat, row.paid, row.outstanding, row.last_payment_date) for row in rows))
-        return path
 
     @expose("/export/xlsx/")
     def export(self):

@@ -121,3 +121,22 @@ def test_read_only_roles_cannot_import(browser, tenants):
     b = browser("backoffice@acme.test")
     assert b.get("/admin/units/import/").status_code == 403
     assert 'id="import-link"' not in b.get("/admin/units/").get_data(as_text=True)
+
+
+
+@pytest.mark.parametrize("dry_run, rows", [(False, [["code", "label"], ["U1", None]]),
+                                           (True, [["code", "label"], ["U2", "Pièce"]])])
+def test_a_refused_or_dry_import_keeps_what_the_caller_flushed(app, tenants, dry_run, rows):
+    """The importer undoes only its own rows (a savepoint): the caller's pending work
+    stays, for the caller to commit."""
+    from commands.context import admin_view
+    from core import transaction
+    from spreadsheets.importer import import_table
+    with app.app_context():
+        db.session.add(Unit(tenant_id=tenants["ACME"], code="KEPT", label="Flushed by the caller"))
+        db.session.flush()
+        report = import_table(admin_view("units").import_spec(), _xlsx(rows), "units.xlsx", tenants["ACME"],
+                              dry_run=dry_run)
+        assert not report.written
+        transaction.commit()
+    assert _codes(app, Unit, tenants["ACME"]) == ["KEPT"]

@@ -2,12 +2,8 @@
 period) and each run's report: progress polled while it runs, then its items paged
 and filtered by state and type, exported to XLSX in a stream, and *Relancer les
 éléments en erreur* as a new linked run."""
-import os
-import tempfile
-from datetime import date, timezone
-from zoneinfo import ZoneInfo
 
-from flask import abort, after_this_request, current_app, flash, jsonify, redirect, request, send_file, url_for
+from flask import abort, current_app, flash, jsonify, redirect, request
 from flask_admin import expose
 from flask_admin.contrib.sqla.filters import FilterEqual
 from flask_babel import gettext as _
@@ -15,6 +11,8 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
 
+from core import clock
+from core.clock import to_business_time
 from core.extensions import db
 from core.tenancy import MASTER_DATA_WRITERS, current_role, current_tenant_id
 from exchange import runs
@@ -23,10 +21,9 @@ from exchange.locking import close_expired
 from models.exchange import SyncRun, SyncRunItem
 from spreadsheets import xlsx
 from views.base import SecuredModelView
+from views.downloads import send_temporary_download
 
 ITEMS_PER_PAGE = 50
-PARIS = ZoneInfo("Europe/Paris")
-XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _options(labels: dict):
@@ -44,7 +41,7 @@ def paris_time_formatter(view, context, model, name):
     value = getattr(model, name)
     if value is None:
         return ""
-    return value.replace(tzinfo=timezone.utc).astimezone(PARIS).strftime("%d/%m/%Y %H:%M:%S")
+    return to_business_time(value).strftime("%d/%m/%Y %H:%M:%S")
 
 
 def run_link_formatter(view, context, model, name):
@@ -103,7 +100,7 @@ class SyncRunView(SecuredModelView):
         return super().index_view()
 
     def export_filename(self) -> str:
-        return f"historique_echanges_{date.today():%Y%m%d}.xlsx"
+        return f"historique_echanges_{clock.today():%Y%m%d}.xlsx"
 
     # The report
     def report_filters(self) -> dict:
@@ -153,17 +150,8 @@ class SyncRunView(SecuredModelView):
                 for batch, type_, identifier, state, message in partition:
                     yield batch, label(type_), identifier, label(state), message
 
-        handle, path = tempfile.mkstemp(suffix=".xlsx")
-        os.close(handle)
-        xlsx.write_xlsx(path, _("Run report"), columns, rows())
-
-        @after_this_request
-        def _remove(response):
-            response.call_on_close(lambda: os.unlink(path))
-            return response
-
-        return send_file(path, as_attachment=True, mimetype=XLSX_MIMETYPE,
-                         download_name=f"rapport_execution_{run.id}_{date.today():%Y%m%d}.xlsx")
+        path = xlsx.write_temporary_xlsx(_("Run report"), columns, rows())
+        return send_temporary_download(path, f"rapport_execution_{run.id}_{clock.today():%Y%m%d}.xlsx")
 
     @expose("/retry/", methods=("POST",))
     def retry_view(self):
