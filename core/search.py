@@ -2,35 +2,47 @@
 
 Semantics (the same on SQLite and PostgreSQL): the search is split into words;
 each word must match one of the searchable columns; a code matches when it
-starts with the word, any other text column when it contains the word;
-matching ignores case (accents are kept: ``e`` does not find ``é``); ``%``,
-``_`` and ``"`` are plain characters.
+starts with the word (ignoring case), any other text column when it contains
+the word ignoring case and accents (``elise`` finds ``Élise``, ``oe`` finds
+``œ``); ``%``, ``_`` and ``"`` are plain characters.
+
+Accents and case are folded by one SQL function, ``passerelle_fold(text)``, the
+same on both databases as ``fold`` in Python (the search words are folded in
+Python): on PostgreSQL an IMMUTABLE wrapper of the ``unaccent`` extension, on
+SQLite the Python ``fold`` registered on every connection (``_register_fold``).
 
 Indexes (created by migrations with ``create_text_search``):
 
-* PostgreSQL: a ``pg_trgm`` GIN index on each searchable text column, which
-  ``ILIKE '%…%'`` uses as is, and a ``(tenant_id, lower(code) text_pattern_ops)``
-  index serving ``lower(code) LIKE 'word%'``.
-* SQLite: an external-content FTS5 table ``<table>_search`` with the trigram
-  tokenizer (case-folded), kept in sync by triggers, queried with
+* PostgreSQL: a ``pg_trgm`` GIN index on ``passerelle_fold(column)`` for each
+  searchable text column, which ``passerelle_fold(column) LIKE '%…%'`` uses,
+  and a ``(tenant_id, lower(code) text_pattern_ops)`` index serving
+  ``lower(code) LIKE 'word%'``.
+* SQLite: a contentless FTS5 table ``<table>_search`` with the trigram
+  tokenizer holding the folded columns, kept in sync by triggers, queried with
   ``id IN (SELECT rowid FROM <table>_search WHERE <table>_search MATCH …)`` for
   words of three characters or more (a trigram index cannot find shorter
-  ones: those fall back to ``LIKE``); and a ``(tenant_id, lower(code))``
-  index serving a range on ``lower(code)`` for the code prefix; and, until the
-  table is analyzed, planner statistics of a large table (see
-  ``_seed_sqlite_statistics``) so that SQLite picks these indexes.
+  ones: those fall back to ``passerelle_fold(column) LIKE``); and a
+  ``(tenant_id, lower(code))`` index serving a range on ``lower(code)`` for
+  the code prefix; and, until the table is analyzed, planner statistics of a
+  large table (see ``_seed_sqlite_statistics``) so that SQLite picks these
+  indexes.
 
 The default sort of a list (by code) is served by the ``(tenant_id, code)``
-unique constraint every code/label table has.
+unique constraint every code/label table has; a sort on another text column is
+on ``sort_key(column)`` (folded, then as typed), so that ``Élise`` sorts with the
+E's.
 
 Caveat for later SQLite migrations: a batch ("move and copy") migration of an
 indexed table drops its triggers and its ``lower(code)`` index with the old
 table: call ``drop_text_search`` before and ``create_text_search`` after it.
 """
 import itertools
+import sqlite3
+import unicodedata
 
-from sqlalchemy import String, and_, cast, column, func, literal_column, or_, select, text
+from sqlalchemy import String, and_, cast, column, event, func, literal_column, or_, select, text
 from sqlalchemy import table as sql_table
+from sqlalchemy.engine import Engine
 
 from core.extensions import db
 
@@ -38,17 +50,55 @@ PREFIX_COLUMNS = {"code"}
 MIN_INDEXED_WORD = 3  # a trigram index only finds words of three characters or more
 MAX_CASE_VARIANTS = 16
 
+FOLD = "passerelle_fold"
+_LIGATURES = str.maketrans({"œ": "oe", "Œ": "oe", "æ": "ae", "Æ": "ae"})
+
+
+def fold(value):
+    """``value`` without accents and case, as ``passerelle_fold`` gives it in SQL."""
+    if value is None:
+        return None
+    decomposed = unicodedata.normalize("NFKD", str(value).translate(_LIGATURES))
+    return "".join(char for char in decomposed if not unicodedata.combining(char)).casefold()
+
+
+@event.listens_for(Engine, "connect")
+def _register_fold(dbapi_connection, _record):
+    """SQLite has no accent folding: every connection gets ``fold`` as a deterministic
+    function (the search triggers and queries call it)."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        dbapi_connection.create_function(FOLD, 1, fold, deterministic=True)
+
+
+def folded(expression):
+    return getattr(func, FOLD)(expression)
+
+
+def sort_key(attribute) -> list:
+    """ORDER BY terms sorting a text column ignoring accents and case, ties as typed."""
+    return [folded(attribute), attribute]
+
+
 # --- DDL, for migrations ---------------------------------------------------------------
+
+_PG_FOLD_FUNCTION = (
+    f"CREATE OR REPLACE FUNCTION {FOLD}(text) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT "
+    "AS $$ SELECT lower(public.unaccent('public.unaccent'::regdictionary, $1)) $$")
 
 def search_table(table: str) -> str:
     """The SQLite FTS5 table indexing ``table``."""
     return f"{table}_search"
 
 
-def _ddl_create(dialect: str, table: str, columns, code: str | None) -> list[str]:
+def _ddl_create(dialect: str, table: str, columns, code: str | None, folding: bool = True) -> list[str]:
+    """The DDL of a table's search indexes (``folding`` False: the case-only indexes of
+    the migrations before accent folding, for their downgrade)."""
     if dialect == "postgresql":
         statements = ["CREATE EXTENSION IF NOT EXISTS pg_trgm"]
-        statements += [f"CREATE INDEX ix_{table}_{column}_trgm ON {table} USING gin ({column} gin_trgm_ops)"
+        if folding:
+            statements += ["CREATE EXTENSION IF NOT EXISTS unaccent", _PG_FOLD_FUNCTION]
+        indexed = (lambda name: f"{FOLD}({name})") if folding else (lambda name: name)
+        statements += [f"CREATE INDEX ix_{table}_{column}_trgm ON {table} USING gin ({indexed(column)} gin_trgm_ops)"
                        for column in columns]
         if code:
             statements.append(f"CREATE INDEX ix_{table}_{code}_prefix ON {table} "
@@ -57,17 +107,20 @@ def _ddl_create(dialect: str, table: str, columns, code: str | None) -> list[str
     if dialect == "sqlite":
         fts = search_table(table)
         names = ", ".join(columns)
-        new = ", ".join(f"new.{column}" for column in columns)
-        old = ", ".join(f"old.{column}" for column in columns)
+        value = (lambda row, name: f"{FOLD}({row}.{name})") if folding else (lambda row, name: f"{row}.{name}")
+        new = ", ".join(value("new", column) for column in columns)
+        old = ", ".join(value("old", column) for column in columns)
         delete = f"INSERT INTO {fts}({fts}, rowid, {names}) VALUES ('delete', old.id, {old});"
         insert = f"INSERT INTO {fts}(rowid, {names}) VALUES (new.id, {new});"
+        content = "''" if folding else f"'{table}', content_rowid='id'"
+        fill = (f"INSERT INTO {fts}(rowid, {names}) SELECT id, {', '.join(value(table, c) for c in columns)} "
+                f"FROM {table}") if folding else f"INSERT INTO {fts}({fts}) VALUES ('rebuild')"
         statements = [
-            f"CREATE VIRTUAL TABLE {fts} USING fts5({names}, content='{table}', content_rowid='id', "
-            f"tokenize='trigram')",
+            f"CREATE VIRTUAL TABLE {fts} USING fts5({names}, content={content}, tokenize='trigram')",
             f"CREATE TRIGGER {fts}_insert AFTER INSERT ON {table} BEGIN {insert} END",
             f"CREATE TRIGGER {fts}_delete AFTER DELETE ON {table} BEGIN {delete} END",
             f"CREATE TRIGGER {fts}_update AFTER UPDATE OF id, {names} ON {table} BEGIN {delete} {insert} END",
-            f"INSERT INTO {fts}({fts}) VALUES ('rebuild')",
+            fill,
         ]
         if code:
             statements.append(f"CREATE INDEX ix_{table}_{code}_prefix ON {table} (tenant_id, lower({code}))")
@@ -97,19 +150,20 @@ def _seed_sqlite_statistics(bind, table: str) -> None:
 def _ddl_drop(dialect: str, table: str, columns, code: str | None) -> list[str]:
     statements = [f"DROP INDEX IF EXISTS ix_{table}_{code}_prefix"] if code else []
     if dialect == "postgresql":
-        # pg_trgm itself stays: other indexes may use it, and it is harmless.
+        # pg_trgm, unaccent and passerelle_fold stay: other indexes may use them.
         statements += [f"DROP INDEX IF EXISTS ix_{table}_{column}_trgm" for column in columns]
     elif dialect == "sqlite":
         fts = search_table(table)
-        statements += [f"DROP TRIGGER IF EXISTS {fts}_{event}" for event in ("insert", "delete", "update")]
+        statements += [f"DROP TRIGGER IF EXISTS {fts}_{trigger}" for trigger in ("insert", "delete", "update")]
         statements.append(f"DROP TABLE IF EXISTS {fts}")
     return statements
 
 
-def create_text_search(bind, table: str, columns=("label",), code: str | None = "code") -> None:
+def create_text_search(bind, table: str, columns=("label",), code: str | None = "code",
+                       folding: bool = True) -> None:
     """Create the search indexes of ``table`` (trigram on ``columns``, prefix on ``code``),
     filled from the rows already there. ``bind``: a connection (``op.get_bind()``)."""
-    for statement in _ddl_create(bind.dialect.name, table, columns, code):
+    for statement in _ddl_create(bind.dialect.name, table, columns, code, folding):
         bind.execute(text(statement))
     if bind.dialect.name == "sqlite":
         _seed_sqlite_statistics(bind, table)
@@ -121,6 +175,41 @@ def drop_text_search(bind, table: str, columns=("label",), code: str | None = "c
     for statement in _ddl_drop(bind.dialect.name, table, columns, code):
         bind.execute(text(statement))
     _indexed_columns.cache_clear()
+
+
+def _indexed_tables(bind) -> dict[str, tuple[tuple[str, ...], str | None]]:
+    """``{table: (searched columns, code column or None)}`` of the search indexes there are."""
+    if bind.dialect.name == "sqlite":
+        names = [row[0] for row in bind.execute(text(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE '%\\_search' ESCAPE '\\'"))]
+        tables = {}
+        for fts in names:
+            table = fts[:-len("_search")]
+            columns = tuple(row[1] for row in bind.execute(text(f"PRAGMA table_info({fts})")))
+            prefix = bind.execute(text("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = :n"),
+                                  {"n": f"ix_{table}_code_prefix"}).first()
+            tables[table] = (columns, "code" if prefix else None)
+        return tables
+    rows = bind.execute(text("SELECT tablename, indexname FROM pg_indexes WHERE schemaname = current_schema() "
+                             "AND (indexname LIKE '%\\_trgm' OR indexname LIKE '%\\_code\\_prefix')")).all()
+    tables: dict[str, tuple[tuple[str, ...], str | None]] = {}
+    for table, index in sorted(rows):
+        columns, code = tables.get(table, ((), None))
+        middle = index[len(f"ix_{table}_"):]
+        if middle.endswith("_trgm"):
+            columns += (middle[:-len("_trgm")],)
+        else:
+            code = "code"
+        tables[table] = (columns, code)
+    return tables
+
+
+def rebuild_text_search(bind, folding: bool = True) -> None:
+    """Drop and create again every table's search indexes, folding accents or not (the
+    migration that brought accent folding, and its downgrade)."""
+    for table, (columns, code) in _indexed_tables(bind).items():
+        drop_text_search(bind, table, columns, code)
+        create_text_search(bind, table, columns, code, folding)
 
 
 _FTS_SUFFIXES = ("_search", "_search_data", "_search_idx", "_search_config", "_search_docsize",
@@ -198,7 +287,7 @@ def _text_attribute(attribute):
 
 
 def _postgresql_word(model, searchable, word):
-    escaped = _escape(word)
+    escaped, folded_word = _escape(word), _escape(fold(word))
     matches = []
     for name in searchable:
         attribute = getattr(model, name)
@@ -206,8 +295,8 @@ def _postgresql_word(model, searchable, word):
             # lower(code) text_pattern_ops serves a left-anchored LIKE.
             matches.append(func.lower(attribute).like(func.lower(f"{escaped}%")))
         else:
-            # A pg_trgm GIN index on the column serves ILIKE '%…%' (and ILIKE ignores case).
-            matches.append(_text_attribute(attribute).ilike(f"%{escaped}%"))
+            # A pg_trgm GIN index on passerelle_fold(column) serves LIKE '%…%'.
+            matches.append(folded(_text_attribute(attribute)).like(f"%{folded_word}%"))
     return or_(*matches)
 
 
@@ -237,13 +326,11 @@ def _sqlite_word(session, model, searchable, word):
         elif name in indexed:
             fts_columns.append(name)
         else:
-            # SQLite's LIKE ignores the case of ASCII letters; other letters by variants.
-            value = _text_attribute(attribute)
-            matches.extend(value.like(f"%{_escape(variant)}%", escape="\\") for variant in _case_variants(word))
+            matches.append(folded(_text_attribute(attribute)).like(f"%{_escape(fold(word))}%", escape="\\"))
     if fts_columns:
         fts = search_table(table)
-        # The trigram tokenizer folds case (Unicode) and matches a phrase as a substring.
-        query = "{" + " ".join(fts_columns) + "} : " + _fts_phrase(word)
+        # The index holds folded text; the trigram tokenizer matches a phrase as a substring.
+        query = "{" + " ".join(fts_columns) + "} : " + _fts_phrase(fold(word))
         rowids = select(column("rowid")).select_from(sql_table(fts)).where(
             literal_column(fts).op("MATCH")(query))
         matches.append(model.id.in_(rowids))
@@ -269,6 +356,8 @@ def _generic_word(model, searchable, word):
     matches = []
     for name in searchable:
         attribute = getattr(model, name)
-        pattern = f"{escaped}%" if name in PREFIX_COLUMNS else f"%{escaped}%"
-        matches.append(_text_attribute(attribute).ilike(pattern, escape="\\"))
+        if name in PREFIX_COLUMNS:
+            matches.append(_text_attribute(attribute).ilike(f"{escaped}%", escape="\\"))
+        else:
+            matches.append(folded(_text_attribute(attribute)).like(f"%{_escape(fold(word))}%", escape="\\"))
     return or_(*matches)

@@ -101,7 +101,7 @@ CASE_IS_IGNORED = [
     ("écrou", {"ECR-10"}),          # É in the label, é searched
     ("ÉLECTRIQUE", {"BAT"}),        # é in the label, É searched
     ("ÉL", {"BAT"}),                # the same with a short word
-    ("é", {"VIS-01", "ECR-10", "A_1", "AB1", "BAT"}),
+    ("É", {"VIS-01", "ECR-10", "XVIS", "A_1", "AB1", "A%B", "AXB", "BAT", "TUBE"}),  # every e, accented or not
 ]
 
 
@@ -109,18 +109,24 @@ def test_case_is_ignored(units):
     assert_found(units["ACME"], CASE_IS_IGNORED)
 
 
-ACCENTS_ARE_KEPT = [
+ACCENTS_ARE_IGNORED = [
     ("bâti", {"BAT"}),
-    ("bati", set()),
-    ("electrique", set()),
-    ("ecrou", set()),
-    ("tete", set()),
+    ("bati", {"BAT"}),
+    ("BATI", {"BAT"}),
+    ("electrique", {"BAT"}),
+    ("ecrou", {"ECR-10"}),
+    ("tete", {"VIS-01"}),
     ("tête", {"VIS-01"}),
+    ("têté", {"VIS-01"}),            # accents are ignored in the search words too
+    ("tetu", set()),                 # but the letters must match
+    ("fraisee", {"VIS-01"}),
+    ("ai", {"VIS-01", "XVIS"}),      # short words (no trigram) fold too
+    ("EL", {"BAT"}),                 # "él" of électrique, without the accent
 ]
 
 
-def test_accents_are_kept(units):
-    assert_found(units["ACME"], ACCENTS_ARE_KEPT)
+def test_accents_are_ignored(units):
+    assert_found(units["ACME"], ACCENTS_ARE_IGNORED)
 
 
 SPECIAL_CHARACTERS_ARE_LITERAL = [
@@ -372,3 +378,32 @@ def test_sqlite_uses_the_indexes_before_any_analyze(units):
     query = tenant_query(Unit, units["ACME"]).filter(search_clause(Unit, CODE_LABEL, "Inox")).order_by(Unit.code)
     plan = _plan(query.statement)
     assert "MULTI-INDEX OR" in plan and "ix_units_code_prefix" in plan and "units_search VIRTUAL TABLE" in plan
+
+
+def test_the_accent_folding_migration_and_its_downgrade(units):
+    """``rebuild_text_search`` is the migration: every search index discovered and rebuilt
+    (case only on downgrade, accents folded on upgrade), rows already there indexed."""
+    from core.search import rebuild_text_search
+    connection = db.session.connection()
+    rebuild_text_search(connection, folding=False)
+    rebuild_text_search(connection, folding=True)
+    db.session.commit()
+    _check_sqlite_index()
+    assert found("bati", units["ACME"]) == {"BAT"}
+    assert found("ECROU", units["ACME"]) == {"ECR-10"}
+    if db.engine.dialect.name == "sqlite":
+        indexed = db.session.execute(text("SELECT name FROM sqlite_master WHERE name LIKE '%\\_search' ESCAPE '\\'"))
+        assert {"units_search", "clients_search", "articles_search"} <= {row[0] for row in indexed}
+
+
+def test_sort_on_a_text_column_ignores_accents_and_case(app, tenants, browser):
+    """ui.md: ``Élise`` sorts with the E's (sort index 1 is the label of the units list)."""
+    labels = {"U1": "Zoé", "U2": "élise", "U3": "Alain", "U4": "Eric", "U5": "Élodie", "U6": "émile"}
+    with app.app_context():
+        db.session.add_all(Unit(tenant_id=tenants["ACME"], code=code, label=label) for code, label in labels.items())
+        db.session.commit()
+        db.session.remove()
+    page = browser("viewer@acme.test").get("/admin/units/?sort=1").get_data(as_text=True)
+    assert [labels[code] for code in _CODE_CELL.findall(page)] == ["Alain", "élise", "Élodie", "émile", "Eric", "Zoé"]
+    page = browser("viewer@acme.test").get("/admin/units/?sort=1&desc=1").get_data(as_text=True)
+    assert [labels[code] for code in _CODE_CELL.findall(page)][0] == "Zoé"
