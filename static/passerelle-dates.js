@@ -48,7 +48,9 @@
       $.fn.daterangepicker = function (options, callback) {
         var locale = $.extend({firstDay: 1, daysOfWeek: moment.weekdaysMin(), monthNames: moment.monthsShort()},
                               window.PASSERELLE_DATEPICKER || {});
-        var result = picker.call(this, $.extend(true, {locale: locale}, options), callback);
+        var settings = $.extend(true, {locale: locale}, options);
+        if (locale.separator) { settings.locale.separator = locale.separator; }  /* " au " on French pages */
+        var result = picker.call(this, settings, callback);
         this.each(function () { typedStrictly($(this)); });
         return result;
       };

@@ -5,6 +5,7 @@ tenant scoping of lists, counts, details, edits, deletes, exports, relation
 choices and AJAX look-ups, CSRF (Flask-WTF forms), the business rules run on
 save and delete, and the XLSX export.
 """
+import re
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -254,6 +255,9 @@ class TenantModelConverter(AdminModelConverter):
         return super()._model_select_field(prop, multiple, remote_model, **kwargs)
 
 
+DATE_RANGE_SEPARATOR = re.compile(r"\s+(?:au|to|-)\s+", re.IGNORECASE)
+
+
 class _TypedDate:
     """A date filter whose value is typed ``JJ/MM/AAAA`` (ISO accepted), read by cells."""
 
@@ -264,10 +268,11 @@ class _TypedDate:
 
 
 class _TypedDateRange(_TypedDate):
-    """A *between* filter: two dates separated by `` to `` (the picker's separator)."""
+    """A *between* filter: two dates separated by `` au `` (the French picker's
+    separator: "du 01/03/2025 au 31/03/2025"), `` to `` or `` - ``."""
 
     def clean(self, value):
-        return [self.parse(part) for part in value.split(" to ")]
+        return [self.parse(part) for part in DATE_RANGE_SEPARATOR.split(value.strip().removeprefix("du "), 1)]
 
     def validate(self, value) -> bool:
         try:

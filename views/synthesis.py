@@ -34,7 +34,7 @@ def money(value) -> str:
 
 
 def _parse_day(text: str | None) -> date | None:
-    """A period bound as sent by the date input (ISO) or typed (JJ/MM/AAAA)."""
+    """A period bound as typed (JJ/MM/AAAA, ISO accepted)."""
     try:
         return cells.parse_date(text) if text else None
     except cells.CellError:
@@ -78,8 +78,8 @@ class JobSiteSynthesisView(SecuredView):
             errors.append(_("Dates are expected as YYYY-MM-DD."))
         filters = SynthesisFilters(client_id, sector_id, date_from, date_to, args.get("invoiced") == "1")
         shown = {"client": client_code, "sector": sector_id if sector_id and sector_id > 0 else None,
-                 "date_from": date_from.isoformat() if date_from else "",
-                 "date_to": date_to.isoformat() if date_to else "", "invoiced": filters.with_invoices_only}
+                 "date_from": f"{date_from:%d/%m/%Y}" if date_from else args.get("date_from", ""),
+                 "date_to": f"{date_to:%d/%m/%Y}" if date_to else args.get("date_to", ""), "invoiced": filters.with_invoices_only}
         return filters, shown, errors
 
     @expose("/")

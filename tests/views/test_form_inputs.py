@@ -104,3 +104,28 @@ def test_date_filters_are_typed_jj_mm_aaaa(app, browser, demo):
         assert wanted in page and other not in page, typed
     page = b.get(f"/admin/job-sites/?flt1_{index}=15/03/2025garbage")
     assert page.status_code == 200 and other in page.get_data(as_text=True)  # an invalid filter is ignored
+
+
+def test_date_between_filters_read_du_au_in_french(app, browser, demo):
+    """The French picker writes "01/03/2025 au 31/03/2025"; "du … au …", " to " and ISO
+    dates are read as well; a reversed or broken range is ignored, never a 500."""
+    from models import JobSite
+    with app.app_context():
+        sites = db.session.query(JobSite).filter_by(tenant_id=demo).order_by(JobSite.id).limit(3).all()
+        for site, day in zip(sites, (date(2025, 3, 1), date(2025, 3, 31), date(2025, 4, 1))):
+            site.start_date = day
+        inside, outside = {sites[0].code, sites[1].code}, sites[2].code
+        db.session.commit()
+        view = next(v for v in _model_views(app) if v.endpoint == "job-sites")
+        index = next(i for i, flt in enumerate(view._filters)
+                     if type(flt).__name__ == "DateBetweenFilter" and flt.column.key == "start_date")
+    b = browser()
+    assert b.login("consultant@demo.test", DEMO_PASSWORD).status_code == 302
+    for typed in ("01/03/2025 au 31/03/2025", "du 01/03/2025 au 31/03/2025", "2025-03-01 to 2025-03-31",
+                  "01/03/2025 - 31/03/2025"):
+        page = b.get(f"/admin/job-sites/?flt1_{index}={typed}").get_data(as_text=True)
+        assert all(code in page for code in inside) and outside not in page, typed
+    for broken in ("31/03/2025 au 01/03/2025", "01/03/2025 au", "au", "01/13/2025 au 31/03/2025\x00"):
+        response = b.get(f"/admin/job-sites/?flt1_{index}={broken}")
+        assert response.status_code == 200 and outside in response.get_data(as_text=True), broken
+    assert '"separator": " au "' in page

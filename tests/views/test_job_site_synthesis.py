@@ -119,3 +119,18 @@ def test_export_command(app, tenants, invoices, tmp_path):
     assert result.exit_code == 0, result.output
     sheet = openpyxl.load_workbook(output).worksheets[0]
     assert sheet.max_row == 4
+
+
+def test_period_typed_jj_mm_aaaa_with_the_french_picker(app, browser, tenants, invoices):
+    """ui.md: no browser ``type="date"`` (its format follows the OS, not the page): the
+    period is typed JJ/MM/AAAA (ISO still read) and shown back JJ/MM/AAAA."""
+    b = browser("viewer@acme.test")
+    page = b.get(URL).get_data(as_text=True)
+    assert 'type="date"' not in page and 'data-role="datepicker"' in page and 'data-date-format="DD/MM/YYYY"' in page
+    for typed in ("02/10/2026", "2026-10-02"):
+        after = b.get(URL + f"?date_from={typed}").get_data(as_text=True)
+        assert 'value="02/10/2026"' in after, typed
+        ch1 = after.split('<tr data-job-site="CH1"')[1].split("</tr>")[0]
+        assert ">0<" in ch1.replace(" ", ""), typed  # the invoices of 01/10/2026 are out of the period
+    wrong = b.get(URL + "?date_from=31/02/2026").get_data(as_text=True)
+    assert 'value="31/02/2026"' in wrong and "alert-warning" in wrong
