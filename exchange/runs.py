@@ -225,7 +225,7 @@ def perform(run_id: int, actor: tuple = (None, "system")) -> str:
     run = Run(id=row.id, connector=connector, direction=row.direction, dry_run=row.dry_run, owner=row.lease_owner,
               only=_failed_items(row.retry_of_id) if row.retry_of_id else None, full_send=row.full_send)
     engine = kind_of(connector.kind).engines[row.direction]
-    db.session.rollback()
+    transaction.rollback()
     beat = Heartbeat(current_app._get_current_object(), run)
     beat.start()
     failed_message = None

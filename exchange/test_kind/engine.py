@@ -64,7 +64,7 @@ def receive(run) -> None:
 def send(run) -> None:
     codes = [code for (code,) in db.session.query(Client.code).filter_by(tenant_id=run.connector.tenant_id)
              .order_by(Client.code)]
-    db.session.rollback()
+    transaction.rollback()
     run.set_total(len(codes))
     for code in codes:
         run.item("client", code, "ok")
