@@ -7,6 +7,7 @@ import time
 
 from flask_babel import gettext as _
 
+from core import transaction
 from core.extensions import db
 from core.paths import absolute_folder, exchange_root
 from exchange.base import ItemError, RunFailed
