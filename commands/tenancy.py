@@ -5,6 +5,7 @@ from commands.context import find_tenant
 from core import transaction
 from core.audit import audit_actor
 from models import ROLES
+from rules.templates import copy_tenant
 from rules.tenancy import TenancyError, create_tenant, create_user
 
 
@@ -13,18 +14,23 @@ def tenants_group():
     pass
 
 
-@tenants_group.command("create", help="Create a tenant with default dossier settings and empty tables.")
+@tenants_group.command("create", help="Create a tenant with default dossier settings and empty tables, "
+                                        "or with a copy of the parameters of the tenant given by --from.")
 @click.option("--code", required=True)
 @click.option("--name", required=True)
+@click.option("--from", "template", default=None, help="Code of the tenant to copy the parameters from.")
 @with_appcontext
-def create_tenant_command(code, name):
+def create_tenant_command(code, name, template):
     audit_actor.set((None, "cli"))
     try:
-        tenant = create_tenant(code, name)
+        if template:
+            tenant = copy_tenant(find_tenant(template), code, name)
+        else:
+            tenant = create_tenant(code, name)
     except TenancyError as error:
         raise click.ClickException(str(error))
     transaction.commit()
-    click.echo(f"tenant {tenant.code} created")
+    click.echo(f"tenant {tenant.code} created" + (f" from {template.upper()}" if template else ""))
 
 
 @click.group("users", help="Users and their roles.")

@@ -1,5 +1,5 @@
 """Administration: tenants, users and the audit log."""
-from flask import flash, g, request
+from flask import abort, flash, g, request
 from flask_admin.contrib.sqla.filters import FilterEqual
 from flask_admin.helpers import get_form_data
 from flask_admin.model.form import InlineFormAdmin
@@ -15,6 +15,7 @@ from core.extensions import db
 from core.glossary import FIELD_LABELS, TABLE_LABELS, choices, label_of
 from core.tenancy import ADMINISTRATORS, EVERYONE
 from models import ROLES, AuditLogEntry, Membership, Tenant, User
+from rules.templates import copy_tenant
 from rules.tenancy import MIN_PASSWORD_LENGTH, TenancyError, create_tenant, save_user, user_errors
 from views.base import SecuredModelView
 from views.formatters import audit_value_formatter, field_formatter, stored_value_text, table_formatter
@@ -82,9 +83,35 @@ class TenantView(UnscopedAdminView):
         form._fields.move_to_end("name")  # the fixed code first, as on creation
         return form
 
+    def get_create_form(self):
+        """A new tenant may copy the parameters of a tenant the admin administers."""
+        base = super().get_create_form()
+
+        class TenantCreateForm(base):
+            copy_from = SelectField(_l("Copy from"), coerce=int, default=0, description=_l(
+                "Parameter tables, dossier settings and connectors (disabled, without secrets, folders or "
+                "URLs) of this tenant are copied into the new one."))
+        return TenantCreateForm
+
+    def create_form(self, obj=None):
+        form = super().create_form(obj)
+        templates = db.session.query(Tenant.id, Tenant.code, Tenant.name).filter(
+            Tenant.id.in_(administered_tenant_ids())).order_by(Tenant.code)
+        form.copy_from.choices = [(0, _("— Empty tenant —"))] + [(t.id, f"{t.code} — {t.name}") for t in templates]
+        return form
+
     def create_model(self, form):
+        template = None
+        if form.copy_from.data:
+            if form.copy_from.data not in administered_tenant_ids():
+                abort(404)
+            template = db.session.get(Tenant, form.copy_from.data)
         try:
-            tenant = create_tenant(form.code.data, form.name.data, admin_user=current_user)
+            if template is not None:
+                tenant = copy_tenant(template, form.code.data, form.name.data, admin_user=current_user,
+                                     actor=(current_user.id, current_user.email))
+            else:
+                tenant = create_tenant(form.code.data, form.name.data, admin_user=current_user)
             transaction.commit()
         except TenancyError as error:
             transaction.rollback()
