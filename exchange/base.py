@@ -21,6 +21,7 @@ from core.crypto import decrypt_secrets, encrypt_secrets
 from core.extensions import db
 from core.paths import FolderRefused, exchange_folder
 from models.exchange import DIRECTIONS, Connector
+from rules import health
 
 TEXT, INTEGER, BOOLEAN, CHOICE, FOLDER, SECRET = "text", "integer", "boolean", "choice", "folder", "secret"
 TRUE_WORDS = {"1", "true", "yes", "on", "oui", "vrai", "y"}
@@ -60,6 +61,7 @@ class Kind:
     settings: tuple[Setting, ...]
     engines: dict[str, Callable] = field(default_factory=dict)   # direction -> engine(run)
     check: Callable[[dict], dict] | None = None                  # cross-field rules -> {field: message}
+    creates: Callable[[dict], set] | None = None                 # settings -> document types it makes
 
     @property
     def directions(self) -> tuple[str, ...]:
@@ -233,3 +235,44 @@ def has_secret(connector: Connector, name: str) -> bool:
     except Exception:  # a key that changed: the form says the secret must be typed again
         current_app.logger.warning("connector %s: secrets cannot be decrypted", connector.id)
         return False
+
+
+# --- the parameter health check of connectors ------------------------------------------------------
+
+def _enabled_connectors(tenant_id: int):
+    return db.session.query(Connector).filter_by(tenant_id=tenant_id, enabled=True).order_by(Connector.code).all()
+
+
+@health.check
+def connector_settings(tenant_id: int) -> list:
+    """Enabled connectors whose saved settings no longer pass their kind's validation
+    (a required setting added since, a relation whose row was deleted…)."""
+    findings = []
+    for connector in _enabled_connectors(tenant_id):
+        kind = kind_of(connector.kind)
+        if kind is None:
+            continue
+        saved = {name: value for name, value in (connector.settings or {}).items() if kind.setting(name)}
+        try:
+            secrets = decrypt_secrets(connector.secrets)
+        except Exception:  # a key that changed: the secrets must be typed again
+            secrets = {}
+        _settings, _secrets, errors = parse_settings(kind, saved, secrets)
+        if errors:
+            problems = "; ".join(f"{setting_label(kind, name)} : {message}" for name, message in sorted(errors.items()))
+            findings.append(health.Finding("CONNECTOR_SETTINGS_INCOMPLETE", health.BLOCKING, _(
+                "Connector %(code)s: %(problems)s", code=connector.code, problems=problems),
+                "connectors", connector.id, connector.code))
+    return findings
+
+
+@health.check
+def connector_sequences(tenant_id: int) -> list:
+    """The documents an enabled connector makes need their numbering sequence."""
+    findings = []
+    for connector in _enabled_connectors(tenant_id):
+        kind = kind_of(connector.kind)
+        if kind is not None and kind.creates:
+            findings += health.sequences_missing(tenant_id, kind.creates(connector.settings or {}),
+                                                 _(" by connector %(code)s", code=connector.code))
+    return findings

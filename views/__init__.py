@@ -11,6 +11,7 @@ from views.parameters import PARAMETER_SCREENS, PARAMETERS
 from views.payments import PAYMENTS, PaymentBatchView, PaymentImportLink, PaymentView
 from views.settings import DossierSettingsView
 from views.synthesis import JobSiteSynthesisView
+from views.health import ParameterHealthView
 from views.simulator import PriceSimulatorView
 
 
@@ -31,6 +32,8 @@ def register_views(admin) -> None:
         admin.add_view(view_class(model, name=label, category=PARAMETERS, endpoint=url_name, url=url_name))
     admin.add_view(PriceSimulatorView(name=_l("Price simulator"), category=PARAMETERS, endpoint="price-simulator",
                                       url="price-simulator"))
+    admin.add_view(ParameterHealthView(name=_l("Parameter health"), category=PARAMETERS, endpoint="parameter-health",
+                                       url="parameter-health"))
     register_exchange_views(admin)
     admin.add_view(TenantView(Tenant, name=_l("Tenants"), category=ADMINISTRATION, endpoint="tenants",
                               url="tenants"))

@@ -75,7 +75,7 @@ class JobSiteSynthesisView(SecuredView):
             sector_id = -1
         date_from, date_to = _parse_day(args.get("date_from")), _parse_day(args.get("date_to"))
         if (args.get("date_from") and date_from is None) or (args.get("date_to") and date_to is None):
-            errors.append(_("Dates are expected as YYYY-MM-DD."))
+            errors.append(_("Dates are expected as DD/MM/YYYY."))
         filters = SynthesisFilters(client_id, sector_id, date_from, date_to, args.get("invoiced") == "1")
         shown = {"client": client_code, "sector": sector_id if sector_id and sector_id > 0 else None,
                  "date_from": f"{date_from:%d/%m/%Y}" if date_from else args.get("date_from", ""),
