@@ -35,6 +35,11 @@ class Table:
     def import_spec(self):
         return self.screen.import_spec()
 
+    def export_sheet(self, query=None):
+        """The columns and rows of the export of ``query`` (default: every row of the
+        current tenant, sorted as the list)."""
+        return self.screen.export_sheet(query if query is not None else self.screen.filtered_query())
+
     def write_export(self, query=None) -> str:
         """The rows of ``query`` (default: every row of the current tenant, sorted as the list)
         in a temporary XLSX file; its path."""

@@ -96,7 +96,8 @@ class TableSpec:
         self.relation_limits = {f.name: cells.limits_of(_code_column(model, f.name))
                                 for f in self.fields if f.relation}
         self.refers_to_itself = any(f.relation and _targets(self, f) is model for f in self.fields)
-        self.required = {"code"} | {
+        self.keyed_by_code = "code" in mapper.columns  # else a one-row table (the dossier settings)
+        self.required = ({"code"} if self.keyed_by_code else set()) | {
             f.name for f in self.fields
             if not f.relation and not mapper.columns[f.name].nullable
             and mapper.columns[f.name].default is None and f.kind == xlsx.TEXT
@@ -241,14 +242,18 @@ def _chunks(rows, size: int):
         yield chunk
 
 
-def _check_chunk(spec: TableSpec, parsed_rows: list, tenant_id: int, progress: _Progress) -> list:
+def _check_chunk(spec: TableSpec, parsed_rows: list, tenant_id: int, progress: _Progress, singleton=None) -> list:
     """Check the rows of one chunk and build their objects (new ones not yet in the
-    session): a list of (RowResult, object)."""
+    session): a list of (RowResult, object). A table without codes has one row, which
+    updates ``singleton``."""
     model = spec.model
     existing = rows_by_code(model, tenant_id, [values.get("code") for _n, values, _e in parsed_rows
-                                               if values.get("code")])
+                                               if values.get("code")]) if spec.keyed_by_code else {}
     results = []
     for number, values, errors in parsed_rows:
+        if singleton is not None:
+            results.append((RowResult(number, "", "update", values, errors), singleton))
+            continue
         code = str(values.get("code") or "")
         if code and code in progress.first_row_of_code:
             errors["code"] = _("The code %(code)s is already on row %(row)s of the file.",
@@ -290,7 +295,7 @@ def _keep_rows() -> int:
     return current_app.config.get("IMPORT_MAX_SHOWN_ROWS", 200) if has_app_context() else 200
 
 
-def _check_and_write(spec: TableSpec, table: Table, tenant_id: int, dry_run: bool) -> ImportReport:
+def _check_and_write(spec: TableSpec, table: Table, tenant_id: int, dry_run: bool, singleton=None) -> ImportReport:
     """Check every row, chunk by chunk; while no row has an error and not ``dry_run``,
     write each chunk (flushed). The caller rolls back when the report is not ok."""
     report = ImportReport(columns=spec.fields, keep=_keep_rows())
@@ -300,7 +305,7 @@ def _check_and_write(spec: TableSpec, table: Table, tenant_id: int, dry_run: boo
     progress = _Progress()
     size = 10 ** 9 if spec.refers_to_itself else CHUNK_ROWS  # a table referring to itself: one chunk
     for chunk in _chunks(_parsed_rows(spec, table, mapping), size):
-        results = _check_chunk(spec, chunk, tenant_id, progress)
+        results = _check_chunk(spec, chunk, tenant_id, progress, singleton)
         for row, _obj in results:
             report.add(row)
         objects = [obj for _row, obj in results]
@@ -338,10 +343,16 @@ def import_table(spec: TableSpec, data: bytes, filename: str, tenant_id: int, dr
         table = read_table(data, filename)
     except UnreadableFile as error:
         return ImportReport(columns=spec.fields, file_errors=[str(error)])
+    return import_rows(spec, table, tenant_id, dry_run)
+
+
+def import_rows(spec: TableSpec, table: Table, tenant_id: int, dry_run: bool = False, singleton=None) -> ImportReport:
+    """``import_table`` for a table already read (a sheet of a workbook); ``singleton``: the
+    row a table without codes updates."""
     savepoint = db.session.begin_nested()  # an error undoes the import, never the caller's work
     try:
         with db.session.no_autoflush:
-            report = _check_and_write(spec, table, tenant_id, dry_run)
+            report = _check_and_write(spec, table, tenant_id, dry_run, singleton)
     except UnreadableFile as error:
         savepoint.rollback()
         return ImportReport(columns=spec.fields, file_errors=[str(error)])

@@ -13,6 +13,7 @@ from views.settings import DossierSettingsView
 from views.synthesis import JobSiteSynthesisView
 from views.health import ParameterHealthView
 from views.simulator import PriceSimulatorView
+from views.workbook import ParametersWorkbookView
 
 
 def register_views(admin) -> None:
@@ -34,6 +35,8 @@ def register_views(admin) -> None:
                                       url="price-simulator"))
     admin.add_view(ParameterHealthView(name=_l("Parameter health"), category=PARAMETERS, endpoint="parameter-health",
                                        url="parameter-health"))
+    admin.add_view(ParametersWorkbookView(name=_l("Parameters workbook"), category=PARAMETERS,
+                                          endpoint="parameters-workbook", url="parameters-workbook"))
     register_exchange_views(admin)
     admin.add_view(TenantView(Tenant, name=_l("Tenants"), category=ADMINISTRATION, endpoint="tenants",
                               url="tenants"))

@@ -599,13 +599,17 @@ class SecuredModelView(ImportMixin, RoleGate, ModelView):
     def export_field_names(self) -> list[str]:
         return list(self.column_export_list or [name for name, _label in self._export_columns])
 
-    def write_export(self, query) -> str:
-        """Write the rows of ``query`` to a temporary XLSX file and return its path."""
+    def export_sheet(self, query) -> tuple[list, object]:
+        """The columns and the rows (streamed, as the screen shows them) of ``query``'s export."""
         fields = fields_of(self.model, self.export_field_names())
         rows = stream_rows(select_columns(query, self.model, fields),
                            current_app.config["EXPORT_BATCH_SIZE"])
-        rows = self.readable_rows(fields, rows)
-        return xlsx.write_temporary_xlsx(str(self.name), [field.column for field in fields], rows)
+        return [field.column for field in fields], self.readable_rows(fields, rows)
+
+    def write_export(self, query) -> str:
+        """Write the rows of ``query`` to a temporary XLSX file and return its path."""
+        columns, rows = self.export_sheet(query)
+        return xlsx.write_temporary_xlsx(str(self.name), columns, rows)
 
     def readable_rows(self, fields, rows):
         """Exported rows as the screen shows them: closed-list values by label (the import

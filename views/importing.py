@@ -18,62 +18,22 @@ from spreadsheets.importer import TableSpec, import_table
 UPLOADS_KEY = "pending_imports"
 
 
-class ImportMixin:
-    """Adds ``<list>/import/`` to a SecuredModelView."""
+class UploadStore:
+    """The one upload store: a file waits in ``instance/uploads`` between its preview and
+    its confirmation, claimed once (a double submit imports nothing twice); the session
+    remembers which upload belongs to which tenant and screen."""
 
-    @property
-    def can_import(self) -> bool:
-        return self.can_create and self.can_edit
-
-    def import_spec(self) -> TableSpec:
-        choices = {name: [value for value, _label in pairs] for name, pairs in (self.form_choices or {}).items()}
-        names = self.export_field_names()
-        read_only = [name for name in names if self.form_columns and name not in self.form_columns]
-        return TableSpec(self.model, names, choices, read_only)
+    def pending_upload(self, token: str) -> dict:
+        """The session's entry of ``token`` for this tenant and screen, else 404."""
+        entry = session.get(UPLOADS_KEY, {}).get(token)
+        if entry is None or entry["tenant"] != current_tenant_id() or entry["endpoint"] != self.endpoint:
+            abort(404)
+        return entry
 
     def _upload_dir(self) -> str:
         path = os.path.join(current_app.instance_path, "uploads")
         os.makedirs(path, exist_ok=True)
         return path
-
-    @expose("/import/", methods=("GET", "POST"))
-    def import_view(self):
-        if not self.can_import:
-            abort(403)
-        report, upload = None, None
-        if request.method == "POST":
-            uploaded = request.files.get("file")
-            if uploaded is None or not uploaded.filename:
-                flash(_("Choose a file to import."), "error")
-            else:
-                data = uploaded.read()
-                report = import_table(self.import_spec(), data, uploaded.filename, current_tenant_id(),
-                                      dry_run=True)
-                if report.ok:
-                    upload = self._keep_upload(data, uploaded.filename)
-        return self.render("passerelle/import.html", report=report, upload=upload,
-                           max_rows=current_app.config["IMPORT_MAX_SHOWN_ROWS"])
-
-    @expose("/import/confirm/", methods=("POST",))
-    def import_confirm_view(self):
-        if not self.can_import:
-            abort(403)
-        pending = session.get(UPLOADS_KEY, {})
-        token = request.form.get("upload", "")
-        entry = pending.get(token)
-        if entry is None or entry["tenant"] != current_tenant_id() or entry["endpoint"] != self.endpoint:
-            abort(404)
-        data = self.claim_upload(token)
-        if data is None:
-            return self.upload_already_confirmed(".index_view")
-        report = import_table(self.import_spec(), data, entry["filename"], current_tenant_id())
-        if report.written:
-            transaction.commit()
-            flash(_("%(create)s rows created, %(update)s rows updated.",
-                    create=report.count("create"), update=report.count("update")), "success")
-            return redirect(self.get_url(".index_view"))
-        return self.render("passerelle/import.html", report=report, upload=None,
-                           max_rows=current_app.config["IMPORT_MAX_SHOWN_ROWS"])
 
     def _keep_upload(self, data: bytes, filename: str) -> str:
         """Keep the file until its confirmation (the last 5 uploads of the session; the
@@ -127,3 +87,53 @@ class ImportMixin:
             os.unlink(os.path.join(self._upload_dir(), token))
         except FileNotFoundError:
             pass
+
+
+class ImportMixin(UploadStore):
+    """Adds ``<list>/import/`` to a SecuredModelView."""
+
+    @property
+    def can_import(self) -> bool:
+        return self.can_create and self.can_edit
+
+    def import_spec(self) -> TableSpec:
+        choices = {name: [value for value, _label in pairs] for name, pairs in (self.form_choices or {}).items()}
+        names = self.export_field_names()
+        read_only = [name for name in names if self.form_columns and name not in self.form_columns]
+        return TableSpec(self.model, names, choices, read_only)
+
+    @expose("/import/", methods=("GET", "POST"))
+    def import_view(self):
+        if not self.can_import:
+            abort(403)
+        report, upload = None, None
+        if request.method == "POST":
+            uploaded = request.files.get("file")
+            if uploaded is None or not uploaded.filename:
+                flash(_("Choose a file to import."), "error")
+            else:
+                data = uploaded.read()
+                report = import_table(self.import_spec(), data, uploaded.filename, current_tenant_id(),
+                                      dry_run=True)
+                if report.ok:
+                    upload = self._keep_upload(data, uploaded.filename)
+        return self.render("passerelle/import.html", report=report, upload=upload,
+                           max_rows=current_app.config["IMPORT_MAX_SHOWN_ROWS"])
+
+    @expose("/import/confirm/", methods=("POST",))
+    def import_confirm_view(self):
+        if not self.can_import:
+            abort(403)
+        token = request.form.get("upload", "")
+        entry = self.pending_upload(token)
+        data = self.claim_upload(token)
+        if data is None:
+            return self.upload_already_confirmed(".index_view")
+        report = import_table(self.import_spec(), data, entry["filename"], current_tenant_id())
+        if report.written:
+            transaction.commit()
+            flash(_("%(create)s rows created, %(update)s rows updated.",
+                    create=report.count("create"), update=report.count("update")), "success")
+            return redirect(self.get_url(".index_view"))
+        return self.render("passerelle/import.html", report=report, upload=None,
+                           max_rows=current_app.config["IMPORT_MAX_SHOWN_ROWS"])

@@ -9,7 +9,7 @@ checks it again, so that what is written is what the rules say at that moment.
 import os
 import tempfile
 
-from flask import abort, current_app, flash, redirect, request, session
+from flask import abort, current_app, flash, redirect, request
 from flask_admin import expose
 from flask_admin.menu import MenuLink
 from flask_admin.actions import action
@@ -37,7 +37,6 @@ from spreadsheets.reader import UnreadableFile
 from views.base import SecuredModelView
 from views.downloads import send_temporary_download
 from views.formatters import amount_text, choice_formatter, fast_amount_text
-from views.importing import UPLOADS_KEY
 
 PAYMENTS = _l("Payments")
 
@@ -145,9 +144,7 @@ class PaymentView(SecuredModelView):
         if not self.can_import:
             abort(403)
         token = request.form.get("upload", "")
-        entry = session.get(UPLOADS_KEY, {}).get(token)
-        if entry is None or entry["tenant"] != current_tenant_id() or entry["endpoint"] != self.endpoint:
-            abort(404)
+        entry = self.pending_upload(token)
         data = self.claim_upload(token)
         if data is None:
             return self.upload_already_confirmed("payment-batches.index_view")
