@@ -295,7 +295,8 @@ def _keep_rows() -> int:
     return current_app.config.get("IMPORT_MAX_SHOWN_ROWS", 200) if has_app_context() else 200
 
 
-def _check_and_write(spec: TableSpec, table: Table, tenant_id: int, dry_run: bool, singleton=None) -> ImportReport:
+def _check_and_write(spec: TableSpec, table: Table, tenant_id: int, dry_run: bool, singleton=None,
+                     empty_is_error: bool = True) -> ImportReport:
     """Check every row, chunk by chunk; while no row has an error and not ``dry_run``,
     write each chunk (flushed). The caller rolls back when the report is not ok."""
     report = ImportReport(columns=spec.fields, keep=_keep_rows())
@@ -314,7 +315,7 @@ def _check_and_write(spec: TableSpec, table: Table, tenant_id: int, dry_run: boo
             db.session.flush()
         else:
             _forget(objects)
-    if not report.row_count and not report.file_errors:
+    if not report.row_count and not report.file_errors and empty_is_error:
         report.file_errors.append(_("The file has no data row."))
     return report
 
@@ -346,13 +347,15 @@ def import_table(spec: TableSpec, data: bytes, filename: str, tenant_id: int, dr
     return import_rows(spec, table, tenant_id, dry_run)
 
 
-def import_rows(spec: TableSpec, table: Table, tenant_id: int, dry_run: bool = False, singleton=None) -> ImportReport:
+def import_rows(spec: TableSpec, table: Table, tenant_id: int, dry_run: bool = False, singleton=None,
+                empty_is_error: bool = True) -> ImportReport:
     """``import_table`` for a table already read (a sheet of a workbook); ``singleton``: the
-    row a table without codes updates."""
+    row a table without codes updates; ``empty_is_error`` False: a table may have no row
+    (a workbook's sheet of an empty table)."""
     savepoint = db.session.begin_nested()  # an error undoes the import, never the caller's work
     try:
         with db.session.no_autoflush:
-            report = _check_and_write(spec, table, tenant_id, dry_run, singleton)
+            report = _check_and_write(spec, table, tenant_id, dry_run, singleton, empty_is_error)
     except UnreadableFile as error:
         savepoint.rollback()
         return ImportReport(columns=spec.fields, file_errors=[str(error)])

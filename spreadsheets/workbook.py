@@ -136,7 +136,7 @@ def import_parameters_workbook(data: bytes, tenant_id: int, dry_run: bool = Fals
             settings = db.session.query(DossierSettings).filter_by(tenant_id=tenant_id).one()
             result = import_rows(table.import_spec(), _settings_table(sheet), tenant_id, singleton=settings)
         else:
-            result = import_rows(table.import_spec(), _as_table(sheet), tenant_id)
+            result = import_rows(table.import_spec(), _as_table(sheet), tenant_id, empty_is_error=False)
         report.sheets.append((sheet.name, result))
     if not report.ok or dry_run:
         savepoint.rollback()

@@ -44,6 +44,14 @@ def _export(app, tenant, path):
     return _cells(str(path))
 
 
+def test_the_workbook_of_an_empty_tenant_imports_back(app, demo, tmp_path):
+    """Sheets of empty tables have only their headers: nothing to import, not an error."""
+    sheets = _export(app, "VIDE", tmp_path / "empty.xlsx")
+    assert all(len(rows) == 1 for title, rows in sheets.items() if title != "Paramètres dossier")
+    result = app.test_cli_runner().invoke(args=["params", "import", "--tenant", "VIDE", str(tmp_path / "empty.xlsx")])
+    assert result.exit_code == 0, result.output
+
+
 def test_round_trip_into_an_empty_tenant(app, demo, tmp_path):
     source = _export(app, "DEMO", tmp_path / "demo.xlsx")
     assert "Codes opération" in source and "Paramètres dossier" in source and len(source) == 16
