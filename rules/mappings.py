@@ -123,6 +123,7 @@ class SaveResult:
     """What ``save_mappings`` did, or why it did nothing (``errors``: row index → message)."""
 
     errors: dict[int, str] = field(default_factory=dict)
+    error_fields: dict[int, str] = field(default_factory=dict)  # row index → "article" / "external_code"
     created: int = 0
     updated: int = 0
     removed: int = 0
@@ -130,6 +131,10 @@ class SaveResult:
     @property
     def ok(self) -> bool:
         return not self.errors
+
+    def refuse(self, index: int, field_name: str, message: str) -> None:
+        self.errors[index] = message
+        self.error_fields[index] = field_name
 
 
 def save_mappings(tenant_id: int, connector_id: int, rows: list[dict], dry_run: bool = False) -> SaveResult:
@@ -151,16 +156,16 @@ def save_mappings(tenant_id: int, connector_id: int, rows: list[dict], dry_run: 
     for index, row in enumerate(rows):
         article_id = row.get("article_id")
         if not isinstance(article_id, int) or isinstance(article_id, bool):
-            result.errors[index] = _("Choose the article.")
+            result.refuse(index, "article", _("Choose the article."))
             continue
         try:
             code = clean_external_code(row.get("external_code"))
         except ValueError as error:
-            result.errors[index] = str(error)
+            result.refuse(index, "external_code", str(error))
             continue
         if article_id in first_row_of_article:
-            result.errors[index] = _("This article is already on row %(row)s.",
-                                     row=names[first_row_of_article[article_id]])
+            result.refuse(index, "article", _("This article is already on row %(row)s.",
+                                              row=names[first_row_of_article[article_id]]))
             continue
         first_row_of_article[article_id] = index
         wanted[index] = (article_id, code)
@@ -173,7 +178,7 @@ def save_mappings(tenant_id: int, connector_id: int, rows: list[dict], dry_run: 
             Article.tenant_id == tenant_id, Article.id.in_(chunk))).all())
     for index, (article_id, _code) in list(wanted.items()):
         if article_id not in tenant_articles:
-            result.errors[index] = _("This row belongs to another dossier.")
+            result.refuse(index, "article", _("This row belongs to another dossier."))
             del wanted[index]
 
     current = {mapping.article_id: mapping for mapping in db.session.execute(
@@ -189,12 +194,12 @@ def save_mappings(tenant_id: int, connector_id: int, rows: list[dict], dry_run: 
         if owner is None:
             owner_of_code[code] = ("row", index)
         elif owner[0] == "row":
-            result.errors[index] = _("The external code %(code)s is already on row %(row)s.",
-                                     code=code, row=names[owner[1]])
+            result.refuse(index, "external_code", _("The external code %(code)s is already on row %(row)s.",
+                                                    code=code, row=names[owner[1]]))
         else:
-            result.errors[index] = _(
+            result.refuse(index, "external_code", _(
                 "The external code %(code)s is already mapped to the article %(article)s for this connector.",
-                code=code, article=_article_code(owner[1]))
+                code=code, article=_article_code(owner[1])))
     if result.errors or dry_run:
         return result
 
@@ -220,3 +225,49 @@ def save_mappings(tenant_id: int, connector_id: int, rows: list[dict], dry_run: 
     result.created = len(changes) - result.updated
     db.session.flush()
     return result
+
+
+def article_mapping_row_errors(values: dict, tenant_id: int, row_id: int | None) -> dict[str, str]:
+    """The row rule of the ``/admin/article-mappings/`` screen (values: the form's)."""
+    connector, article = values.get("connector"), values.get("article")
+    return mapping_errors(tenant_id, getattr(connector, "id", None), getattr(article, "id", None),
+                          values.get("external_code"), row_id)
+
+
+def article_form_mapping_errors(tenant_id: int, article_id: int | None, rows: list[tuple]) -> list[str]:
+    """The mappings typed on an article's form, ``rows`` of (connector id, external code):
+    one per connector, a code, and not another article's code for that connector."""
+    messages, seen = [], set()
+    connector_codes = dict(db.session.execute(select(Connector.id, Connector.code).where(
+        Connector.tenant_id == tenant_id)).all())
+    for connector_id, external_code in rows:
+        if connector_id not in connector_codes:
+            messages.append(_("Choose the connector."))
+            continue
+        name = connector_codes[connector_id]
+        if connector_id in seen:
+            messages.append(_("The connector %(connector)s appears twice: one external code per connector.",
+                              connector=name))
+            continue
+        seen.add(connector_id)
+        try:
+            code = clean_external_code(external_code)
+        except ValueError as error:
+            messages.append(f"{name} : {error}")
+            continue
+        if not code:
+            messages.append(f"{name} : {_('Type the external code.')}")
+            continue
+        query = select(ArticleMapping.article_id).where(
+            ArticleMapping.connector_id == connector_id, ArticleMapping.external_code == code)
+        if article_id is not None:
+            query = query.where(ArticleMapping.article_id != article_id)
+        owner = db.session.execute(query).scalar()
+        if owner is not None:
+            messages.append(_(
+                "The external code %(code)s is already mapped to the article %(article)s for this connector.",
+                code=code, article=_article_code(owner)) + f" ({name})")
+    return messages
+
+
+MAPPING_ROW_RULES = {ArticleMapping: article_mapping_row_errors}
