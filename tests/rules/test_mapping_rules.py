@@ -35,6 +35,7 @@ def test_map_article_is_unique_both_ways_per_connector(setup, tenants):
     assert mapping_errors(acme, setup["part"], a["A3"], "\x00 ")["external_code"]
     assert mapping_errors(tenants["BETA"], setup["part"], a["A3"], "E")["connector"]
     assert mapping_errors(acme, None, None, "E").keys() == {"connector", "article"}
+    assert mapping_errors(acme, 2 ** 40, 2 ** 40, "E").keys() == {"connector", "article"}
 
 
 def test_mapped_articles_is_batched(setup, tenants, monkeypatch):
