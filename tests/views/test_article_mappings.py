@@ -10,7 +10,7 @@ import openpyxl
 import pytest
 
 from core.extensions import db
-from models import Article
+from models import Article, AuditLogEntry
 from models.exchange import ArticleMapping
 from rules.mappings import map_article
 from rules.tenancy import create_tenant, create_user
@@ -300,3 +300,23 @@ def test_the_article_form_edits_its_mappings(app, browser, mapped):
         "mappings-0-connector": str(mapped["beta"]["part"]), "mappings-0-external_code": "Z"})
     assert beta.status_code == 200
     assert _codes(app, mapped["beta"]["part"]) == {"A1": "SECRET"}
+
+
+def test_edit_keeps_its_own_values_and_delete_is_audited(app, browser, mapped):
+    b, acme = browser("backoffice@acme.test"), mapped["acme"]
+    with app.app_context():
+        mapping_id = db.session.query(ArticleMapping).filter_by(
+            connector_id=acme["part"], external_code="E1").one().id
+    kept = b.post(f"/admin/article-mappings/edit/?id={mapping_id}", {
+        "connector": str(acme["part"]), "article": str(acme["articles"]["A1"]), "external_code": "E1"})
+    assert kept.status_code == 302
+    changed = b.post(f"/admin/article-mappings/edit/?id={mapping_id}", {
+        "connector": str(acme["part"]), "article": str(acme["articles"]["A1"]), "external_code": "E1-bis\x00"})
+    assert changed.status_code == 302
+    assert _codes(app, acme["part"]) == {"A1": "E1-bis", "A2": "E2"}
+    assert b.post("/admin/article-mappings/delete/", {"id": str(mapping_id)}).status_code == 302
+    assert _codes(app, acme["part"]) == {"A2": "E2"}
+    with app.app_context():
+        entries = {(entry.action, entry.row_code) for entry in db.session.query(AuditLogEntry).filter_by(
+            table_name="article_mappings", row_id=mapping_id)}
+    assert ("delete", "A1") in entries and ("update", "A1") in entries
