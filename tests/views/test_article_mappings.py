@@ -320,3 +320,24 @@ def test_edit_keeps_its_own_values_and_delete_is_audited(app, browser, mapped):
         entries = {(entry.action, entry.row_code) for entry in db.session.query(AuditLogEntry).filter_by(
             table_name="article_mappings", row_id=mapping_id)}
     assert ("delete", "A1") in entries and ("update", "A1") in entries
+
+
+@pytest.mark.parametrize("url", [
+    "/admin/article-mappings/?search=%00", "/admin/article-mappings/?flt0_0=%00&sort=9",
+    "/admin/article-mappings/?page=99999999999", "/admin/article-mappings/edit/?id=99999999999999999999",
+    "/admin/article-mappings/details/?id=-1", "/admin/article-mappings/export/xlsx/?search=%00",
+    "/admin/article-mappings/ajax/lookup/?name=article&query=A%00", "/admin/article-mappings/ajax/lookup/?name=article&query=A&offset=-1",
+])
+def test_hostile_urls_are_never_a_500(browser, mapped, url):
+    assert browser("backoffice@acme.test").get(url).status_code in (200, 302, 400, 404)
+
+
+@pytest.mark.parametrize("article", ["99999999999999999999", str(2 ** 31), "abc", "\x00"])
+def test_hostile_form_values_get_a_message(app, browser, mapped, article):
+    response = browser("backoffice@acme.test").post("/admin/article-mappings/new/", {
+        "connector": str(mapped["acme"]["part"]), "article": article, "external_code": "x" * 500})
+    assert response.status_code == 200
+    page = _text(response)
+    assert "Choix non valide" in page or "Ce champ est requis" in page
+    assert "plus de 80 caractères" in page
+    assert _codes(app, mapped["acme"]["part"]) == {"A1": "E1", "A2": "E2"}
