@@ -15,10 +15,10 @@ WRITERS = {
     **{name: PARAMETER_WRITERS for name in (
         "document-titles", "operation-codes", "numbering-sequences", "product-natures", "article-families",
         "units", "price-categories", "depots", "sectors", "client-families", "supplier-families", "vat-rates",
-        "establishments", "text-codes", "additional-cost-tables", "dossier-settings")},
+        "establishments", "text-codes", "additional-cost-tables", "dossier-settings", "parameters-workbook")},
     **{name: MASTER_DATA_WRITERS for name in (
         "clients", "suppliers", "contacts", "sites", "job-sites", "employees", "articles", "contracts",
-        "equipment", "invoices", "payments", "payment-batches")},
+        "equipment", "invoices", "payments", "payment-batches", "orders", "delivery-notes", "article-mappings")},
     "tenants": frozenset({"admin"}), "users": frozenset({"admin"}),
     "audit-log": frozenset(), "connectors": PARAMETER_WRITERS, "sync-runs": MASTER_DATA_WRITERS,
 }
