@@ -13,6 +13,7 @@ from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
+from core.extensions import db
 from models import AuditLogEntry
 from models.base import TenantScoped, utcnow
 
@@ -150,3 +151,12 @@ def _write_audit_entries(session: Session, flush_context) -> None:
     if rows:
         _show_codes(session, rows)
         session.connection().execute(AuditLogEntry.__table__.insert(), rows)
+
+
+def audit_in_one_entry(tenant_id: int, table_name: str, action: str, text: str, row_id: int | None = None,
+                       row_code: str = "") -> None:
+    """The one audit entry of a bulk write (an import, a copy): who, what, counts."""
+    user_id, email = _actor()
+    db.session.connection().execute(AuditLogEntry.__table__.insert().values(
+        tenant_id=tenant_id, user_id=user_id, user_email=email, changed_at=utcnow(), table_name=table_name,
+        row_id=row_id, row_code=row_code, action=action, field="", old_value=None, new_value=text))

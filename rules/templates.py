@@ -13,9 +13,10 @@ from sqlalchemy import insert, select, update
 
 from flask_babel import gettext as _
 
+from core.audit import audit_in_one_entry, audited_in_bulk
 from core.extensions import db
 from models import (
-    AdditionalCostTable, ArticleFamily, AuditLogEntry, ClientFamily, Connector, Depot, DocumentTitle,
+    AdditionalCostTable, ArticleFamily, ClientFamily, Connector, Depot, DocumentTitle,
     DossierSettings, Establishment, NumberingSequence, OperationCode, PriceCategory, ProductNature, Sector,
     SupplierFamily, Tenant, TextCode, Unit, User, VatRate,
 )
@@ -98,22 +99,23 @@ def _copy_connectors(template_id: int, tenant_id: int) -> int:
     return len(rows)
 
 
-def copy_tenant(template: Tenant, code: str, name: str, admin_user: User | None = None,
-                actor: tuple = (None, "cli")) -> Tenant:
+def copy_tenant(template: Tenant, code: str, name: str, admin_user: User | None = None) -> Tenant:
     """A new tenant with a copy of ``template``'s parameters, settings and connectors
     (flushed, in the caller's transaction; ``TenancyError`` for a bad code)."""
-    tenant = create_tenant(code, name, admin_user)
-    new_ids: dict[str, dict[int, int]] = {}
-    names = {model.__tablename__ for model in PARAMETER_MODELS}
-    copied = sum(_copy_table(table, template.id, tenant.id, new_ids)
-                 for table in db.metadata.sorted_tables if table.name in names)
-    _copy_settings(template.id, tenant.id, new_ids)
-    connectors = _copy_connectors(template.id, tenant.id)
-    db.session.execute(insert(AuditLogEntry.__table__).values(
-        tenant_id=tenant.id, user_id=actor[0], user_email=actor[1], changed_at=utcnow(), table_name="tenants",
-        row_id=tenant.id, row_code=tenant.code, action="copy", field="", old_value=template.code,
-        new_value=_("Copied from %(template)s: %(rows)s parameter rows, the dossier settings, %(connectors)s "
-                    "connectors (disabled, without secrets, folders or URLs).", template=template.code,
-                    rows=copied, connectors=connectors)))
-    db.session.flush()
-    return tenant
+    bulk = audited_in_bulk.set(True)
+    try:
+        tenant = create_tenant(code, name, admin_user)
+        new_ids: dict[str, dict[int, int]] = {}
+        names = {model.__tablename__ for model in PARAMETER_MODELS}
+        copied = sum(_copy_table(table, template.id, tenant.id, new_ids)
+                     for table in db.metadata.sorted_tables if table.name in names)
+        _copy_settings(template.id, tenant.id, new_ids)
+        connectors = _copy_connectors(template.id, tenant.id)
+        audit_in_one_entry(tenant.id, "tenants", "copy", row_id=tenant.id, row_code=tenant.code, text=_(
+            "Copied from %(template)s: %(rows)s parameter rows, the dossier settings, %(connectors)s "
+            "connectors (disabled, without secrets, folders or URLs).", template=template.code, rows=copied,
+            connectors=connectors))
+        db.session.flush()
+        return tenant
+    finally:
+        audited_in_bulk.reset(bulk)

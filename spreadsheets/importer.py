@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from sqlalchemy import inspect, select
 from sqlalchemy.exc import DataError, IntegrityError
 
+from core.audit import audit_in_one_entry, audited_in_bulk
 from core.extensions import db
 from core.glossary import CHOICE_LABELS, label_of
 from rules.parameters import ROW_RULES
@@ -43,6 +44,7 @@ class ImportReport:
     error_rows: int = 0
     cell_errors: int = 0
     actions: dict[str, int] = field(default_factory=lambda: {"create": 0, "update": 0})
+    changed: int = 0  # rows created or actually modified (an update may change nothing)
     keep: int = 200
 
     @property
@@ -311,6 +313,7 @@ def _check_and_write(spec: TableSpec, table: Table, tenant_id: int, dry_run: boo
             report.add(row)
         objects = [obj for _row, obj in results]
         if report.ok and not dry_run:
+            report.changed += sum(1 for obj in objects if obj.id is None or db.session.is_modified(obj))
             db.session.add_all(objects)
             db.session.flush()
         else:
@@ -353,9 +356,11 @@ def import_rows(spec: TableSpec, table: Table, tenant_id: int, dry_run: bool = F
     row a table without codes updates; ``empty_is_error`` False: a table may have no row
     (a workbook's sheet of an empty table)."""
     savepoint = db.session.begin_nested()  # an error undoes the import, never the caller's work
+    bulk = audited_in_bulk.set(True)  # exchanges.md: an import is audited once, not field by field
     try:
         with db.session.no_autoflush:
             report = _check_and_write(spec, table, tenant_id, dry_run, singleton, empty_is_error)
+            db.session.flush()
     except UnreadableFile as error:
         savepoint.rollback()
         return ImportReport(columns=spec.fields, file_errors=[str(error)])
@@ -363,9 +368,15 @@ def import_rows(spec: TableSpec, table: Table, tenant_id: int, dry_run: bool = F
         savepoint.rollback()
         return ImportReport(columns=spec.fields, file_errors=[
             _("The database refused the rows: %(error)s", error=str(error.orig)[:300])])
+    finally:
+        audited_in_bulk.reset(bulk)
     if not report.ok or dry_run:
         savepoint.rollback()
         return report
+    if report.changed:
+        audit_in_one_entry(tenant_id, spec.model.__tablename__, "import", _(
+            "Import: %(create)s created, %(update)s updated.", create=report.count("create"),
+            update=report.count("update")))
     savepoint.commit()
     report.written = True
     return report

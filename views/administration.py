@@ -108,8 +108,7 @@ class TenantView(UnscopedAdminView):
             template = db.session.get(Tenant, form.copy_from.data)
         try:
             if template is not None:
-                tenant = copy_tenant(template, form.code.data, form.name.data, admin_user=current_user,
-                                     actor=(current_user.id, current_user.email))
+                tenant = copy_tenant(template, form.code.data, form.name.data, admin_user=current_user)
             else:
                 tenant = create_tenant(form.code.data, form.name.data, admin_user=current_user)
             transaction.commit()

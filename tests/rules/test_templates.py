@@ -104,10 +104,8 @@ def test_the_command_copies_parameters_settings_and_connectors(app, demo, tenant
         assert _snapshot(tenants["BETA"]) == beta_before
         assert db.session.query(func.count(AuditLogEntry.id)).filter_by(tenant_id=demo_id).scalar() == audit_before
         copies = db.session.query(AuditLogEntry).filter_by(tenant_id=new_id, action="copy").all()
-        assert len(copies) == 1 and copies[0].old_value == "DEMO" and "DEMO" in copies[0].new_value
-        per_row = db.session.query(AuditLogEntry).filter(AuditLogEntry.tenant_id == new_id,
-                                                          AuditLogEntry.table_name == "operation_codes").count()
-        assert per_row == 0
+        assert len(copies) == 1 and "DEMO" in copies[0].new_value
+        assert db.session.query(AuditLogEntry).filter_by(tenant_id=new_id).count() == 1  # not row by row
     again = app.test_cli_runner().invoke(args=["tenants", "create", "--code", "NEUF", "--name", "x", "--from", "DEMO"])
     unknown = app.test_cli_runner().invoke(args=["tenants", "create", "--code", "AUTRE", "--name", "x",
                                                  "--from", "NOPE"])
