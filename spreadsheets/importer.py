@@ -6,6 +6,7 @@ checked with the same rules as the screens, every error is reported by row and
 column, and the file is imported whole or not at all.
 """
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from flask import current_app, has_app_context
 from flask_babel import force_locale
@@ -162,11 +163,18 @@ def _spellings(name: str, label) -> set[str]:
     return spellings
 
 
+@lru_cache(maxsize=256)
+def _choice_spellings(values: tuple) -> dict[str, str]:
+    """Every spelling of a closed list's values (codes, French and English labels) → value,
+    computed once per list rather than for every cell."""
+    return {spelling: value for value in reversed(values)
+            for spelling in _spellings(value, CHOICE_LABELS.get(value, value))}
+
+
 def _parse_choice(values, raw):
-    wanted = cells.fold(cells.clean_text(raw))
-    for value in values:
-        if wanted in _spellings(value, CHOICE_LABELS.get(value, value)):
-            return value
+    found = _choice_spellings(tuple(values)).get(cells.fold(cells.clean_text(raw)))
+    if found is not None:
+        return found
     raise ValueError(_("« %(value)s » is not one of: %(values)s.", value=cells.clean_text(raw),
                        values=", ".join(values)))
 
