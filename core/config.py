@@ -67,6 +67,16 @@ def build_config() -> dict:
         "EXCHANGE_LEASE_SECONDS": float(os.environ.get("EXCHANGE_LEASE_SECONDS", 60)),
         "EXCHANGE_HEARTBEAT_SECONDS": float(os.environ.get("EXCHANGE_HEARTBEAT_SECONDS", 10)),
         "EXCHANGE_POLL_MS": int(os.environ.get("EXCHANGE_POLL_MS", 1000)),
+        # The scheduler process (flask --app app scheduler): leader lease, heartbeat, standby
+        # take-over, reconcile period, APScheduler's misfire grace time; all in seconds.
+        "SCHEDULER_LEASE_SECONDS": float(os.environ.get("SCHEDULER_LEASE_SECONDS", 30)),
+        "SCHEDULER_HEARTBEAT_SECONDS": float(os.environ.get("SCHEDULER_HEARTBEAT_SECONDS", 10)),
+        "SCHEDULER_STANDBY_POLL_SECONDS": float(os.environ.get("SCHEDULER_STANDBY_POLL_SECONDS", 10)),
+        "SCHEDULER_RECONCILE_SECONDS": float(os.environ.get("SCHEDULER_RECONCILE_SECONDS", 60)),
+        "SCHEDULER_MISFIRE_GRACE_SECONDS": int(os.environ.get("SCHEDULER_MISFIRE_GRACE_SECONDS", 300)),
+        "SCHEDULER_THREADS": int(os.environ.get("SCHEDULER_THREADS", 4)),
+        # The unit of `every:<n>` schedules: a minute, except in tests (a second).
+        "SCHEDULER_INTERVAL_UNIT_SECONDS": float(os.environ.get("SCHEDULER_INTERVAL_UNIT_SECONDS", 60)),
         "EXCHANGE_TEST_KIND": os.environ.get("PASSERELLE_TEST_KIND") == "1",
         "PASSERELLE_PRODUCTION": production,
     }

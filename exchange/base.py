@@ -20,9 +20,11 @@ from sqlalchemy import func
 from core.crypto import decrypt_secrets, encrypt_secrets
 from core.extensions import db
 from core.paths import FolderRefused, exchange_folder
+from exchange.schedules import ScheduleError, normalised, setting_name
 from models.exchange import DIRECTIONS, Connector
 
 TEXT, INTEGER, BOOLEAN, CHOICE, FOLDER, SECRET = "text", "integer", "boolean", "choice", "folder", "secret"
+SCHEDULE = "schedule"  # `every:<minutes>` or a five-field cron (exchange.schedules), run by the scheduler
 TRUE_WORDS = {"1", "true", "yes", "on", "oui", "vrai", "y"}
 FALSE_WORDS = {"0", "false", "no", "off", "non", "faux", "n", ""}
 CODE_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9_-]{0,39}$")
@@ -135,7 +137,25 @@ def _typed(setting: Setting, raw):
             return exchange_folder(text)
         except FolderRefused as refused:
             raise ValueError(str(refused.args[0]))
+    if setting.type == SCHEDULE:
+        try:
+            return normalised(text)
+        except ScheduleError as error:
+            raise ValueError(str(error)) from None
     return text
+
+
+SCHEDULE_HELP = _l("Empty: never scheduled. every:<minutes> (every:15) or a cron of five fields, "
+                   "minute hour day month weekday, in Paris time (30 6 * * 1-5: 6:30 on weekdays).")
+
+
+def schedule_settings(*directions: str) -> tuple[Setting, ...]:
+    """The schedule settings of a kind, one per direction it runs (``receive_schedule``,
+    ``send_schedule``): every kind adds ``*schedule_settings("receive", "send")`` to its
+    settings, and the scheduler runs them."""
+    labels = {"receive": _l("Receive schedule"), "send": _l("Send schedule")}
+    return tuple(Setting(setting_name(direction), labels[direction], SCHEDULE, default="", help=SCHEDULE_HELP)
+                 for direction in directions)
 
 
 def parse_settings(kind: Kind, raw: dict, existing_secrets: dict | None = None):

@@ -11,6 +11,7 @@ from models.parameters import (
 from models.exchange import Connector, ReceivedDocument, SyncRun, SyncRunItem
 from models.invoices import Invoice, InvoiceAttachment, InvoiceLine
 from models.payments import Payment, PaymentImportBatch
+from models.scheduler import APSCHEDULER_JOBS, SchedulerLease, SchedulerProcess
 from models.settings import DossierSettings
 from models.tenancy import ROLES, Membership, Tenant, User
 
@@ -21,6 +22,7 @@ __all__ = [
     "Unit", "User", "VatRate",
     "Invoice", "InvoiceAttachment", "InvoiceLine", "Payment", "PaymentImportBatch",
     "Connector", "ReceivedDocument", "SyncRun", "SyncRunItem",
+    "APSCHEDULER_JOBS", "SchedulerLease", "SchedulerProcess",
     # master data
     "Article", "Client", "Contact", "Contract", "Employee", "Equipment", "JobSite", "Site", "Supplier",
 ]

@@ -12,7 +12,7 @@ run in the middle, deterministically, to start a second one or kill it.
 """
 from flask_babel import lazy_gettext as _l
 
-from exchange.base import BOOLEAN, FOLDER, INTEGER, SECRET, TEXT, Kind, Setting, register_kind
+from exchange.base import BOOLEAN, FOLDER, INTEGER, SECRET, TEXT, Kind, Setting, register_kind, schedule_settings
 from exchange.test_kind.engine import check_settings, receive, send
 
 KIND = register_kind(Kind(
@@ -29,6 +29,7 @@ KIND = register_kind(Kind(
         Setting("hold_file", _l("Hold while this file exists"), TEXT, default=""),
         Setting("hold_after", _l("Hold after this many documents"), INTEGER, default=0, minimum=0),
         Setting("include_contacts", _l("Include contacts"), BOOLEAN, default=False),
+        *schedule_settings("receive", "send"),
     ),
     engines={"send": send, "receive": receive},
     check=check_settings,
