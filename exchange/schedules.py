@@ -7,6 +7,7 @@ scheduler runs. ``wanted_jobs`` is the source of truth the scheduler reconciles
 its jobs with: one job per enabled connector and scheduled direction.
 """
 import logging
+from datetime import timedelta
 
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
@@ -58,6 +59,26 @@ def _interval(minutes_text, unit_seconds):
     return IntervalTrigger(seconds=minutes * unit_seconds, timezone=BUSINESS_TIMEZONE)
 
 
+class BusinessCronTrigger(CronTrigger):
+    """A cron in Paris wall-clock time that runs once when the clocks go back: in the hour
+    lived twice (02:00-03:00 on the last Sunday of October) a cron at fixed hours fires at
+    the first pass only, as a crontab does, instead of twice. (The hour skipped in March
+    fires once, at the same instant an hour later on the clock.) A cron of every hour
+    keeps firing every real hour."""
+
+    def get_next_fire_time(self, previous_fire_time, now):
+        fire = super().get_next_fire_time(previous_fire_time, now)
+        if fire is not None and not self.fields[self.FIELD_NAMES.index("hour")].is_default and _second_pass(fire):
+            after = fire.replace(minute=0, second=0, microsecond=0, fold=0) + timedelta(hours=1)
+            fire = super().get_next_fire_time(None, after)
+        return fire
+
+
+def _second_pass(moment) -> bool:
+    """Whether a Paris time is in the hour lived twice, the second time (after the clocks went back)."""
+    return moment.fold == 1 and moment.replace(fold=0).utcoffset() != moment.utcoffset()
+
+
 def _weekday(text: str) -> int:
     text = text.strip().lower()
     if text.isascii() and text.isdigit() and len(text) == 1 and int(text) <= 7:
@@ -107,7 +128,7 @@ def _cron(text):
                                   "(minute 0-59, hour 0-23, day 1-31, month 1-12, weekday 0-7 (0 and 7: Sunday) or sun-sat).",
                                   position=position + 1, value=value)) from None
     try:
-        return CronTrigger(**dict(zip(CRON_FIELDS, fields)), timezone=BUSINESS_TIMEZONE)
+        return BusinessCronTrigger(**dict(zip(CRON_FIELDS, fields)), timezone=BUSINESS_TIMEZONE)
     except ValueError:
         raise ScheduleError(_("Invalid cron schedule: these fields never match a date.")) from None
 
