@@ -189,3 +189,37 @@ def wanted_jobs() -> dict[str, tuple[int, str, str]]:
                 continue
             wanted[job_id(connector.id, direction)] = (connector.id, direction, text)
     return wanted
+
+
+def next_run(connector, now, unit_seconds: float = MINUTE, queued: dict | None = None):
+    """``(moment, direction)`` of a connector's next scheduled run, or None (disabled, no
+    schedule). A cron's next time is computed from its schedule; an interval's is the
+    scheduler's own (``queued``: ``{job id: next run time}`` of the job store) when it has
+    the job, else one interval from ``now``."""
+    if not connector.enabled:
+        return None
+    times = []
+    for direction, text in connector_schedules(connector).items():
+        moment = (queued or {}).get(job_id(connector.id, direction)) if is_interval(text) else None
+        if moment is None:
+            try:
+                upcoming = next_fire_times(text, now, 1, unit_seconds)
+            except ScheduleError:
+                continue
+            moment = upcoming[0] if upcoming else None
+        if moment is not None:
+            times.append((moment, direction))
+    return min(times, key=lambda pair: pair[0]) if times else None
+
+
+def queued_jobs() -> dict:
+    """``{job id: next run time (aware, UTC)}`` of the connector jobs in APScheduler's job store."""
+    from datetime import datetime, timezone
+
+    from core.extensions import db
+    from models.scheduler import APSCHEDULER_JOBS
+
+    rows = db.session.execute(APSCHEDULER_JOBS.select().with_only_columns(
+        APSCHEDULER_JOBS.c.id, APSCHEDULER_JOBS.c.next_run_time)).all()
+    return {row.id: datetime.fromtimestamp(row.next_run_time, timezone.utc)
+            for row in rows if row.next_run_time is not None}
