@@ -33,7 +33,10 @@ from models.scheduler import SchedulerLease, SchedulerProcess
 logger = logging.getLogger(__name__)
 LEASES, PROCESSES = SchedulerLease.__table__, SchedulerProcess.__table__
 LOCK_NAME = "scheduler"
-ADVISORY_KEY = 0x50617373  # "Pass": the advisory lock key of the scheduler, fixed for every process
+ADVISORY_KEY = 0x50617373  # "Pass": the advisory lock's first key; the second is the schema's hash
+# Advisory locks are per database: the schema in the key lets two deployments share one
+# database in two schemas (a benchmark beside the tests) with a scheduler each.
+LOCK_KEYS = "(:key, hashtext(current_schema()))"
 FORGET_AFTER_LEASES = 20   # a process not seen for that many leases is dropped from the list
 
 
@@ -112,7 +115,7 @@ class AdvisoryLock:
 
     def try_acquire(self) -> bool:
         try:
-            held = bool(self._connection().execute(text("SELECT pg_try_advisory_lock(:key)"),
+            held = bool(self._connection().execute(text(f"SELECT pg_try_advisory_lock{LOCK_KEYS}"),
                                                    {"key": ADVISORY_KEY}).scalar())
         except Exception:  # noqa: BLE001 - the database is away: try again at the next poll
             logger.warning("scheduler: cannot reach the database for the leader lock", exc_info=True)
@@ -148,7 +151,7 @@ class AdvisoryLock:
                 connection.execute(delete(LEASES).where(LEASES.c.name == LOCK_NAME,
                                                         LEASES.c.owner == self.me.owner))
             if self.connection is not None:
-                self.connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": ADVISORY_KEY})
+                self.connection.execute(text(f"SELECT pg_advisory_unlock{LOCK_KEYS}"), {"key": ADVISORY_KEY})
         finally:
             self._close()
 
