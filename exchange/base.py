@@ -9,7 +9,7 @@ there is one.
 """
 import importlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 from flask import current_app
@@ -79,8 +79,22 @@ KINDS: dict[str, Kind] = {}
 
 
 def register_kind(kind: Kind) -> Kind:
+    """Register a kind; every direction it runs gets its schedule setting (``SCHEDULE``,
+    validated by ``exchange.schedules``) whether the kind declares it or not."""
+    kind.settings = _with_schedules(kind)
     KINDS[kind.name] = kind
     return kind
+
+
+def _with_schedules(kind: Kind) -> tuple[Setting, ...]:
+    settings = list(kind.settings)
+    for standard in schedule_settings(*kind.directions):
+        declared = next((i for i, s in enumerate(settings) if s.name == standard.name), None)
+        if declared is None:
+            settings.append(standard)
+        elif settings[declared].type != SCHEDULE:  # declared as a plain text: validated all the same
+            settings[declared] = replace(settings[declared], type=SCHEDULE)
+    return tuple(settings)
 
 
 def load_kinds(app) -> None:

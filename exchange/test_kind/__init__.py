@@ -8,11 +8,12 @@ client already there is ``skipped`` ("already integrated"). Send writes the
 tenant's client codes to a CSV file in the export folder (atomically; not in a
 dry run). ``delay_ms`` slows each document down; after ``hold_after`` documents the
 run waits while the file ``hold_file`` (under ``EXCHANGE_ROOT``) exists: tests hold a
-run in the middle, deterministically, to start a second one or kill it.
+run in the middle, deterministically, to start a second one or kill it. Its
+``receive_schedule`` / ``send_schedule`` are added by ``register_kind`` as for every kind.
 """
 from flask_babel import lazy_gettext as _l
 
-from exchange.base import BOOLEAN, FOLDER, INTEGER, SECRET, TEXT, Kind, Setting, register_kind, schedule_settings
+from exchange.base import BOOLEAN, FOLDER, INTEGER, SECRET, TEXT, Kind, Setting, register_kind
 from exchange.test_kind.engine import check_settings, receive, send
 
 KIND = register_kind(Kind(
@@ -29,7 +30,6 @@ KIND = register_kind(Kind(
         Setting("hold_file", _l("Hold while this file exists"), TEXT, default=""),
         Setting("hold_after", _l("Hold after this many documents"), INTEGER, default=0, minimum=0),
         Setting("include_contacts", _l("Include contacts"), BOOLEAN, default=False),
-        *schedule_settings("receive", "send"),
     ),
     engines={"send": send, "receive": receive},
     check=check_settings,

@@ -96,3 +96,15 @@ def test_schedules_are_validated_as_connector_settings_in_french(app, app_ctx):
     assert connector.settings["receive_schedule"] == "30 6 * * 1-5"
     assert connector.settings["send_schedule"] == "every:15"
     db.session.rollback()
+
+
+def test_every_kind_gets_validated_schedule_settings_for_its_directions():
+    from exchange.base import SCHEDULE, TEXT, Kind, Setting, _with_schedules
+
+    kind = Kind(name="k", label="K", settings=(Setting("receive_schedule", "Mine", TEXT),),
+                engines={"receive": lambda run: None})
+    settings = {setting.name: setting for setting in _with_schedules(kind)}
+    assert set(settings) == {"receive_schedule"}  # no send engine: no send schedule
+    assert settings["receive_schedule"].type == SCHEDULE and settings["receive_schedule"].label == "Mine"
+    both = Kind(name="b", label="B", settings=(), engines={"receive": None, "send": None})
+    assert [setting.name for setting in _with_schedules(both)] == ["send_schedule", "receive_schedule"]
