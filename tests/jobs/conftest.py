@@ -1,10 +1,8 @@
 """Scheduler fixtures: every interval at about a second, connectors of the test kind, and
 ``flask --app app scheduler`` started as real processes on the tests' database."""
-import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -12,15 +10,7 @@ import pytest
 from core.extensions import db
 from exchange.base import save_connector
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-WAIT_SECONDS = 60  # an upper bound for a loaded machine, never a measured duration
-INTERVALS = {
-    "EXCHANGE_LEASE_SECONDS": 1.0, "EXCHANGE_HEARTBEAT_SECONDS": 0.25,
-    "SCHEDULER_LEASE_SECONDS": 2.0, "SCHEDULER_HEARTBEAT_SECONDS": 0.3,
-    "SCHEDULER_STANDBY_POLL_SECONDS": 0.3, "SCHEDULER_RECONCILE_SECONDS": 0.5,
-    "SCHEDULER_INTERVAL_UNIT_SECONDS": 1.0,  # every:1 fires every second
-    "SCHEDULER_MISFIRE_GRACE_SECONDS": 5,
-}
+from scheduler_env import INTERVALS, REPO_ROOT, WAIT_SECONDS, scheduler_env
 
 
 @pytest.fixture(autouse=True)
@@ -54,16 +44,6 @@ def make_connector(app, bare_tenants):
     return make
 
 
-def scheduler_env(app) -> dict:
-    env = dict(os.environ)
-    env.update({
-        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "SECRET_KEY": app.config["SECRET_KEY"],
-        "EXCHANGE_ROOT": app.config["EXCHANGE_ROOT"], "PASSERELLE_TEST_KIND": "1",
-        **{key: str(value) for key, value in INTERVALS.items()},
-    })
-    return env
-
-
 @pytest.fixture
 def scheduler(app, tmp_path):
     """Start ``flask --app app scheduler`` (output in a file, shown when a test fails)."""
@@ -83,15 +63,3 @@ def scheduler(app, tmp_path):
         process.wait(timeout=WAIT_SECONDS)
         log.close()
         print(f"--- {log.name}\n{Path(log.name).read_text()[-3000:]}")
-
-
-def wait_for(condition, what: str, timeout: float = WAIT_SECONDS):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        db.session.expire_all()
-        value = condition()
-        db.session.rollback()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"still waiting for {what}")

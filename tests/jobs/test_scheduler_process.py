@@ -16,7 +16,7 @@ from exchange.locking import AlreadyRunning
 from models.exchange import Connector, SyncRun
 from models.scheduler import APSCHEDULER_JOBS, SchedulerLease, SchedulerProcess
 
-from conftest import REPO_ROOT, WAIT_SECONDS, scheduler_env, wait_for
+from scheduler_env import REPO_ROOT, WAIT_SECONDS, scheduler_env, wait_for
 
 
 def _runs(connector_id):
