@@ -4,7 +4,7 @@ from datetime import datetime, timezone
 import pytest
 
 from core.clock import BUSINESS_TIMEZONE as PARIS
-from jobs.schedules import ScheduleError, job_id, next_fire_times, parse
+from exchange.schedules import ScheduleError, job_id, next_fire_times, parse
 
 
 def test_empty_schedule_has_no_trigger():
