@@ -1,7 +1,7 @@
 """R6: scale-out as deployed, on PostgreSQL.
 
 gunicorn with 4 workers and 2 ``flask --app app scheduler`` processes on a schema of
-its own; 20 simulated back-office users (lists, searches, details, edits, exports)
+its own, 2,000 clients in the lists; 20 simulated back-office users (lists, searches, details, edits, exports)
 on loopback for ``R6_SECONDS`` (120) while a scheduled receive integrates
 ``R6_DOCUMENTS`` (10,000) documents. The field-service and CSV kinds have not
 landed on this branch: the documents are the ``test`` kind's clients, one
@@ -31,13 +31,14 @@ import time
 from pathlib import Path
 from urllib.parse import quote
 
-from benchmarks.harness import PASSWORD, bench_app, create_tenant_user
+from benchmarks.harness import PASSWORD, analyze, bench_app, bulk_insert, create_tenant_user
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 USERS = int(os.environ.get("R6_USERS", 20))
 SECONDS = float(os.environ.get("R6_SECONDS", 120))
 DOCUMENTS = int(os.environ.get("R6_DOCUMENTS", 10_000))
+EXISTING_CLIENTS = 2_000               # in the lists from the start (the receive adds its own)
 KILL_AFTER_DOCUMENTS = DOCUMENTS // 5   # the active scheduler is killed once that many are in
 EMAIL = "backoffice@r6.test"
 TAKEOVER_TARGET_S = 60
@@ -67,20 +68,19 @@ def _process_url(config: dict) -> str:
 
 
 class FormFields(html.parser.HTMLParser):
-    """The fields of the first ``<form>`` with a CSRF token: name -> value as the browser sends them."""
+    """The fields of each POST ``<form>`` of a page (``forms``): name -> value as a browser sends them."""
 
     def __init__(self):
         super().__init__()
-        self.fields, self.in_form, self.done = {}, False, False
+        self.forms, self.fields = [], None
         self._select = self._textarea = None
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
-        if self.done:
-            return
-        if tag == "form" and attrs.get("method", "").lower() == "post":
-            self.in_form = True
-        if not self.in_form or not attrs.get("name") and tag != "option":
+        if tag == "form" and (attrs.get("method") or "").lower() == "post":
+            self.fields = {}
+            self.forms.append(self.fields)
+        if self.fields is None or not attrs.get("name") and tag != "option":
             return
         if tag == "input":
             kind = attrs.get("type", "text")
@@ -88,12 +88,12 @@ class FormFields(html.parser.HTMLParser):
                 if "checked" in attrs:
                     self.fields[attrs["name"]] = attrs.get("value", "y")
             elif kind not in ("submit", "button", "file"):
-                self.fields[attrs["name"]] = attrs.get("value", "")
+                self.fields[attrs["name"]] = attrs.get("value") or ""
         elif tag == "select":
             self._select = attrs["name"]
             self.fields.setdefault(self._select, "")
         elif tag == "option" and self._select and "selected" in attrs:
-            self.fields[self._select] = attrs.get("value", "")
+            self.fields[self._select] = attrs.get("value") or ""
         elif tag == "textarea":
             self._textarea = attrs["name"]
             self.fields[self._textarea] = ""
@@ -103,12 +103,15 @@ class FormFields(html.parser.HTMLParser):
             self._select = None
         elif tag == "textarea":
             self._textarea = None
-        elif tag == "form" and self.in_form:
-            self.in_form, self.done = False, True
+        elif tag == "form":
+            self.fields = None
 
     def handle_data(self, data):
-        if self._textarea:
+        if self._textarea and self.fields is not None:
             self.fields[self._textarea] += data
+
+    def form_with(self, name: str) -> dict | None:
+        return next((form for form in self.forms if name in form), None)
 
 
 class User(threading.Thread):
@@ -121,6 +124,7 @@ class User(threading.Thread):
         self.session = requests.Session()
         self.base, self.number, self.stop, self.load, self.errors = base, number, stop, load, errors
         self.random = random.Random(number)
+        self.edits = []
 
     def request(self, method: str, path: str, list_page: bool = False, **kwargs):
         start = time.perf_counter()
@@ -157,13 +161,16 @@ class User(threading.Thread):
             return
         parser = FormFields()
         parser.feed(form_page.text)
-        fields = parser.fields
-        if "city" not in fields:
+        fields = parser.form_with("city")
+        if fields is None:
+            self.errors.append(f"edit client {client_id}: no form")
             return
         fields["city"] = self.random.choice(("Lyon", "Grenoble", "Annecy", "Valence"))
         response = self.request("POST", f"/admin/clients/edit/?id={client_id}", data=fields)
         if response is not None and response.status_code != 302:
             self.errors.append(f"edit client {client_id}: HTTP {response.status_code} (not saved)")
+        elif response is not None:
+            self.edits.append(client_id)
 
     def run(self) -> None:
         try:
@@ -261,6 +268,9 @@ def run(dataset_name=None, repeat=None, report=print) -> dict:
         try:
             with app.app_context():
                 tenant_id = create_tenant_user("R6", EMAIL, role="backoffice")
+                bulk_insert(Client, tenant_id, lambda i: {"code": f"CLI-{i:05d}", "name": f"Client {i}",
+                                                          "city": "Lyon"}, 0, EXISTING_CLIENTS)
+                analyze(["clients"])
             start("gunicorn", [str(BIN / "gunicorn"), "-w", "4", "-b", f"127.0.0.1:{port}", "--timeout", "120",
                                "app:create_app()"])
             _wait_http(base, time.monotonic() + 120)
@@ -325,6 +335,9 @@ def run(dataset_name=None, repeat=None, report=print) -> dict:
                 codes = db.session.scalars(select(Client.code).where(Client.tenant_id == tenant_id,
                                                                      Client.code.like("R6-%"))).all()
                 overlaps = _overlaps(runs)
+                run_rows = [f"#{one.id} {one.trigger} {one.status} {one.started_at:%H:%M:%S.%f} -> "
+                            f"{one.finished_at and one.finished_at.strftime('%H:%M:%S.%f')} {one.lease_owner} "
+                            f"processed {one.processed} {one.message[:60]}" for one in runs]
                 statuses = {}
                 for one in runs:
                     statuses[one.status] = statuses.get(one.status, 0) + 1
@@ -348,16 +361,20 @@ def run(dataset_name=None, repeat=None, report=print) -> dict:
         "overlapping_runs": overlaps, "documents": DOCUMENTS, "integrated": unique, "duplicates": len(codes) - unique,
         "runs": statuses, "interrupted_runs": interrupted, "takeover_s": None if took_over_s is None
         else round(took_over_s, 1), "p95_idle_ms": round(idle * 1000), "p95_load_ms": round(under_load * 1000),
-        "list_requests": len(load), "users": USERS, "load_s": round(load_seconds), "logs": work,
+        "list_requests": len(load), "edits_saved": sum(len(user.edits) for user in users), "users": USERS, "load_s": round(load_seconds), "logs": work,
     }
     result["ok"] = (result["errors"] == 0 and overlaps == 0 and unique == DOCUMENTS and not result["duplicates"]
                     and took_over_s is not None and took_over_s < TAKEOVER_TARGET_S)
     report(f"R6 errors {result['errors']} (target 0)" + (f"  e.g. {result['error_samples'][:3]}"
                                                          if http_errors else ""))
     report(f"R6 overlapping runs {overlaps} (target 0)  runs by status {statuses}")
+    if overlaps:
+        for row in run_rows:
+            report(f"    {row}")
     report(f"R6 documents integrated {unique} of {DOCUMENTS}, duplicates {result['duplicates']} (target 0)")
     report(f"R6 standby take-over {result['takeover_s']} s (target < {TAKEOVER_TARGET_S} s)")
     report(f"R6 p95 list pages: idle {result['p95_idle_ms']} ms, under load {result['p95_load_ms']} ms "
-           f"({len(load)} list requests by {USERS} users in {result['load_s']} s; informational)"
+           f"({len(load)} list requests and {result['edits_saved']} edits saved by {USERS} users in "
+           f"{result['load_s']} s; informational)"
            + ("" if result["ok"] else "  ** NOT MET **"))
     return result

@@ -170,3 +170,26 @@ def test_a_scheduled_run_while_a_manual_one_holds_the_lease_is_refused_and_repor
              "a scheduled run once the manual one ended")
     _assert_never_overlapped(connector_id)
     assert runs.failed_runs_count(db.session.get(Connector, connector_id).tenant_id) == 0
+
+
+def test_a_run_taking_over_an_expired_lease_starts_after_the_dead_run_was_closed(app, app_ctx, make_connector):
+    """The new run's row is stamped after it closed the dead one (never started before its end)."""
+    from datetime import timedelta
+
+    from exchange.locking import acquire, lease_key
+    from models.base import utcnow
+
+    connector = db.session.get(Connector, make_connector())
+    long_ago = utcnow() - timedelta(minutes=5)
+    values = {"tenant_id": connector.tenant_id, "connector_id": connector.id, "direction": "receive",
+              "trigger": "scheduled", "status": "running", "lease_owner": "dead", "lease_key": lease_key(
+                  connector.id, "receive"), "started_at": long_ago, "heartbeat_at": long_ago,
+              "lease_expires_at": long_ago + timedelta(seconds=1)}
+    dead = acquire(values)
+    # the next run's values were computed before the dead one's lease was found expired
+    following = acquire({**values, "lease_owner": "next", "started_at": long_ago + timedelta(seconds=2)})
+    db.session.expire_all()
+    closed, started = db.session.get(SyncRun, dead), db.session.get(SyncRun, following)
+    assert closed.status == "failed" and started.status == "running"
+    assert closed.finished_at <= started.started_at
+    assert started.lease_expires_at > utcnow()
