@@ -20,6 +20,7 @@ BENCHMARKS = {
     "P4": "benchmarks.p4_payments",
     "P5": "benchmarks.p5_validation",
     "P8": "benchmarks.p8_workbook",
+    "R6": "benchmarks.r6_scaleout",
 }
 RESULTS = Path(__file__).resolve().parent / "results.json"
 

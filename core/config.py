@@ -70,6 +70,16 @@ def build_config() -> dict:
         "EXCHANGE_HTTP_TIMEOUT_SECONDS": float(os.environ.get("EXCHANGE_HTTP_TIMEOUT_SECONDS", 30)),
         "EXCHANGE_RETRY_AFTER_MAX_WAITS": int(os.environ.get("EXCHANGE_RETRY_AFTER_MAX_WAITS", 3)),
         "EXCHANGE_RETRY_AFTER_CAP_SECONDS": float(os.environ.get("EXCHANGE_RETRY_AFTER_CAP_SECONDS", 60)),
+        # The scheduler process (flask --app app scheduler): leader lease, heartbeat, standby
+        # take-over, reconcile period, APScheduler's misfire grace time; all in seconds.
+        "SCHEDULER_LEASE_SECONDS": float(os.environ.get("SCHEDULER_LEASE_SECONDS", 30)),
+        "SCHEDULER_HEARTBEAT_SECONDS": float(os.environ.get("SCHEDULER_HEARTBEAT_SECONDS", 10)),
+        "SCHEDULER_STANDBY_POLL_SECONDS": float(os.environ.get("SCHEDULER_STANDBY_POLL_SECONDS", 10)),
+        "SCHEDULER_RECONCILE_SECONDS": float(os.environ.get("SCHEDULER_RECONCILE_SECONDS", 60)),
+        "SCHEDULER_MISFIRE_GRACE_SECONDS": int(os.environ.get("SCHEDULER_MISFIRE_GRACE_SECONDS", 300)),
+        "SCHEDULER_THREADS": int(os.environ.get("SCHEDULER_THREADS", 4)),
+        # The unit of `every:<n>` schedules: a minute, except in tests (a second).
+        "SCHEDULER_INTERVAL_UNIT_SECONDS": float(os.environ.get("SCHEDULER_INTERVAL_UNIT_SECONDS", 60)),
         "EXCHANGE_TEST_KIND": os.environ.get("PASSERELLE_TEST_KIND") == "1",
         "PASSERELLE_PRODUCTION": production,
     }

@@ -9,7 +9,7 @@ there is one.
 """
 import importlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 from flask import current_app
@@ -20,10 +20,12 @@ from sqlalchemy import func
 from core.crypto import decrypt_secrets, encrypt_secrets
 from core.extensions import db
 from core.paths import FolderRefused, exchange_folder
+from exchange.schedules import ScheduleError, normalised, setting_name
 from models.exchange import DIRECTIONS, Connector
 from rules import health
 
 TEXT, INTEGER, BOOLEAN, CHOICE, FOLDER, SECRET = "text", "integer", "boolean", "choice", "folder", "secret"
+SCHEDULE = "schedule"  # `every:<minutes>` or a five-field cron (exchange.schedules), run by the scheduler
 TRUE_WORDS = {"1", "true", "yes", "on", "oui", "vrai", "y"}
 FALSE_WORDS = {"0", "false", "no", "off", "non", "faux", "n", ""}
 CODE_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9_-]{0,39}$")
@@ -79,8 +81,22 @@ KINDS: dict[str, Kind] = {}
 
 
 def register_kind(kind: Kind) -> Kind:
+    """Register a kind; every direction it runs gets its schedule setting (``SCHEDULE``,
+    validated by ``exchange.schedules``) whether the kind declares it or not."""
+    kind.settings = _with_schedules(kind)
     KINDS[kind.name] = kind
     return kind
+
+
+def _with_schedules(kind: Kind) -> tuple[Setting, ...]:
+    settings = list(kind.settings)
+    for standard in schedule_settings(*kind.directions):
+        declared = next((i for i, s in enumerate(settings) if s.name == standard.name), None)
+        if declared is None:
+            settings.append(standard)
+        elif settings[declared].type != SCHEDULE:  # declared as a plain text: validated all the same
+            settings[declared] = replace(settings[declared], type=SCHEDULE)
+    return tuple(settings)
 
 
 def load_kinds(app) -> None:
@@ -137,7 +153,25 @@ def _typed(setting: Setting, raw):
             return exchange_folder(text)
         except FolderRefused as refused:
             raise ValueError(str(refused.args[0]))
+    if setting.type == SCHEDULE:
+        try:
+            return normalised(text)
+        except ScheduleError as error:
+            raise ValueError(str(error)) from None
     return text
+
+
+SCHEDULE_HELP = _l("Empty: never scheduled. every:<minutes> (every:15) or a cron of five fields, "
+                   "minute hour day month weekday, in Paris time (30 6 * * 1-5: 6:30 on weekdays).")
+
+
+def schedule_settings(*directions: str) -> tuple[Setting, ...]:
+    """The schedule settings of a kind, one per direction it runs (``receive_schedule``,
+    ``send_schedule``): every kind adds ``*schedule_settings("receive", "send")`` to its
+    settings, and the scheduler runs them."""
+    labels = {"receive": _l("Receive schedule"), "send": _l("Send schedule")}
+    return tuple(Setting(setting_name(direction), labels[direction], SCHEDULE, default="", help=SCHEDULE_HELP)
+                 for direction in directions)
 
 
 def parse_settings(kind: Kind, raw: dict, existing_secrets: dict | None = None):

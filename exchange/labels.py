@@ -9,7 +9,7 @@ DIRECTION_LABELS = {"send": _l("Send"), "receive": _l("Receive")}
 TRIGGER_LABELS = {"manual": _l("Manual"), "scheduled": _l("Scheduled"), "login": _l("At login"),
                   "webhook": _l("Webhook"), "command": _l("Command line")}
 STATUS_LABELS = {"running": _l("Running"), "success": _l("Success"), "partial": _l("Partial"),
-                 "failed": _l("Failed")}
+                 "failed": _l("Failed"), "refused": _l("Not started")}
 STATE_LABELS = {"ok": _l("OK"), "skipped": _l("Skipped"), "warning": _l("Warning"), "error": _l("Error")}
 TYPE_LABELS = {"file": _l("File"), "client": _l("Client"), "site": _l("Site"), "job_site": _l("Job site"),
                "employee": _l("Employee"), "article": _l("Article"), "document": _l("Document"),

@@ -82,7 +82,14 @@ def acquire(values: dict) -> int:
         if holder.lease_expires_at is not None and holder.lease_expires_at >= utcnow():
             raise AlreadyRunning(holder.id)
         close_expired(values["connector_id"])
+        values = _restamped(values)  # the run starts after the dead one was closed, never before
     raise AlreadyRunning(None)
+
+
+def _restamped(values: dict) -> dict:
+    now = utcnow()
+    fresh = {"started_at": now, "heartbeat_at": now, "lease_expires_at": lease_expiry()}
+    return {**values, **{key: value for key, value in fresh.items() if key in values}}
 
 
 def heartbeat(run_id: int, owner: str) -> bool:

@@ -42,7 +42,7 @@ FLUSH_ITEMS = 500
 FLUSH_SECONDS = 1.0
 
 __all__ = ["AlreadyRunning", "RunRefused", "Run", "start", "perform", "run_now", "start_in_thread",
-           "summary", "progress", "failed_runs_count"]
+           "record_refused", "summary", "progress", "failed_runs_count"]
 
 
 class RunRefused(Exception):
@@ -254,6 +254,20 @@ def run_now(connector: Connector, direction: str, trigger: str = "command", dry_
     return run_id
 
 
+def record_refused(connector: Connector, direction: str, trigger: str, reason: str, user_email: str = "") -> int:
+    """Record a trigger that did not start (a scheduled run while another run holds the
+    lease) as a closed run of status ``refused`` with the reason, so that the history
+    shows it; it takes no lease and never counts as a failure. Its id."""
+    now = utcnow()
+    with db.engine.begin() as connection:
+        return connection.execute(insert(RUNS).values(
+            tenant_id=connector.tenant_id, connector_id=connector.id, direction=direction, trigger=trigger,
+            status="refused", dry_run=False, user_email=user_email, started_at=now, finished_at=now,
+            heartbeat_at=now, lease_key=None, lease_owner="", lease_expires_at=now, processed=0, ok_count=0,
+            skipped_count=0, warning_count=0, error_count=0,
+            message=_("Not started: %(reason)s", reason=reason))).inserted_primary_key[0]
+
+
 def start_in_thread(app, run_id: int, actor: tuple) -> threading.Thread:
     """Perform a started run in a background thread of this process (the manual trigger)."""
 
@@ -290,7 +304,7 @@ def summary(run_id: int) -> dict:
 def failed_runs_count(tenant_id: int) -> int:
     """Connector directions whose latest finished real run failed (what the home page shows)."""
     latest = (select(func.max(SyncRun.id)).where(SyncRun.tenant_id == tenant_id, SyncRun.dry_run.is_(False),
-                                                 SyncRun.status != "running")
+                                                 SyncRun.status.notin_(("running", "refused")))
               .group_by(SyncRun.connector_id, SyncRun.direction))
     return db.session.scalar(select(func.count()).select_from(SyncRun)
                              .where(SyncRun.id.in_(latest), SyncRun.status == "failed")) or 0

@@ -12,6 +12,7 @@ from models.exchange import ArticleMapping, Connector, ReceivedDocument, SentRec
 from models.invoices import Invoice, InvoiceAttachment, InvoiceLine
 from models.payments import Payment, PaymentImportBatch
 from models.sales_documents import DeliveryNote, DeliveryNoteLine, Order, OrderLine
+from models.scheduler import APSCHEDULER_JOBS, SchedulerLease, SchedulerProcess
 from models.settings import DossierSettings
 from models.tenancy import ROLES, Membership, Tenant, User
 
@@ -23,6 +24,7 @@ __all__ = [
     "Invoice", "InvoiceAttachment", "InvoiceLine", "Payment", "PaymentImportBatch",
     "DeliveryNote", "DeliveryNoteLine", "Order", "OrderLine",
     "ArticleMapping", "Connector", "ReceivedDocument", "SentRecord", "SyncRun", "SyncRunItem",
+    "APSCHEDULER_JOBS", "SchedulerLease", "SchedulerProcess",
     # master data
     "Article", "Client", "Contact", "Contract", "Employee", "Equipment", "JobSite", "Site", "Supplier",
 ]

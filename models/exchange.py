@@ -29,7 +29,7 @@ from models.base import TenantScoped, utcnow
 
 DIRECTIONS = ("send", "receive")
 TRIGGERS = ("manual", "scheduled", "login", "webhook", "command")
-RUN_STATUSES = ("running", "success", "partial", "failed")
+RUN_STATUSES = ("running", "success", "partial", "failed", "refused")  # refused: see exchange.runs.record_refused
 ITEM_STATES = ("ok", "skipped", "warning", "error")
 ITEM_TYPES = ("file", "client", "site", "job_site", "employee", "article", "document", "intervention",
               "work_order", "party")

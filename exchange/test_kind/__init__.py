@@ -8,7 +8,8 @@ client already there is ``skipped`` ("already integrated"). Send writes the
 tenant's client codes to a CSV file in the export folder (atomically; not in a
 dry run). ``delay_ms`` slows each document down; after ``hold_after`` documents the
 run waits while the file ``hold_file`` (under ``EXCHANGE_ROOT``) exists: tests hold a
-run in the middle, deterministically, to start a second one or kill it.
+run in the middle, deterministically, to start a second one or kill it. Its
+``receive_schedule`` / ``send_schedule`` are added by ``register_kind`` as for every kind.
 """
 from flask_babel import lazy_gettext as _l
 

@@ -6,9 +6,9 @@ Creation is in two steps: the kind, then its settings (validated by
 here is performed by a background thread of this process, holding the lease like
 any run; the browser is sent to the run's report, which polls its progress.
 """
-from datetime import datetime, time
+from datetime import datetime, time, timezone
 
-from flask import abort, current_app, flash, redirect, request, url_for
+from flask import abort, current_app, flash, g, redirect, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
 from flask_babel import ngettext
@@ -17,19 +17,39 @@ from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
 from core import transaction
+from core.clock import to_business_time
 from core.tenancy import MASTER_DATA_WRITERS, PARAMETER_WRITERS, current_role, current_tenant_id
 from exchange import runs
 from exchange.base import kind_choices, kind_of, save_connector
 from exchange.labels import label
+from exchange.leader import scheduler_state
 from exchange.purge import purge_runs
+from exchange.schedules import next_run, queued_jobs
 from models.exchange import DIRECTIONS
 from views.base import SecuredModelView
 from views.exchange.forms import connector_form_class, form_data, raw_settings
+from views.formatters import datetime_text
 
 
 def kind_formatter(view, context, model, name):
     kind = kind_of(model.kind)
     return str(kind.label) if kind else model.kind
+
+
+def next_run_text(connector) -> str:
+    """The connector's next scheduled run in Paris time, ``JJ/MM/AAAA HH:MM (Réception)``."""
+    if "queued_jobs" not in g:
+        g.queued_jobs = queued_jobs()
+    upcoming = next_run(connector, datetime.now(timezone.utc), current_app.config["SCHEDULER_INTERVAL_UNIT_SECONDS"],
+                        g.queued_jobs)
+    if upcoming is None:
+        return ""
+    moment, direction = upcoming
+    return f"{datetime_text(moment)} ({label(direction)})"
+
+
+def next_run_formatter(view, context, model, name):
+    return next_run_text(model)
 
 
 def parse_day(text: str):
@@ -46,18 +66,30 @@ class ConnectorView(SecuredModelView):
     write_roles = PARAMETER_WRITERS
     page_write_roles = {"run_view": MASTER_DATA_WRITERS}  # manual runs: back office too
     details_template = "exchange/connector_details.html"
-    column_list = ("code", "label", "kind", "enabled", "created_at")
+    list_template = "exchange/connector_list.html"
+    column_list = ("code", "label", "kind", "enabled", "next_run", "created_at")
     column_export_list = ("code", "label", "kind", "enabled", "created_at")  # never the secrets
-    column_details_list = column_export_list
+    column_details_list = ("code", "label", "kind", "enabled", "next_run", "created_at")
     column_searchable_list = ("code", "label")
-    column_labels = {"kind": _l("Kind"), "enabled": _l("Enabled")}
-    column_formatters = {"kind": kind_formatter}
+    column_sortable_list = ("code", "label", "kind", "enabled", "created_at")
+    column_labels = {"kind": _l("Kind"), "enabled": _l("Enabled"), "next_run": _l("Next scheduled run")}
+    column_formatters = {"kind": kind_formatter, "next_run": next_run_formatter}
     column_formatters_detail = column_formatters
     can_import = False
 
     @property
     def can_run(self) -> bool:
         return self.may_write("run_view")
+
+    def scheduler_state(self) -> dict:
+        """The scheduler process's state for the list's banner (``exchange.leader``), its
+        moments in Paris time to the second."""
+        state = scheduler_state()
+        for entry in ([state["active"]] if state["active"] else []) + state["standbys"]:
+            for key in ("since", "heartbeat_at", "seen_at"):
+                if key in entry:
+                    entry[key] = to_business_time(entry[key]).strftime("%d/%m/%Y %H:%M:%S")
+        return state
 
     @property
     def can_purge(self) -> bool:
