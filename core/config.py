@@ -70,6 +70,8 @@ def build_config() -> dict:
         "EXCHANGE_HTTP_TIMEOUT_SECONDS": float(os.environ.get("EXCHANGE_HTTP_TIMEOUT_SECONDS", 30)),
         "EXCHANGE_RETRY_AFTER_MAX_WAITS": int(os.environ.get("EXCHANGE_RETRY_AFTER_MAX_WAITS", 3)),
         "EXCHANGE_RETRY_AFTER_CAP_SECONDS": float(os.environ.get("EXCHANGE_RETRY_AFTER_CAP_SECONDS", 60)),
+        # field_service: the next receive asks from the last validatedSince minus this overlap
+        "FIELD_SERVICE_OVERLAP_SECONDS": float(os.environ.get("FIELD_SERVICE_OVERLAP_SECONDS", 3600)),
         "EXCHANGE_TEST_KIND": os.environ.get("PASSERELLE_TEST_KIND") == "1",
         "PASSERELLE_PRODUCTION": production,
     }

@@ -28,7 +28,7 @@ FALSE_WORDS = {"0", "false", "no", "off", "non", "faux", "n", ""}
 CODE_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9_-]{0,39}$")
 
 # Kinds shipped with the application: "module path" of each kind's package.
-BUILT_IN_KINDS: tuple[str, ...] = ()
+BUILT_IN_KINDS: tuple[str, ...] = ("exchange.field_service",)
 TEST_KIND = "exchange.test_kind"
 
 

@@ -8,7 +8,9 @@ from models.parameters import (
     NumberingSequence, OperationCode, PriceCategory, ProductNature, Sector, SupplierFamily,
     TextCode, Unit, VatRate,
 )
-from models.exchange import ArticleMapping, Connector, ReceivedDocument, SentRecord, SyncRun, SyncRunItem
+from models.exchange import (
+    ArticleMapping, Connector, ExchangeWatermark, ReceivedDocument, SentRecord, SyncRun, SyncRunItem,
+)
 from models.invoices import Invoice, InvoiceAttachment, InvoiceLine
 from models.payments import Payment, PaymentImportBatch
 from models.settings import DossierSettings
@@ -20,7 +22,7 @@ __all__ = [
     "PriceCategory", "ProductNature", "ROLES", "Sector", "SupplierFamily", "Tenant", "TextCode",
     "Unit", "User", "VatRate",
     "Invoice", "InvoiceAttachment", "InvoiceLine", "Payment", "PaymentImportBatch",
-    "ArticleMapping", "Connector", "ReceivedDocument", "SentRecord", "SyncRun", "SyncRunItem",
+    "ArticleMapping", "Connector", "ExchangeWatermark", "ReceivedDocument", "SentRecord", "SyncRun", "SyncRunItem",
     # master data
     "Article", "Client", "Contact", "Contract", "Employee", "Equipment", "JobSite", "Site", "Supplier",
 ]

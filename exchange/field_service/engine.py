@@ -1,0 +1,319 @@
+"""The field-service engines: they only orchestrate (batched queries, the peer calls,
+the report); the rules are ``exchange.field_service.rules``.
+
+Send: the five referential endpoints in order (customers, sites, contracts,
+technicians, items), each left-out row a ``skipped`` item naming its rule, the rest
+in PUTs of ``batch_size`` rows carrying only what changed since the peer last
+accepted it (``exchange.sent``; *Tout renvoyer* sends all).
+
+Receive: every page of ``VALIDATED`` interventions since the watermark (minus the
+overlap), each one integrated in its own transaction (``Run.document``) after its
+key is claimed (``exchange.received``); the watermark is stored at the end of a run
+that did not fail, never later than the oldest intervention left in error.
+"""
+import logging
+from datetime import timedelta
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.orm import selectinload
+
+from core import clock
+from core.extensions import db
+from exchange import received, sent
+from exchange.base import ItemError, RunFailed
+from exchange.field_service import rules
+from exchange.http import Peer
+from models import (
+    Article, ArticleMapping, Client, Employee, ExchangeWatermark, Invoice, InvoiceAttachment, JobSite, Site,
+)
+from models.base import utcnow
+from rules.master_data import labour_nature_prefix
+
+logger = logging.getLogger(__name__)
+CHUNK = 500
+WATERMARK = "validatedSince"
+MAX_PAGES = 100_000
+MAX_REPORT_BYTES = 20 * 1024 * 1024
+
+
+def peer_of(connector, secrets: dict | None = None) -> Peer:
+    from exchange.base import connector_secrets
+    secrets = connector_secrets(connector) if secrets is None else secrets
+    return Peer((connector.settings or {}).get("base_url") or "", secrets.get("api_key") or "")
+
+
+def ping(connector) -> str:
+    """*Tester la connexion*: ``GET /v1/ping``; the French result, or ``RunFailed``."""
+    peer_of(connector).get("/v1/ping")
+    return _("Connection OK: the field-service application answered.")
+
+
+# --- send -----------------------------------------------------------------------------------------
+
+def _chunks(values: list, size: int):
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
+def _referential(tenant_id: int, connector_id: int):
+    """Every row the send looks at, as ``(entity type, endpoint, [(code, payload | None, reason)])``,
+    in five queries plus the mappings (no query per row)."""
+    today = clock.today()
+    clients = db.session.execute(select(Client).where(Client.tenant_id == tenant_id).order_by(Client.code)).scalars()
+    client_rows, sent_clients, client_codes = [], set(), {}
+    for client in clients:
+        client_codes[client.id] = client.code
+        reason = rules.client_skip_reason(client)
+        if reason is None:
+            sent_clients.add(client.code)
+        client_rows.append((client.code, None if reason else rules.client_payload(client), reason))
+
+    site_rows, site_codes = [], {}
+    for site in db.session.execute(select(Site).where(Site.tenant_id == tenant_id).order_by(Site.code)).scalars():
+        site_codes[site.id] = site.code
+        client_code = client_codes.get(site.client_id)
+        reason = rules.place_skip_reason("site", site.code, client_code, sent_clients)
+        site_rows.append((site.code, None if reason else rules.site_payload(site, client_code), reason))
+
+    job_rows = []
+    for job_site in db.session.execute(select(JobSite).where(JobSite.tenant_id == tenant_id)
+                                       .order_by(JobSite.code)).scalars():
+        client_code = client_codes.get(job_site.client_id)
+        reason = rules.place_skip_reason("job_site", job_site.code, client_code, sent_clients)
+        payload = None if reason else rules.job_site_payload(job_site, client_code, site_codes.get(job_site.site_id))
+        job_rows.append((job_site.code, payload, reason))
+
+    employee_rows = []
+    for employee in db.session.execute(select(Employee).where(Employee.tenant_id == tenant_id)
+                                       .order_by(Employee.code)).scalars():
+        reason = rules.employee_skip_reason(employee, today)
+        employee_rows.append((employee.code, None if reason else rules.technician_payload(employee), reason))
+
+    prefix = labour_nature_prefix(tenant_id)
+    mapped = dict(db.session.execute(select(ArticleMapping.article_id, ArticleMapping.external_code)
+                                     .where(ArticleMapping.connector_id == connector_id)).all())
+    article_rows = []
+    articles = db.session.execute(
+        select(Article).where(Article.tenant_id == tenant_id).order_by(Article.code).options(
+            selectinload(Article.family), selectinload(Article.subfamily), selectinload(Article.nature),
+            selectinload(Article.unit))).scalars()
+    for article in articles:
+        reason = rules.article_skip_reason(article)
+        external = mapped.get(article.id)
+        payload = None if reason else rules.article_payload(
+            article, external, article.family.code if article.family else None,
+            article.subfamily.code if article.subfamily else None,
+            article.nature.code if article.nature else None, article.unit.code if article.unit else None, prefix)
+        article_rows.append((external or article.code, payload, reason))
+    return [("client", "/v1/customers", client_rows), ("site", "/v1/sites", site_rows),
+            ("job_site", "/v1/contracts", job_rows), ("employee", "/v1/technicians", employee_rows),
+            ("article", "/v1/items", article_rows)]
+
+
+def send(run) -> None:
+    connector = run.connector
+    peer = peer_of(connector, run.secrets)
+    size = max(1, int(run.settings.get("batch_size") or 500))
+    groups = _referential(connector.tenant_id, connector.id)
+    db.session.rollback()  # the rows are read: no transaction stays open while the peer answers
+    run.set_total(sum(len(rows) for _type, _path, rows in groups))
+    for entity_type, path, rows in groups:
+        payloads = {}
+        for code, payload, reason in rows:
+            if reason:
+                run.item(entity_type, code, "skipped", reason)
+            else:
+                payloads[code] = payload
+        to_send, unchanged = sent.changed(connector.id, entity_type, payloads, send_all=run.full_send)
+        batches = list(_chunks(list(to_send.items()), size))
+        for number, batch in enumerate(batches, start=1):
+            name = f"{path.rsplit('/', 1)[-1]} #{number}"
+            if not run.dry_run:
+                answer = peer.put(path, {"items": [payload for _code, payload in batch]})
+                if not isinstance(answer, dict) or "upserted" not in answer:
+                    raise RunFailed(_("The application answered %(path)s without the number of rows upserted.",
+                                      path=path))
+                sent.remember(run, entity_type, dict(batch))
+            for code, _payload in batch:
+                run.item(entity_type, code, "ok", "", name)
+        if unchanged:
+            run.item(entity_type, "", "ok", _("%(count)s unchanged since the last send: not sent again.",
+                                              count=unchanged))
+            run.processed += unchanged - 1  # the progress counts every row looked at
+
+
+# --- receive --------------------------------------------------------------------------------------
+
+def _watermark(connector_id: int):
+    return db.session.execute(select(ExchangeWatermark.value).where(
+        ExchangeWatermark.connector_id == connector_id, ExchangeWatermark.name == WATERMARK)).scalar()
+
+
+def store_watermark(connector_id: int, value) -> None:
+    """On its own connection (the run's documents are committed one by one)."""
+    table = ExchangeWatermark.__table__
+    with db.engine.begin() as connection:
+        changed = connection.execute(update(table).where(table.c.connector_id == connector_id,
+                                                         table.c.name == WATERMARK)
+                                     .values(value=value, updated_at=utcnow())).rowcount
+        if not changed:
+            connection.execute(insert(table).values(connector_id=connector_id, name=WATERMARK, value=value,
+                                                    updated_at=utcnow()))
+
+
+def reset_watermark(connector_id: int) -> None:
+    table = ExchangeWatermark.__table__
+    with db.engine.begin() as connection:
+        connection.execute(delete(table).where(table.c.connector_id == connector_id))
+
+
+def _fetch(peer, since) -> list:
+    """Every page of validated interventions since ``since`` (naive UTC, or None)."""
+    params = {"status": rules.VALIDATED}
+    if since is not None:
+        params["validatedSince"] = since.strftime("%Y-%m-%dT%H:%M:%SZ")
+    found, page, pages = [], 1, 1
+    while page <= pages and page <= MAX_PAGES:
+        answer = peer.get("/v1/interventions", {**params, "page": page})
+        if not isinstance(answer, dict) or not isinstance(answer.get("items"), list):
+            raise RunFailed(_("The application answered /v1/interventions without a list of interventions."))
+        found.extend(answer["items"])
+        try:
+            pages = int(answer.get("pages") or 1)
+        except (TypeError, ValueError):
+            raise RunFailed(_("The application answered /v1/interventions with an unreadable page count."))
+        page += 1
+    return found
+
+
+def _load(model, column, codes, tenant_id, *options) -> dict:
+    found = {}
+    codes = sorted({str(code) for code in codes if code})
+    for chunk in _chunks(codes, CHUNK):
+        query = select(model).where(model.tenant_id == tenant_id, column.in_(chunk))
+        if options:
+            query = query.options(*options)
+        found.update((getattr(row, column.key), row) for row in db.session.execute(query).scalars())
+    return found
+
+
+def _references(run, interventions: list) -> rules.References:
+    tenant_id, connector_id = run.connector.tenant_id, run.connector.id
+    lines = [line for i in interventions for line in (i.get("lines") or []) if isinstance(line, dict)]
+    item_ids = {str(line.get("itemId")) for line in lines if line.get("itemId")}
+    article_options = (selectinload(Article.nature), selectinload(Article.vat_rate))
+    mapped = {}
+    for chunk in _chunks(sorted(item_ids), CHUNK):
+        rows = db.session.execute(select(ArticleMapping.external_code, Article).join(
+            Article, Article.id == ArticleMapping.article_id).where(
+            ArticleMapping.connector_id == connector_id, ArticleMapping.external_code.in_(chunk))
+            .options(*article_options)).all()
+        mapped.update((code, article) for code, article in rows)
+    return rules.References(
+        job_sites=_load(JobSite, JobSite.code, [i.get("contractId") for i in interventions], tenant_id,
+                        selectinload(JobSite.client), selectinload(JobSite.site)),
+        clients=_load(Client, Client.code, [i.get("customerId") for i in interventions], tenant_id),
+        sites=_load(Site, Site.code, [i.get("siteId") for i in interventions], tenant_id),
+        mapped_articles=mapped,
+        articles=_load(Article, Article.code, item_ids - set(mapped), tenant_id, *article_options),
+        labour_prefix=labour_nature_prefix(tenant_id))
+
+
+def _report_pdf(peer, url: str) -> bytes:
+    """The intervention's report PDF (``attach_report``), or ``ItemError``."""
+    try:
+        response = peer.session.get(url, timeout=peer.timeout)
+    except Exception as error:  # noqa: BLE001 — a report that cannot be fetched is this item's error
+        raise ItemError(_("report %(url)s cannot be downloaded (%(type)s)", url=url, type=type(error).__name__))
+    if response.status_code != 200 or not response.content.startswith(b"%PDF"):
+        raise ItemError(_("report %(url)s cannot be downloaded (HTTP %(status)s)", url=url,
+                          status=response.status_code))
+    if len(response.content) > MAX_REPORT_BYTES:
+        raise ItemError(_("report %(url)s is larger than 20 MB", url=url))
+    return response.content
+
+
+def receive(run) -> None:
+    """The references of a batch are loaded once and stay loaded across the documents'
+    commits (``expire_on_commit`` off for the run), so no intervention costs a query."""
+    session = db.session()
+    saved, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        _receive(run)
+    finally:
+        session.expire_on_commit = saved
+
+
+def _receive(run) -> None:
+    connector = run.connector
+    settings = run.settings
+    peer = peer_of(connector, run.secrets)
+    previous = _watermark(connector.id)
+    overlap = timedelta(seconds=current_app.config["FIELD_SERVICE_OVERLAP_SECONDS"])
+    db.session.rollback()
+    fetched = _fetch(peer, previous - overlap if previous else None)
+    # the status is checked even when the peer ignores the filter: anything else leaves no trace
+    validated, seen_ids = [], set()
+    for intervention in fetched:
+        if rules.is_validated(intervention) and str(intervention["id"]) not in seen_ids:
+            seen_ids.add(str(intervention["id"]))
+            validated.append(intervention)
+    wanted = [i for i in validated if run.wanted("intervention", str(i["id"]))]
+    run.set_total(len(wanted))
+    seen = [at for at in (rules.parse_instant(i.get("validatedAt")) for i in validated) if at]
+    in_error = []
+    policy = settings.get("zero_value_policy") or rules.SKIP_WITH_WARNING
+    attach = bool(settings.get("attach_report"))
+    today = clock.today()
+    for batch in _chunks(wanted, CHUNK):
+        already = received.known(connector.id, [str(i["id"]) for i in batch])
+        refs = _references(run, batch)
+        taken = {ref for (ref,) in db.session.execute(select(Invoice.external_reference).where(
+            Invoice.tenant_id == connector.tenant_id, Invoice.origin == rules.ORIGIN,
+            Invoice.external_reference.in_([str(i["id"])[:80] for i in batch])))}
+        for intervention in batch:
+            key = str(intervention["id"])
+            if key in already:
+                run.item("intervention", key, "skipped", _("Already integrated."))
+                continue
+            missing = rules.missing_references(intervention, refs)
+            if missing:
+                in_error.append(rules.parse_instant(intervention.get("validatedAt")))
+                run.item("intervention", key, "error", _("intervention %(id)s not integrated: %(missing)s",
+                                                         id=key, missing=", ".join(missing)))
+                continue
+            if key[:80] in taken:
+                run.item("intervention", key, "skipped", _("Already integrated (an invoice has this reference)."))
+                continue
+            pdf = None
+            if attach and intervention.get("reportUrl"):
+                try:
+                    pdf = _report_pdf(peer, str(intervention["reportUrl"]))
+                except ItemError as error:
+                    in_error.append(rules.parse_instant(intervention.get("validatedAt")))
+                    run.item("intervention", key, "error", str(error))
+                    continue
+            with run.document("intervention", key) as outcome:
+                draft = rules.draft_invoice(intervention, refs, connector.tenant_id, today, policy)
+                if draft.invoice is None:
+                    outcome.warn("; ".join(draft.warnings))
+                    continue
+                record = received.claim(run, key, "invoice", received.fingerprint(intervention))
+                db.session.add(draft.invoice)
+                if pdf is not None:
+                    draft.invoice.attachments.append(InvoiceAttachment(
+                        tenant_id=connector.tenant_id, filename=f"rapport-{key}.pdf"[:250],
+                        content_type="application/pdf", content=pdf))
+                db.session.flush()
+                record.document_id = draft.invoice.id
+                if draft.warnings:
+                    outcome.warn("; ".join(draft.warnings))
+    if run.dry_run or run.only is not None:
+        return
+    mark = rules.next_watermark(previous, seen, [at for at in in_error if at])
+    if in_error and any(at is None for at in in_error):
+        mark = previous  # an errored intervention without a readable date: start where this run started
+    if mark != previous:
+        store_watermark(connector.id, mark)
