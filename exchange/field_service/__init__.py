@@ -41,3 +41,7 @@ KIND = register_kind(Kind(
     engines={"send": send, "receive": receive},
     check=check_settings,
 ))
+
+from core.glossary import CHOICE_LABELS  # noqa: E402
+
+CHOICE_LABELS.setdefault("field_service", _l("Field-service application"))  # an invoice's origin

@@ -221,6 +221,18 @@ def _references(run, interventions: list) -> rules.References:
         labour_prefix=labour_nature_prefix(tenant_id))
 
 
+def integrated(connector, keys: list[str]) -> set[str]:
+    """The keys already integrated: received by this connector, or the reference of an
+    invoice of the same origin (a look-up to skip without a transaction; the unique
+    keys are what guarantee it when another process integrates meanwhile)."""
+    found = set(received.known(connector.id, keys))
+    for chunk in _chunks(keys, CHUNK):
+        found.update(db.session.execute(select(Invoice.external_reference).where(
+            Invoice.tenant_id == connector.tenant_id, Invoice.origin == rules.ORIGIN,
+            Invoice.external_reference.in_([key[:80] for key in chunk]))).scalars())
+    return {key for key in keys if key[:200] in found or key[:80] in found}
+
+
 def _report_pdf(peer, url: str) -> bytes:
     """The intervention's report PDF (``attach_report``), or ``ItemError``."""
     try:
@@ -268,11 +280,8 @@ def _receive(run) -> None:
     attach = bool(settings.get("attach_report"))
     today = clock.today()
     for batch in _chunks(wanted, CHUNK):
-        already = received.known(connector.id, [str(i["id"]) for i in batch])
+        already = integrated(connector, [str(i["id"]) for i in batch])
         refs = _references(run, batch)
-        taken = {ref for (ref,) in db.session.execute(select(Invoice.external_reference).where(
-            Invoice.tenant_id == connector.tenant_id, Invoice.origin == rules.ORIGIN,
-            Invoice.external_reference.in_([str(i["id"])[:80] for i in batch])))}
         for intervention in batch:
             key = str(intervention["id"])
             if key in already:
@@ -283,9 +292,6 @@ def _receive(run) -> None:
                 in_error.append(rules.parse_instant(intervention.get("validatedAt")))
                 run.item("intervention", key, "error", _("intervention %(id)s not integrated: %(missing)s",
                                                          id=key, missing=", ".join(missing)))
-                continue
-            if key[:80] in taken:
-                run.item("intervention", key, "skipped", _("Already integrated (an invoice has this reference)."))
                 continue
             pdf = None
             if attach and intervention.get("reportUrl"):

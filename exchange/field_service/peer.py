@@ -11,7 +11,7 @@ API key (``--api-key``) is checked on every ``/v1`` and report call.
 Tests drive it through endpoints outside the API (no key, no misbehaviour):
 ``GET /_received`` (what it was sent, and the calls it answered), ``POST
 /_interventions`` (replace the interventions), ``POST /_control`` (misbehave:
-``delay`` seconds, ``status`` 500/401/429 for the next ``times`` calls or for ever,
+``delay`` seconds, ``hold`` until released, ``status`` 500/401/429 for the next ``times`` calls or for ever,
 ``retry_after``, ``invalid_json``, ``ignore_status``, ``page_size``, ``only`` a path
 prefix), ``POST /_reset``.
 """
@@ -24,7 +24,7 @@ from flask import Flask, Response, jsonify, request
 
 ENDPOINTS = ("customers", "sites", "contracts", "technicians", "items")
 DEFAULT_PAGE_SIZE = 50
-DEFAULT_CONTROL = {"delay": 0.0, "status": None, "times": None, "retry_after": 1, "invalid_json": False,
+DEFAULT_CONTROL = {"delay": 0.0, "hold": False, "status": None, "times": None, "retry_after": 1, "invalid_json": False,
                    "ignore_status": False, "page_size": DEFAULT_PAGE_SIZE, "only": ""}
 
 
@@ -79,6 +79,8 @@ def create_peer(interventions=None, api_key: str = "") -> Flask:
             return None
         if control["delay"]:
             time.sleep(float(control["delay"]))
+        while control["hold"] and state["control"] is control:  # held until released (or reset)
+            time.sleep(0.02)
         status = control["status"]
         if status:
             with lock:
