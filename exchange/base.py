@@ -60,6 +60,8 @@ class Kind:
     settings: tuple[Setting, ...]
     engines: dict[str, Callable] = field(default_factory=dict)   # direction -> engine(run)
     check: Callable[[dict], dict] | None = None                  # cross-field rules -> {field: message}
+    test_connection: Callable | None = None                      # connector -> French result, or RunFailed
+    refresh: bool = False                                        # *Actualiser les données*: send then receive
 
     @property
     def directions(self) -> tuple[str, ...]:

@@ -10,7 +10,7 @@ field-service``).
 from flask_babel import lazy_gettext as _l
 
 from exchange.base import BOOLEAN, CHOICE, INTEGER, SECRET, TEXT, Kind, Setting, register_kind
-from exchange.field_service.engine import receive, send
+from exchange.field_service.engine import ping, receive, send
 from exchange.field_service.rules import INTEGRATE_WITH_WARNING, SKIP_WITH_WARNING
 
 
@@ -40,6 +40,8 @@ KIND = register_kind(Kind(
     ),
     engines={"send": send, "receive": receive},
     check=check_settings,
+    test_connection=ping,
+    refresh=True,
 ))
 
 from core.glossary import CHOICE_LABELS  # noqa: E402

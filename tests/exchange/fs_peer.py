@@ -16,7 +16,10 @@ from models import (
     Article, ArticleFamily, ArticleMapping, Client, Employee, JobSite, ProductNature, Sector, Site, Unit, VatRate,
 )
 
-from exchange_env import REPO_ROOT, flask_env
+try:
+    from exchange_env import REPO_ROOT, flask_env
+except ImportError:  # imported from another test folder (the browser test)
+    from tests.exchange.exchange_env import REPO_ROOT, flask_env
 
 API_KEY = "cle-terrain-test"
 
