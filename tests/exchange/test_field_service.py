@@ -20,7 +20,9 @@ from exchange.locking import INTERRUPTED
 from models import Connector, ExchangeWatermark, Invoice, InvoiceLine, ReceivedDocument, SyncRun
 from models.base import utcnow
 
-from fs_peer import API_KEY, PeerProcess, dossier, free_port, intervention, make_fs_connector, map_article
+from fs_peer import (
+    API_KEY, REPO_ROOT, PeerProcess, dossier, free_port, intervention, make_fs_connector, map_article,
+)
 
 WAIT_SECONDS = 60
 
@@ -402,3 +404,23 @@ def test_a_receive_killed_in_the_middle_then_rerun_integrates_every_invoice_whol
     assert db.session.scalar(select(func.count()).select_from(Invoice).where(~Invoice.attachments.any())) == 0
     refs = db.session.scalars(select(Invoice.external_reference).order_by(Invoice.external_reference)).all()
     assert refs == [f"INT-K{n:02d}" for n in range(8)]
+
+
+def test_the_demo_connector_exchanges_with_the_demo_interventions(peer, app_ctx, app):
+    from commands.seed import DEMO_FIELD_SERVICE, DEMO_PEER_DATA, seed_demo
+    from exchange.base import save_connector
+    from exchange.field_service.peer import load_interventions
+    seed_demo()
+    connector = db.session.query(Connector).filter_by(code=DEMO_FIELD_SERVICE[0]).one()
+    assert connector.kind == "field_service" and connector.settings["base_url"] == "http://127.0.0.1:5010"
+    save_connector(connector.tenant_id, "field_service", connector.code, connector.label, True,
+                   {"base_url": peer.url, "api_key": API_KEY}, connector)
+    db.session.commit()
+    peer.interventions(load_interventions(str(REPO_ROOT / DEMO_PEER_DATA)))
+    assert run(connector.id, "send")["status"] == "success"
+    report = run(connector.id, "receive")
+    states = {item["identifier"]: item["state"] for item in report["items"]}
+    assert states == {"INT-DEMO-001": "ok", "INT-DEMO-002": "ok", "INT-DEMO-004": "warning",
+                      "INT-DEMO-005": "error"}
+    invoice = db.session.query(Invoice).filter_by(external_reference="INT-DEMO-001").one()
+    assert invoice.report_url == f"{peer.url}/reports/INT-DEMO-001.pdf"
