@@ -19,6 +19,7 @@ BENCHMARKS = {
     "P3": "benchmarks.p3_list",
     "P4": "benchmarks.p4_payments",
     "P5": "benchmarks.p5_validation",
+    "P6": "benchmarks.p6_field_service_send",
 }
 RESULTS = Path(__file__).resolve().parent / "results.json"
 

@@ -17,7 +17,7 @@ from datetime import timedelta
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import delete, insert, select, update
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import aliased, selectinload
 
 from core import clock
 from core.extensions import db
@@ -26,7 +26,8 @@ from exchange.base import ItemError, RunFailed
 from exchange.field_service import rules
 from exchange.http import Peer
 from models import (
-    Article, ArticleMapping, Client, Employee, ExchangeWatermark, Invoice, InvoiceAttachment, JobSite, Site,
+    Article, ArticleFamily, ArticleMapping, Client, Employee, ExchangeWatermark, Invoice, InvoiceAttachment, JobSite,
+    ProductNature, Site, Unit,
 )
 from models.base import utcnow
 from rules.master_data import labour_nature_prefix
@@ -58,12 +59,14 @@ def _chunks(values: list, size: int):
 
 
 def _referential(tenant_id: int, connector_id: int):
-    """Every row the send looks at, as ``(entity type, endpoint, [(code, payload | None, reason)])``,
-    in five queries plus the mappings (no query per row)."""
+    """Every row the send looks at, as ``(entity type, endpoint, [(code, payload | None, reason)])``:
+    five column queries plus the mappings (no query per row, no ORM object per row: the
+    rules read the rows' attributes)."""
     today = clock.today()
-    clients = db.session.execute(select(Client).where(Client.tenant_id == tenant_id).order_by(Client.code)).scalars()
     client_rows, sent_clients, client_codes = [], set(), {}
-    for client in clients:
+    for client in db.session.execute(select(
+            Client.id, Client.code, Client.name, Client.deactivated, Client.address, Client.postcode, Client.city,
+            Client.email, Client.phone).where(Client.tenant_id == tenant_id).order_by(Client.code)):
         client_codes[client.id] = client.code
         reason = rules.client_skip_reason(client)
         if reason is None:
@@ -71,48 +74,60 @@ def _referential(tenant_id: int, connector_id: int):
         client_rows.append((client.code, None if reason else rules.client_payload(client), reason))
 
     site_rows, site_codes = [], {}
-    for site in db.session.execute(select(Site).where(Site.tenant_id == tenant_id).order_by(Site.code)).scalars():
+    for site in db.session.execute(select(Site.id, Site.code, Site.name, Site.client_id, Site.address,
+                                          Site.postcode, Site.city).where(Site.tenant_id == tenant_id)
+                                   .order_by(Site.code)):
         site_codes[site.id] = site.code
         client_code = client_codes.get(site.client_id)
         reason = rules.place_skip_reason("site", site.code, client_code, sent_clients)
         site_rows.append((site.code, None if reason else rules.site_payload(site, client_code), reason))
 
     job_rows = []
-    for job_site in db.session.execute(select(JobSite).where(JobSite.tenant_id == tenant_id)
-                                       .order_by(JobSite.code)).scalars():
+    for job_site in db.session.execute(select(JobSite.code, JobSite.name, JobSite.client_id, JobSite.site_id)
+                                       .where(JobSite.tenant_id == tenant_id).order_by(JobSite.code)):
         client_code = client_codes.get(job_site.client_id)
         reason = rules.place_skip_reason("job_site", job_site.code, client_code, sent_clients)
         payload = None if reason else rules.job_site_payload(job_site, client_code, site_codes.get(job_site.site_id))
         job_rows.append((job_site.code, payload, reason))
 
     employee_rows = []
-    for employee in db.session.execute(select(Employee).where(Employee.tenant_id == tenant_id)
-                                       .order_by(Employee.code)).scalars():
+    for employee in db.session.execute(select(
+            Employee.code, Employee.first_name, Employee.last_name, Employee.email, Employee.phone,
+            Employee.hire_date, Employee.technician).where(Employee.tenant_id == tenant_id).order_by(Employee.code)):
         reason = rules.employee_skip_reason(employee, today)
         employee_rows.append((employee.code, None if reason else rules.technician_payload(employee), reason))
 
     prefix = labour_nature_prefix(tenant_id)
-    mapped = dict(db.session.execute(select(ArticleMapping.article_id, ArticleMapping.external_code)
-                                     .where(ArticleMapping.connector_id == connector_id)).all())
+    family, subfamily = aliased(ArticleFamily), aliased(ArticleFamily)
+    articles = select(
+        Article.code, Article.label, Article.active, Article.sale_price, ArticleMapping.external_code,
+        family.code.label("family_code"), subfamily.code.label("subfamily_code"),
+        ProductNature.code.label("nature_code"), Unit.code.label("unit_code"),
+    ).outerjoin(ArticleMapping, (ArticleMapping.article_id == Article.id)
+                & (ArticleMapping.connector_id == connector_id)) \
+        .outerjoin(family, family.id == Article.family_id).outerjoin(subfamily, subfamily.id == Article.subfamily_id) \
+        .outerjoin(ProductNature, ProductNature.id == Article.nature_id).outerjoin(Unit, Unit.id == Article.unit_id) \
+        .where(Article.tenant_id == tenant_id).order_by(Article.code)
     article_rows = []
-    articles = db.session.execute(
-        select(Article).where(Article.tenant_id == tenant_id).order_by(Article.code).options(
-            selectinload(Article.family), selectinload(Article.subfamily), selectinload(Article.nature),
-            selectinload(Article.unit))).scalars()
-    for article in articles:
+    for article in db.session.execute(articles):
         reason = rules.article_skip_reason(article)
-        external = mapped.get(article.id)
         payload = None if reason else rules.article_payload(
-            article, external, article.family.code if article.family else None,
-            article.subfamily.code if article.subfamily else None,
-            article.nature.code if article.nature else None, article.unit.code if article.unit else None, prefix)
-        article_rows.append((external or article.code, payload, reason))
+            article, article.external_code, article.family_code, article.subfamily_code, article.nature_code,
+            article.unit_code, prefix)
+        article_rows.append((article.external_code or article.code, payload, reason))
     return [("client", "/v1/customers", client_rows), ("site", "/v1/sites", site_rows),
             ("job_site", "/v1/contracts", job_rows), ("employee", "/v1/technicians", employee_rows),
             ("article", "/v1/items", article_rows)]
 
 
+REMEMBER_ROWS = 5_000  # accepted rows recorded (one commit) at most this many at a time
+
+
 def send(run) -> None:
+    """The report lists every row left out (``skipped``, its rule) and every batch sent
+    (``ok``, named by its endpoint and number, its first and last identifiers); the
+    counts are rows: each sent row counts ``ok``, and the unchanged ones are counted
+    in one ``ok`` item per type."""
     connector = run.connector
     peer = peer_of(connector, run.secrets)
     size = max(1, int(run.settings.get("batch_size") or 500))
@@ -126,22 +141,38 @@ def send(run) -> None:
                 run.item(entity_type, code, "skipped", reason)
             else:
                 payloads[code] = payload
-        to_send, unchanged = sent.changed(connector.id, entity_type, payloads, send_all=run.full_send)
-        batches = list(_chunks(list(to_send.items()), size))
-        for number, batch in enumerate(batches, start=1):
-            name = f"{path.rsplit('/', 1)[-1]} #{number}"
-            if not run.dry_run:
-                answer = peer.put(path, {"items": [payload for _code, payload in batch]})
-                if not isinstance(answer, dict) or "upserted" not in answer:
-                    raise RunFailed(_("The application answered %(path)s without the number of rows upserted.",
-                                      path=path))
-                sent.remember(run, entity_type, dict(batch))
-            for code, _payload in batch:
-                run.item(entity_type, code, "ok", "", name)
+        digests: dict = {}
+        to_send, unchanged = sent.changed(connector.id, entity_type, payloads, send_all=run.full_send,
+                                          digests=digests)
+        accepted: dict = {}
+        try:
+            for number, batch in enumerate(_chunks(list(to_send.items()), size), start=1):
+                name = f"{path.rsplit('/', 1)[-1]} #{number}"
+                if not run.dry_run:
+                    answer = peer.put(path, {"items": [payload for _code, payload in batch]})
+                    if not isinstance(answer, dict) or "upserted" not in answer:
+                        raise RunFailed(_("The application answered %(path)s without the number of rows "
+                                          "upserted.", path=path))
+                    accepted.update(batch)
+                    if len(accepted) >= REMEMBER_ROWS:
+                        sent.remember(run, entity_type, accepted, digests)
+                        accepted = {}
+                _count_rows(run, entity_type, name, [code for code, _payload in batch])
+        finally:  # what the peer accepted is recorded even when a later batch fails
+            sent.remember(run, entity_type, accepted, digests)
         if unchanged:
-            run.item(entity_type, "", "ok", _("%(count)s unchanged since the last send: not sent again.",
-                                              count=unchanged))
-            run.processed += unchanged - 1  # the progress counts every row looked at
+            _count_rows(run, entity_type, "", [""] * unchanged,
+                        _("%(count)s unchanged since the last send: not sent again.", count=unchanged))
+
+
+def _count_rows(run, entity_type: str, batch: str, codes: list[str], message: str = "") -> None:
+    """One ``ok`` item for ``codes`` (a batch, or the unchanged rows) counting each row."""
+    identifier = codes[0] if len(codes) == 1 else f"{codes[0]} … {codes[-1]}" if codes[0] else ""
+    if not message and len(codes) > 1:
+        message = _("%(count)s rows sent", count=len(codes))
+    run.item(entity_type, identifier, "ok", message, batch)
+    run.counts["ok"] += len(codes) - 1
+    run.processed += len(codes) - 1
 
 
 # --- receive --------------------------------------------------------------------------------------
