@@ -36,7 +36,9 @@ def changed(connector_id: int, entity_type: str, payloads: dict[str, dict], send
     given, receives the fingerprint of each row to send, for ``remember`` to reuse."""
     if send_all:
         return dict(payloads), 0
-    last = _last_sent(connector_id, entity_type, list(payloads))
+    first = db.session.execute(select(RECORDS.c.id).where(
+        RECORDS.c.connector_id == connector_id, RECORDS.c.entity_type == entity_type).limit(1)).first() is None
+    last = {} if first else _last_sent(connector_id, entity_type, list(payloads))
     to_send = {}
     for key, payload in payloads.items():
         digest = fingerprint(payload)

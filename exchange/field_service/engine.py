@@ -12,6 +12,7 @@ key is claimed (``exchange.received``); the watermark is stored at the end of a 
 that did not fail, never later than the oldest intervention left in error.
 """
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from flask import current_app
@@ -129,8 +130,34 @@ def send(run) -> None:
     counts are rows: each sent row counts ``ok``, and the unchanged ones are counted
     in one ``ok`` item per type."""
     connector = run.connector
-    peer = peer_of(connector, run.secrets)
     size = max(1, int(run.settings.get("batch_size") or 500))
+    with Sender(peer_of(connector, run.secrets)) as sender:
+        _send(run, sender, size)
+
+
+class Sender:
+    """The PUTs of a send, one at a time in a thread of their own, so that the run records
+    a batch (sent records, report) while the next one travels and the peer reads it."""
+
+    def __init__(self, peer):
+        self.peer, self.app = peer, current_app._get_current_object()
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="field-service-send")
+
+    def put(self, path: str, body):
+        def call():
+            with self.app.app_context():  # its messages are translated like the run's
+                return self.peer.put(path, body)
+        return self.pool.submit(call)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _send(run, sender, size: int) -> None:
+    connector = run.connector
     groups = _referential(connector.tenant_id, connector.id)
     db.session.rollback()  # the rows are read: no transaction stays open while the peer answers
     run.set_total(sum(len(rows) for _type, _path, rows in groups))
@@ -145,20 +172,35 @@ def send(run) -> None:
         to_send, unchanged = sent.changed(connector.id, entity_type, payloads, send_all=run.full_send,
                                           digests=digests)
         accepted: dict = {}
+        pending = None  # the batch in flight: (future, batch, name)
+
+        def settle(flight):
+            nonlocal accepted
+            future, batch, name = flight
+            if future is not None:
+                answer = future.result()  # the peer's failure (RunFailed) ends the run here
+                if not isinstance(answer, dict) or "upserted" not in answer:
+                    raise RunFailed(_("The application answered %(path)s without the number of rows "
+                                      "upserted.", path=path))
+                accepted.update(batch)
+                if len(accepted) >= REMEMBER_ROWS:
+                    sent.remember(run, entity_type, accepted, digests)
+                    accepted = {}
+            _count_rows(run, entity_type, name, [code for code, _payload in batch])
+
         try:
             for number, batch in enumerate(_chunks(list(to_send.items()), size), start=1):
                 name = f"{path.rsplit('/', 1)[-1]} #{number}"
-                if not run.dry_run:
-                    answer = peer.put(path, {"items": [payload for _code, payload in batch]})
-                    if not isinstance(answer, dict) or "upserted" not in answer:
-                        raise RunFailed(_("The application answered %(path)s without the number of rows "
-                                          "upserted.", path=path))
-                    accepted.update(batch)
-                    if len(accepted) >= REMEMBER_ROWS:
-                        sent.remember(run, entity_type, accepted, digests)
-                        accepted = {}
-                _count_rows(run, entity_type, name, [code for code, _payload in batch])
+                future = None if run.dry_run else sender.put(path, {"items": [p for _c, p in batch]})
+                if pending is not None:  # recorded while the next batch travels
+                    settle(pending)
+                pending = (future, batch, name)
+            if pending is not None:
+                flight, pending = pending, None
+                settle(flight)
         finally:  # what the peer accepted is recorded even when a later batch fails
+            if pending is not None and pending[0] is not None:
+                pending[0].cancel()
             sent.remember(run, entity_type, accepted, digests)
         if unchanged:
             _count_rows(run, entity_type, "", [""] * unchanged,
