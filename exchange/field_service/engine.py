@@ -14,7 +14,9 @@ that did not fail, never later than the oldest intervention left in error.
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from urllib.parse import urlsplit
 
+import requests
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import delete, insert, select, update
@@ -308,8 +310,10 @@ def integrated(connector, keys: list[str]) -> set[str]:
 
 def _report_pdf(peer, url: str) -> bytes:
     """The intervention's report PDF (``attach_report``), or ``ItemError``."""
-    try:
-        response = peer.session.get(url, timeout=peer.timeout)
+    same_origin = urlsplit(url)[:2] == urlsplit(peer.base_url)[:2]
+    try:  # the API key goes to the application's own address only
+        response = (peer.session.get(url, timeout=peer.timeout) if same_origin
+                    else requests.get(url, timeout=peer.timeout, headers={"Accept": "application/pdf"}))
     except Exception as error:  # noqa: BLE001 — a report that cannot be fetched is this item's error
         raise ItemError(_("report %(url)s cannot be downloaded (%(type)s)", url=url, type=type(error).__name__))
     if response.status_code != 200 or not response.content.startswith(b"%PDF"):

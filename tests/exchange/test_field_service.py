@@ -227,6 +227,17 @@ def test_the_report_pdf_is_attached_when_the_setting_is_on(peer, acme):
     assert attachment.filename == "rapport-INT-PDF.pdf"
 
 
+def test_the_api_key_never_goes_to_a_report_on_another_address(peer, acme):
+    connector_id = _mapped_connector(acme, peer, attach_report="oui")
+    elsewhere = {**intervention("INT-AWAY"), "reportUrl": f"http://localhost:{peer.port}/reports/INT-AWAY.pdf"}
+    peer.interventions([elsewhere])
+    report = run(connector_id, "receive")
+    assert items_of(report, "error") == {
+        "INT-AWAY": f"le rapport http://localhost:{peer.port}/reports/INT-AWAY.pdf ne peut pas être téléchargé "
+                    "(HTTP 401)"}   # the peer wants its key: it was not sent to another address
+    assert db.session.query(Invoice).count() == 0
+
+
 def test_every_page_is_read(peer, acme):
     connector_id = _mapped_connector(acme, peer)
     peer.control(page_size=2)
