@@ -47,9 +47,14 @@ def test_refresh_the_data_sends_then_receives_with_live_reports_in_french(app, p
     assert "Actualiser les données" in page.inner_text("#connector-refresh")
     screenshot("connector")
 
+    peer.control(hold=True, only="/v1/items")  # the send waits on its last endpoint until released
     with page.expect_navigation():
         page.click("#connector-refresh")
     assert "Envoi" in page.inner_text("#run-report h1")
+    assert "la réception suit l'envoi" in page.inner_text("#run-follow")
+    page.wait_for_function("document.getElementById('run-progress-text').textContent.includes('En cours')")
+    screenshot("send-progress")
+    peer.control(hold=False)
     # the send's report, then the receive's: the page follows by itself
     page.wait_for_function("document.querySelector('#run-report h1') && "
                            "document.querySelector('#run-report h1').textContent.includes('Réception')")
