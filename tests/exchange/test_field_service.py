@@ -5,7 +5,7 @@ failure mode; two receives at once and a receive killed in the middle (processes
 import json
 import signal
 import time
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from unittest import mock
 
@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from core import clock
 from core.extensions import db
-from exchange import received, runs
+from exchange import runs
 from exchange.field_service import engine
 from exchange.locking import INTERRUPTED
 from models import Connector, ExchangeWatermark, Invoice, InvoiceLine, ReceivedDocument, SyncRun
@@ -435,3 +435,17 @@ def test_the_demo_connector_exchanges_with_the_demo_interventions(peer, app_ctx,
                       "INT-DEMO-005": "error"}
     invoice = db.session.query(Invoice).filter_by(external_reference="INT-DEMO-001").one()
     assert invoice.report_url == f"{peer.url}/reports/INT-DEMO-001.pdf"
+
+
+def test_a_dry_run_reports_what_the_real_run_would_and_writes_nothing(peer, acme):
+    connector_id = _mapped_connector(acme, peer)
+    peer.interventions([intervention("INT-D1"), intervention("INT-D2", lines=[
+        {"itemId": "ABSENT", "label": "?", "quantity": 1, "unitPrice": 3}])])
+    connector = db.session.get(Connector, connector_id)
+    dry = runs.summary(runs.run_now(connector, "receive", "command", dry_run=True))
+    send = runs.summary(runs.run_now(db.session.get(Connector, connector_id), "send", "command", dry_run=True))
+    assert not [call for call in peer.received()["calls"] if call["method"] == "PUT"]
+    assert db.session.query(Invoice).count() == 0 and db.session.query(ReceivedDocument).count() == 0
+    assert db.session.query(ExchangeWatermark).count() == 0
+    real = run(connector_id, "receive")
+    assert dry["counts"] == real["counts"] and send["status"] == "success"
