@@ -238,12 +238,6 @@ def store_watermark(connector_id: int, value) -> None:
                                                     updated_at=utcnow()))
 
 
-def reset_watermark(connector_id: int) -> None:
-    table = ExchangeWatermark.__table__
-    with db.engine.begin() as connection:
-        connection.execute(delete(table).where(table.c.connector_id == connector_id))
-
-
 def _fetch(peer, since) -> list:
     """Every page of validated interventions since ``since`` (naive UTC, or None)."""
     params = {"status": rules.VALIDATED}
