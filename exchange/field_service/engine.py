@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import requests
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import aliased, selectinload
 
 from core import clock
