@@ -12,6 +12,7 @@ key is claimed (``exchange.received``); the watermark is stored at the end of a 
 that did not fail, never later than the oldest intervention left in error.
 """
 import logging
+from collections import namedtuple
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -61,13 +62,21 @@ def _chunks(values: list, size: int):
         yield values[start:start + size]
 
 
+def _records(query):
+    """The rows of a column query as named tuples (plain attribute reads: the rules read
+    70,000 rows of a big send)."""
+    result = db.session.connection().execute(query)
+    record = namedtuple("Record", list(result.keys()))
+    return [record._make(row) for row in result.all()]
+
+
 def _referential(tenant_id: int, connector_id: int):
     """Every row the send looks at, as ``(entity type, endpoint, [(code, payload | None, reason)])``:
     five column queries plus the mappings (no query per row, no ORM object per row: the
     rules read the rows' attributes)."""
     today = clock.today()
     client_rows, sent_clients, client_codes = [], set(), {}
-    for client in db.session.execute(select(
+    for client in _records(select(
             Client.id, Client.code, Client.name, Client.deactivated, Client.address, Client.postcode, Client.city,
             Client.email, Client.phone).where(Client.tenant_id == tenant_id).order_by(Client.code)):
         client_codes[client.id] = client.code
@@ -77,7 +86,7 @@ def _referential(tenant_id: int, connector_id: int):
         client_rows.append((client.code, None if reason else rules.client_payload(client), reason))
 
     site_rows, site_codes = [], {}
-    for site in db.session.execute(select(Site.id, Site.code, Site.name, Site.client_id, Site.address,
+    for site in _records(select(Site.id, Site.code, Site.name, Site.client_id, Site.address,
                                           Site.postcode, Site.city).where(Site.tenant_id == tenant_id)
                                    .order_by(Site.code)):
         site_codes[site.id] = site.code
@@ -86,7 +95,7 @@ def _referential(tenant_id: int, connector_id: int):
         site_rows.append((site.code, None if reason else rules.site_payload(site, client_code), reason))
 
     job_rows = []
-    for job_site in db.session.execute(select(JobSite.code, JobSite.name, JobSite.client_id, JobSite.site_id)
+    for job_site in _records(select(JobSite.code, JobSite.name, JobSite.client_id, JobSite.site_id)
                                        .where(JobSite.tenant_id == tenant_id).order_by(JobSite.code)):
         client_code = client_codes.get(job_site.client_id)
         reason = rules.place_skip_reason("job_site", job_site.code, client_code, sent_clients)
@@ -94,7 +103,7 @@ def _referential(tenant_id: int, connector_id: int):
         job_rows.append((job_site.code, payload, reason))
 
     employee_rows = []
-    for employee in db.session.execute(select(
+    for employee in _records(select(
             Employee.code, Employee.first_name, Employee.last_name, Employee.email, Employee.phone,
             Employee.hire_date, Employee.technician).where(Employee.tenant_id == tenant_id).order_by(Employee.code)):
         reason = rules.employee_skip_reason(employee, today)
@@ -112,7 +121,7 @@ def _referential(tenant_id: int, connector_id: int):
         .outerjoin(ProductNature, ProductNature.id == Article.nature_id).outerjoin(Unit, Unit.id == Article.unit_id) \
         .where(Article.tenant_id == tenant_id).order_by(Article.code)
     article_rows = []
-    for article in db.session.execute(articles):
+    for article in _records(articles):
         reason = rules.article_skip_reason(article)
         payload = None if reason else rules.article_payload(
             article, article.external_code, article.family_code, article.subfamily_code, article.nature_code,
