@@ -449,3 +449,30 @@ def test_a_dry_run_reports_what_the_real_run_would_and_writes_nothing(peer, acme
     assert db.session.query(ExchangeWatermark).count() == 0
     real = run(connector_id, "receive")
     assert dry["counts"] == real["counts"] and send["status"] == "success"
+
+
+def _selects_of_a_receive(peer, acme, code: str, count: int) -> int:
+    from sqlalchemy import event
+    connector_id = _mapped_connector(acme, peer) if code == "FS" else make_fs_connector(acme, peer.url, code=code)
+    if code != "FS":
+        map_article(acme, connector_id, "CABLE", "CAB-3G25")
+    peer.interventions([intervention(f"{code}-INT-{n:03d}", validated_at=f"2026-11-20T09:{n:02d}:00+01:00")
+                        for n in range(count)])
+    selects = []
+
+    def count_selects(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("SELECT") and "sync_runs" not in statement:
+            selects.append(statement)
+    event.listen(db.engine, "before_cursor_execute", count_selects)
+    try:
+        report = run(connector_id, "receive")
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count_selects)
+    assert report["counts"]["ok"] == count, report
+    return len(selects)
+
+
+def test_a_receive_reads_the_references_per_batch_not_per_intervention(peer, acme):
+    few = _selects_of_a_receive(peer, acme, "FS", 3)
+    many = _selects_of_a_receive(peer, acme, "FS2", 30)
+    assert many <= few + 2, (few, many)   # no query per intervention
