@@ -9,7 +9,7 @@ PO_FILES := $(wildcard translations/*/LC_MESSAGES/messages.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 ONLY ?=
 
-.PHONY: setup run test bench translations chromium clean
+.PHONY: setup run peer test bench translations chromium clean
 
 $(STAMP): requirements.txt
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -30,6 +30,10 @@ run: setup
 	$(FLASK) db upgrade
 	$(FLASK) seed-demo
 	$(FLASK) run --host 127.0.0.1 --port 5000
+
+# The reference field-service application of the demo connector TERRAIN (next to `make run`)
+peer: setup
+	$(FLASK) exchange peer field-service --port 5010 --data exchange/field_service/demo_interventions.json --api-key demo-terrain
 
 # Browser tests drive Debian's chromium (never a downloaded browser).
 chromium:

@@ -21,6 +21,7 @@ BENCHMARKS = {
     "P5": "benchmarks.p5_validation",
     "P8": "benchmarks.p8_workbook",
     "R6": "benchmarks.r6_scaleout",
+    "P6": "benchmarks.p6_field_service_send",
 }
 RESULTS = Path(__file__).resolve().parent / "results.json"
 

@@ -118,3 +118,18 @@ def list_command(tenant):
     current = find_tenant(tenant)
     for row in db.session.query(Connector).filter_by(tenant_id=current.id).order_by(Connector.code):
         click.echo(f"{row.code}\t{row.kind}\t{'enabled' if row.enabled else 'disabled'}\t{row.label}")
+
+
+@exchange_group.group("peer", help="Reference peers, to try an exchange on one machine.")
+def peer_group():
+    pass
+
+
+@peer_group.command("field-service", help="Serve the reference field-service application (Ctrl+C stops it).")
+@click.option("--port", type=int, default=5010, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--data", "data", type=click.Path(exists=True, dir_okay=False), help="Interventions (JSON file).")
+@click.option("--api-key", default="", help="The API key it requires (none: any key).")
+def field_service_peer_command(port, host, data, api_key):
+    from exchange.field_service.peer import serve
+    serve(port, host, data, api_key)

@@ -492,6 +492,31 @@ def write_demo_payments_file(tenant_id: int, path: str) -> None:
     xlsx.write_xlsx(path, TEMPLATE_SHEET, columns, rows)
 
 
+# The demo field-service connector and the reference peer it talks to (README: how to start it)
+DEMO_FIELD_SERVICE = ("TERRAIN", "Application d'interventions (pair de référence)", "http://127.0.0.1:5010",
+                      "demo-terrain")
+DEMO_PEER_DATA = os.path.join("exchange", "field_service", "demo_interventions.json")
+
+
+def demo_peer_command() -> str:
+    code, _label, url, key = DEMO_FIELD_SERVICE
+    port = url.rsplit(":", 1)[-1]
+    return f"flask --app app exchange peer field-service --port {port} --data {DEMO_PEER_DATA} --api-key {key}"
+
+
+def _add_demo_connectors(tenant_id: int) -> None:
+    """The field-service connector of the demo (once: kept as the user edited it)."""
+    from exchange.base import save_connector
+    from models.exchange import Connector
+    code, label, url, key = DEMO_FIELD_SERVICE
+    if db.session.query(Connector.id).filter_by(tenant_id=tenant_id, code=code).first():
+        return
+    _connector, errors = save_connector(tenant_id, "field_service", code, label, True,
+                                        {"base_url": url, "api_key": key, "batch_size": "500"})
+    if errors:
+        raise click.ClickException(f"demo connector {code}: {errors}")
+
+
 def seed_demo() -> bool:
     """Create the DEMO tenant unless it exists, and its demo master data unless it has
     clients already (so that running it again changes nothing). Returns True when the
@@ -508,6 +533,7 @@ def seed_demo() -> bool:
     if not db.session.query(Client.id).filter_by(tenant_id=tenant.id).first():
         _add_master_data(tenant.id)
     _add_demo_payments(tenant.id)
+    _add_demo_connectors(tenant.id)
     transaction.commit()
     path = os.path.join(current_app.instance_path, *DEMO_PAYMENTS_FILE)
     if not os.path.exists(path):
@@ -521,6 +547,7 @@ def seed_demo_command():
     created = seed_demo()
     click.echo("Demo tenant DEMO " + ("created." if created else "already present."))
     click.echo("Demo payments file for the import: " + os.path.join(current_app.instance_path, *DEMO_PAYMENTS_FILE))
+    click.echo("Demo field-service peer (connector TERRAIN), in another terminal: " + demo_peer_command())
     click.echo("Demo logins (password: %s):" % DEMO_PASSWORD)
     for email, role, _name in DEMO_USERS:
         click.echo(f"  {role:<11} {email}")

@@ -3,6 +3,7 @@
 Written by a session ``after_flush`` hook with a bulk Core insert in the same
 transaction, so a rolled-back change leaves no audit entry either.
 """
+import json
 from contextvars import ContextVar
 from datetime import date, datetime
 from decimal import Decimal
@@ -41,6 +42,8 @@ def _text(value) -> str | None:
         return format(value.normalize(), "f") if value == value.to_integral() else str(value)
     if isinstance(value, (date, datetime)):
         return value.isoformat()
+    if isinstance(value, (dict, list)):  # JSON columns (a connector's settings) read as JSON, not Python
+        return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
     return str(value)
 
 

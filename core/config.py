@@ -80,6 +80,8 @@ def build_config() -> dict:
         "SCHEDULER_THREADS": int(os.environ.get("SCHEDULER_THREADS", 4)),
         # The unit of `every:<n>` schedules: a minute, except in tests (a second).
         "SCHEDULER_INTERVAL_UNIT_SECONDS": float(os.environ.get("SCHEDULER_INTERVAL_UNIT_SECONDS", 60)),
+        # field_service: the next receive asks from the last validatedSince minus this overlap
+        "FIELD_SERVICE_OVERLAP_SECONDS": float(os.environ.get("FIELD_SERVICE_OVERLAP_SECONDS", 3600)),
         "EXCHANGE_TEST_KIND": os.environ.get("PASSERELLE_TEST_KIND") == "1",
         "PASSERELLE_PRODUCTION": production,
     }

@@ -31,7 +31,7 @@ FALSE_WORDS = {"0", "false", "no", "off", "non", "faux", "n", ""}
 CODE_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9_-]{0,39}$")
 
 # Kinds shipped with the application: "module path" of each kind's package.
-BUILT_IN_KINDS: tuple[str, ...] = ()
+BUILT_IN_KINDS: tuple[str, ...] = ("exchange.field_service",)
 TEST_KIND = "exchange.test_kind"
 
 
@@ -64,6 +64,8 @@ class Kind:
     engines: dict[str, Callable] = field(default_factory=dict)   # direction -> engine(run)
     check: Callable[[dict], dict] | None = None                  # cross-field rules -> {field: message}
     creates: Callable[[dict], set] | None = None                 # settings -> document types it makes
+    test_connection: Callable | None = None                      # connector -> French result, or RunFailed
+    refresh: bool = False                                        # *Actualiser les données*: send then receive
 
     @property
     def directions(self) -> tuple[str, ...]:

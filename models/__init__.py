@@ -8,7 +8,9 @@ from models.parameters import (
     NumberingSequence, OperationCode, PriceCategory, ProductNature, Sector, SupplierFamily,
     TextCode, Unit, VatRate,
 )
-from models.exchange import ArticleMapping, Connector, ReceivedDocument, SentRecord, SyncRun, SyncRunItem
+from models.exchange import (
+    ArticleMapping, Connector, ExchangeWatermark, ReceivedDocument, SentRecord, SyncRun, SyncRunItem,
+)
 from models.invoices import Invoice, InvoiceAttachment, InvoiceLine
 from models.payments import Payment, PaymentImportBatch
 from models.sales_documents import DeliveryNote, DeliveryNoteLine, Order, OrderLine
@@ -23,7 +25,7 @@ __all__ = [
     "Unit", "User", "VatRate",
     "Invoice", "InvoiceAttachment", "InvoiceLine", "Payment", "PaymentImportBatch",
     "DeliveryNote", "DeliveryNoteLine", "Order", "OrderLine",
-    "ArticleMapping", "Connector", "ReceivedDocument", "SentRecord", "SyncRun", "SyncRunItem",
+    "ArticleMapping", "Connector", "ExchangeWatermark", "ReceivedDocument", "SentRecord", "SyncRun", "SyncRunItem",
     "APSCHEDULER_JOBS", "SchedulerLease", "SchedulerProcess",
     # master data
     "Article", "Client", "Contact", "Contract", "Employee", "Equipment", "JobSite", "Site", "Supplier",

@@ -155,3 +155,16 @@ class ArticleMapping(TenantScoped, db.Model):
 
     def __str__(self) -> str:
         return self.external_code
+
+
+class ExchangeWatermark(db.Model):
+    """Where a connector's next receive starts (``field_service``: the ``validatedSince``
+    of the interventions), written on its own connection at the end of a run."""
+    __tablename__ = "exchange_watermarks"
+    __table_args__ = (UniqueConstraint("connector_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    connector_id: Mapped[int] = mapped_column(ForeignKey("connectors.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(40))
+    value: Mapped[datetime | None] = mapped_column(DateTime)    # naive UTC
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

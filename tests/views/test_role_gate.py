@@ -23,7 +23,8 @@ WRITERS = {
     "audit-log": frozenset(), "connectors": PARAMETER_WRITERS, "sync-runs": MASTER_DATA_WRITERS,
 }
 # Pages whose writers differ from their screen's: a connector's manual run.
-PAGE_WRITERS = {"/admin/connectors/run/": MASTER_DATA_WRITERS}
+PAGE_WRITERS = {"/admin/connectors/run/": MASTER_DATA_WRITERS, "/admin/connectors/refresh/": MASTER_DATA_WRITERS,
+                "/admin/connectors/test-connection/": MASTER_DATA_WRITERS}
 # Pages every logged-in user may post to, whatever his role: his own password.
 OWN_ACCOUNT = {"password"}
 

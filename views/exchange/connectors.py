@@ -20,11 +20,12 @@ from core import transaction
 from core.clock import to_business_time
 from core.tenancy import MASTER_DATA_WRITERS, PARAMETER_WRITERS, current_role, current_tenant_id
 from exchange import runs
-from exchange.base import kind_choices, kind_of, save_connector
+from exchange.base import RunFailed, kind_choices, kind_of, save_connector
 from exchange.labels import label
 from exchange.leader import scheduler_state
 from exchange.purge import purge_runs
 from exchange.schedules import next_run, queued_jobs
+from exchange.refresh import start_refresh
 from models.exchange import DIRECTIONS
 from views.base import SecuredModelView
 from views.exchange.forms import connector_form_class, form_data, raw_settings
@@ -64,7 +65,8 @@ def parse_day(text: str):
 
 class ConnectorView(SecuredModelView):
     write_roles = PARAMETER_WRITERS
-    page_write_roles = {"run_view": MASTER_DATA_WRITERS}  # manual runs: back office too
+    page_write_roles = {"run_view": MASTER_DATA_WRITERS, "refresh_view": MASTER_DATA_WRITERS,
+                        "test_connection_view": MASTER_DATA_WRITERS}  # manual runs: back office too
     details_template = "exchange/connector_details.html"
     list_template = "exchange/connector_list.html"
     column_list = ("code", "label", "kind", "enabled", "next_run", "created_at")
@@ -94,6 +96,9 @@ class ConnectorView(SecuredModelView):
     @property
     def can_purge(self) -> bool:
         return current_role() in PARAMETER_WRITERS
+
+    def kind_of(self, connector):
+        return kind_of(connector.kind)
 
     def directions(self, connector):
         kind = kind_of(connector.kind)
@@ -170,6 +175,40 @@ class ConnectorView(SecuredModelView):
             return redirect(self.get_url(".details_view", id=connector.id))
         runs.start_in_thread(current_app._get_current_object(), run_id, (current_user.id, current_user.email))
         return redirect(url_for("sync-runs.details_view", id=run_id))
+
+    # Test connection, refresh (send then receive): the kinds that offer them
+    @expose("/test-connection/", methods=("POST",))
+    def test_connection_view(self):
+        if not self.can_run:
+            abort(403)
+        connector = self.get_one(request.form.get("id"))
+        kind = kind_of(connector.kind)
+        if kind is None or kind.test_connection is None:
+            abort(404)
+        try:
+            flash(kind.test_connection(connector), "success")
+        except RunFailed as failed:
+            flash(_("Connection failed: %(message)s", message=str(failed)), "error")
+        except Exception:  # a key that cannot be decrypted, a broken setting: never a 500
+            current_app.logger.exception("connector %s: test connection failed", connector.id)
+            flash(_("Connection failed: check the connector's settings."), "error")
+        return redirect(self.get_url(".details_view", id=connector.id))
+
+    @expose("/refresh/", methods=("POST",))
+    def refresh_view(self):
+        if not self.can_run:
+            abort(403)
+        connector = self.get_one(request.form.get("id"))
+        kind = kind_of(connector.kind)
+        if kind is None or not kind.refresh:
+            abort(404)
+        try:
+            run_id = start_refresh(current_app._get_current_object(), connector,
+                                   (current_user.id, current_user.email))
+        except (runs.AlreadyRunning, runs.RunRefused) as refused:
+            flash(str(refused), "error")
+            return redirect(self.get_url(".details_view", id=connector.id))
+        return redirect(url_for("sync-runs.details_view", id=run_id, then="receive"))
 
     # Purge (consultants): the run history before a date
     @expose("/purge/", methods=("POST",))

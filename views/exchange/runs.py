@@ -135,6 +135,15 @@ class SyncRunView(SecuredModelView):
         report["status_label"] = label(report["status"])
         return jsonify(report)
 
+    @expose("/following/")
+    def following_view(self):
+        """*Actualiser les données*: the receive that follows this send, once started."""
+        from exchange.refresh import following_receive
+        run = self.get_one(request.args.get("id"))
+        following = following_receive(run) if run.direction == "send" else None
+        return jsonify({"run_id": following,
+                        "url": self.get_url(".details_view", id=following) if following else None})
+
     @expose("/items/export/")
     def items_export_view(self):
         run = self.get_one(request.args.get("id"))
