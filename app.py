@@ -51,6 +51,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     from views.formatters import register_filters
     from views.auth import blueprint as auth_blueprint
     app.register_blueprint(auth_blueprint)
+    from views.hooks import blueprint as hooks_blueprint
+    app.register_blueprint(hooks_blueprint)
     admin = Admin(app, name="Passerelle", url="/admin", theme=Bootstrap4Theme(base_template="layout.html"),
                   index_view=_index_view())
     register_views(admin)

@@ -10,6 +10,7 @@ there is one.
 import importlib
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Callable
 
 from flask import current_app
@@ -23,12 +24,13 @@ from core.paths import FolderRefused, exchange_folder
 from models.exchange import DIRECTIONS, Connector
 
 TEXT, INTEGER, BOOLEAN, CHOICE, FOLDER, SECRET = "text", "integer", "boolean", "choice", "folder", "secret"
+DECIMAL = "decimal"  # stored as its canonical text ("0.45"): the settings column is JSON
 TRUE_WORDS = {"1", "true", "yes", "on", "oui", "vrai", "y"}
 FALSE_WORDS = {"0", "false", "no", "off", "non", "faux", "n", ""}
 CODE_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9_-]{0,39}$")
 
 # Kinds shipped with the application: "module path" of each kind's package.
-BUILT_IN_KINDS: tuple[str, ...] = ()
+BUILT_IN_KINDS: tuple[str, ...] = ("exchange.work_orders",)
 TEST_KIND = "exchange.test_kind"
 
 
@@ -40,7 +42,7 @@ class Setting:
     required: bool = False
     default: object = None
     choices: tuple = ()          # (value, label) pairs for CHOICE
-    minimum: int | None = None   # for INTEGER
+    minimum: int | None = None   # for INTEGER and DECIMAL
     reads_files: bool = False    # a FOLDER the connector imports from: unique over all connectors
     help: object = ""
 
@@ -60,6 +62,8 @@ class Kind:
     settings: tuple[Setting, ...]
     engines: dict[str, Callable] = field(default_factory=dict)   # direction -> engine(run)
     check: Callable[[dict], dict] | None = None                  # cross-field rules -> {field: message}
+    # rules that read the tenant's data (an article code that must exist): (settings, tenant id) -> errors
+    check_in_tenant: Callable[[dict, int], dict] | None = None
 
     @property
     def directions(self) -> tuple[str, ...]:
@@ -125,6 +129,8 @@ def _typed(setting: Setting, raw):
         if setting.minimum is not None and number < setting.minimum:
             raise ValueError(_("Give a number of at least %(minimum)s.", minimum=setting.minimum))
         return number
+    if setting.type == DECIMAL:
+        return _decimal_text(setting, text)
     if setting.type == CHOICE:
         allowed = [value for value, _label in setting.choices]
         if text not in allowed:
@@ -136,6 +142,23 @@ def _typed(setting: Setting, raw):
         except FolderRefused as refused:
             raise ValueError(str(refused.args[0]))
     return text
+
+
+def _decimal_text(setting: Setting, text: str) -> str:
+    """A decimal typed with a point or a comma, as its canonical text (``"0.45"``)."""
+    compact = text.replace(" ", "").replace("\u202f", "").replace("\xa0", "").replace(",", ".")
+    if not re.fullmatch(r"[+-]?\d{1,9}(\.\d{1,4})?", compact):
+        raise ValueError(_("Give a number, with at most 4 decimals (e.g. 0.45)."))
+    number = Decimal(compact)
+    if setting.minimum is not None and number < setting.minimum:
+        raise ValueError(_("Give a number of at least %(minimum)s.", minimum=setting.minimum))
+    return format(number.normalize(), "f") if number else "0"
+
+
+def decimal_setting(settings: dict, name: str) -> Decimal | None:
+    """A DECIMAL setting as a ``Decimal`` (None when empty)."""
+    value = (settings or {}).get(name)
+    return None if value in (None, "") else Decimal(str(value))
 
 
 def parse_settings(kind: Kind, raw: dict, existing_secrets: dict | None = None):
@@ -186,6 +209,8 @@ def save_connector(tenant_id: int, kind_name: str, code: str, label: str = "", e
     existing = decrypt_secrets(connector.secrets) if connector else {}
     settings, secrets, setting_errors = parse_settings(kind, raw_settings or {}, existing)
     errors.update(setting_errors)
+    if not setting_errors and kind.check_in_tenant:
+        errors.update(kind.check_in_tenant(settings, tenant_id))
     folder = _import_folder(kind, settings)
     if folder and "import_folder" not in errors:
         clash = db.session.query(Connector.id).filter(
