@@ -245,8 +245,9 @@ def _attachment(problems, path, item) -> Attachment | None:
     return Attachment(kind=kind, file_name=name, content=content)
 
 
-def parse(document: dict, problems: Problems | None = None) -> tuple[WorkOrder | None, Problems]:
-    """The work order of a decoded JSON object, or None with every problem."""
+def parse(document: dict, problems: Problems | None = None) -> tuple[WorkOrder, Problems]:
+    """The work order of a decoded JSON object and every problem found; with problems, the
+    work order holds what could be read (so that pricing names its problems too)."""
     problems = problems if problems is not None else Problems()
     work_order = WorkOrder(
         id=_text(problems, document, "id", "", 200, required=True),
@@ -269,7 +270,7 @@ def parse(document: dict, problems: Problems | None = None) -> tuple[WorkOrder |
         attachment = _attachment(problems, path, item)
         if attachment is not None:
             work_order.attachments.append(attachment)
-    return (None if problems else work_order), problems
+    return work_order, problems
 
 
 def work_order_id(document) -> str | None:
