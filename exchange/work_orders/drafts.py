@@ -97,13 +97,14 @@ def match_client(tenant_id: int, customer) -> ClientMatch:
     if email:
         found = list(db.session.scalars(select(Client).where(*active, func.lower(Client.email) == email)))
         if found:
-            return _lowest(found, _("e-mail"))
+            return _lowest(found, _("e-mail address"))
     key = name_key(customer.name)
     if key:
         rows = db.session.execute(select(Client.id, Client.name).where(*active)).all()
         ids = [row.id for row in rows if name_key(row.name) == key]
         if ids:
-            return _lowest(list(db.session.scalars(select(Client).where(Client.id.in_(ids)))), _("name"))
+            return _lowest(list(db.session.scalars(select(Client).where(Client.id.in_(ids)))),
+                           _("name (ignoring case, accents and spacing)"))
     return ClientMatch(None)
 
 
