@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from core.extensions import db
 from models import Client, Invoice, InvoiceAttachment, ReceivedDocument, SyncRun, SyncRunItem
 
-from work_orders_env import SECRET, TOKEN, add_client, attachment, post, sample, set_up_dossier, work_order
+from work_orders_env import SECRET, TOKEN, attachment, post, sample, set_up_dossier, work_order
 
 
 @pytest.fixture

@@ -73,8 +73,9 @@ def attachment(size: int, name: str = "scan.pdf", kind: str = "certificate") -> 
     return {"kind": kind, "fileName": name, "contentBase64": base64.b64encode(b"%" * size).decode("ascii")}
 
 
-def add_client(tenant_id: int, code: str, name: str, **values) -> int:
-    client = Client(tenant_id=tenant_id, code=code, name=name, **values)
-    db.session.add(client)
-    db.session.commit()
-    return client.id
+def add_client(app, tenant_id: int, code: str, name: str, **values) -> int:
+    with app.app_context():
+        client = Client(tenant_id=tenant_id, code=code, name=name, **values)
+        db.session.add(client)
+        db.session.commit()
+        return client.id
