@@ -70,6 +70,9 @@ def build_config() -> dict:
         "EXCHANGE_HTTP_TIMEOUT_SECONDS": float(os.environ.get("EXCHANGE_HTTP_TIMEOUT_SECONDS", 30)),
         "EXCHANGE_RETRY_AFTER_MAX_WAITS": int(os.environ.get("EXCHANGE_RETRY_AFTER_MAX_WAITS", 3)),
         "EXCHANGE_RETRY_AFTER_CAP_SECONDS": float(os.environ.get("EXCHANGE_RETRY_AFTER_CAP_SECONDS", 60)),
+        # SQLite has one writer at a time: a writer waits up to this long for the lock (webhook
+        # deliveries, runs and screens write at once) instead of failing after pysqlite's 5 s.
+        "SQLITE_BUSY_TIMEOUT_SECONDS": float(os.environ.get("SQLITE_BUSY_TIMEOUT_SECONDS", 30)),
         # The work-order webhook: largest body accepted, oldest signature accepted.
         "WORK_ORDER_MAX_BYTES": int(os.environ.get("WORK_ORDER_MAX_BYTES", 25 * 1024 * 1024)),
         "WORK_ORDER_SIGNATURE_MAX_AGE_SECONDS": float(os.environ.get("WORK_ORDER_SIGNATURE_MAX_AGE_SECONDS", 300)),
