@@ -328,3 +328,18 @@ def test_above_the_limit_without_content_length_is_refused_while_reading(app, do
         assert response.status_code == 413
     finally:
         app.config["WORK_ORDER_MAX_BYTES"] = saved
+
+
+def test_the_demo_turns_the_sample_into_a_priced_draft(app, client):
+    from commands.seed import seed_demo
+    with app.app_context():
+        seed_demo()
+        seed_demo()  # again: nothing duplicated
+    response = post(client, sample(), tenant="DEMO", connector="BT", token="demo-work-orders-token",
+                    secret="demo-signing-secret")
+    assert response.status_code == 201, response.get_json()
+    with app.app_context():
+        invoice = db.session.get(Invoice, response.get_json()["invoice_id"])
+        codes = [(line.article.code, line.unit_price) for line in invoice.lines]
+        assert codes == [("FILT-G4", Decimal("18.5")), ("GAZ-R32-1KG", Decimal("62")), ("MO-CVC", Decimal("58")),
+                         ("MO-CVC", Decimal("52")), ("KM", Decimal("0.45"))]
