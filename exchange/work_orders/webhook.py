@@ -15,13 +15,14 @@ signature) checked: it starts the run, performs it with the body at hand (the ki
   (nothing created; the run ends ``failed`` with one ``error`` item listing them all).
 """
 import hashlib
+import logging
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from core.extensions import db
 from exchange import received, runs
@@ -30,6 +31,7 @@ from exchange.work_orders import drafts
 from exchange.work_orders.payload import Problems, decode, parse, work_order_id
 from models import Connector, Tenant
 
+logger = logging.getLogger(__name__)
 KIND = "work_orders"
 ITEM_TYPE = "work_order"
 WEBHOOK_ACTOR = (None, "webhook")
@@ -64,11 +66,19 @@ def find_connector(tenant_code: str, connector_code: str) -> Connector | None:
 
 
 def deliver(connector: Connector, body: bytes = b"", refusal: str = "") -> tuple[int, dict]:
+    """Integrate one delivery in its own run; ``(HTTP status, JSON body)``. A database that
+    cannot record the run (down, or locked too long) answers 503: the sender posts again."""
     delivery = Delivery(body=body, refusal=refusal)
-    run_id = runs.start(connector, "receive", trigger="webhook", user_email=WEBHOOK_ACTOR[1])
     token = DELIVERY.set(delivery)
     try:
+        run_id = runs.start(connector, "receive", trigger="webhook", user_email=WEBHOOK_ACTOR[1])
         runs.perform(run_id, WEBHOOK_ACTOR)
+    except SQLAlchemyError:
+        logger.warning("work order delivery to connector %s: the database is unavailable", connector.id,
+                       exc_info=True)
+        db.session.rollback()
+        return 503, {"errors": [{"field": "", "message": _("The database is busy: post the work order again "
+                                                           "in a moment.")}]}
     finally:
         DELIVERY.reset(token)
     return delivery.status, delivery.answer

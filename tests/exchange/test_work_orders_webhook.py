@@ -343,3 +343,22 @@ def test_the_demo_turns_the_sample_into_a_priced_draft(app, client):
         codes = [(line.article.code, line.unit_price) for line in invoice.lines]
         assert codes == [("FILT-G4", Decimal("18.5")), ("GAZ-R32-1KG", Decimal("62")), ("MO-CVC", Decimal("58")),
                          ("MO-CVC", Decimal("52")), ("KM", Decimal("0.45"))]
+
+
+def test_a_database_that_cannot_record_the_run_answers_503(app, dossier, client, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+    from exchange import runs
+
+    def locked(*args, **kwargs):
+        raise OperationalError("INSERT INTO sync_runs", {}, Exception("database is locked"))
+    monkeypatch.setattr(runs, "start", locked)
+    response = post(client, sample())
+    assert response.status_code == 503 and response.get_json()["errors"][0]["message"]
+
+
+def test_secrets_that_cannot_be_decrypted_refuse_the_token(app, dossier, client):
+    with app.app_context():
+        from models import Connector
+        db.session.get(Connector, dossier).secrets = "not-a-fernet-token"
+        db.session.commit()
+    assert post(client, sample()).status_code == 401
