@@ -238,3 +238,31 @@ def test_a_number_already_invoiced_from_another_id_is_refused(app, acme, client)
     assert post(client, work_order()).status_code == 201
     errors = _errors(client, work_order(id="another-id"))
     assert "number" in errors
+
+
+def test_a_consultant_creates_the_connector_on_its_screen(app, acme):
+    from rules.tenancy import create_user
+    from models import Tenant
+    from tests.conftest import Browser, PASSWORD
+    with app.app_context():
+        create_user("consultant@acme.test", PASSWORD, [(db.session.get(Tenant, acme), "consultant")])
+        db.session.commit()
+    b = Browser(app.test_client())
+    assert b.login("consultant@acme.test").status_code == 302
+    form = b.get("/admin/connectors/new/?kind=work_orders").get_data(as_text=True)
+    assert "Jeton entrant" in form and "Tarif kilométrique" in form and "Article de main-d'œuvre" in form
+    fields = {"code": "BT2", "label": "Bons", "enabled": "y", "base_url": "https://app.example/api",
+              "api_key": "k-123", "inbound_token": "inbound-456", "signing_secret": "sign-789",
+              "mileage_rate": "0,52", "mileage_article": "NOPE", "labour_article": "MO", "product_filter": "",
+              "send_schedule": "every:60"}
+    refused = b.post("/admin/connectors/new/?kind=work_orders", fields).get_data(as_text=True)
+    assert 'data-field="mileage_article"' in refused and "NOPE" in refused
+    fields["mileage_article"] = "KM"
+    created = b.post("/admin/connectors/new/?kind=work_orders", fields)
+    assert created.status_code == 302
+    details = b.get(created.headers["Location"]).get_data(as_text=True)
+    for secret in ("k-123", "inbound-456", "sign-789"):
+        assert secret not in details
+    with app.app_context():
+        connector = db.session.scalars(select(Connector).where(Connector.code == "BT2")).one()
+        assert connector.settings["mileage_rate"] == "0.52"
