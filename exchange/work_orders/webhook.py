@@ -42,7 +42,8 @@ class Delivery:
     body: bytes = b""
     refusal: str = ""             # refused before reading (too large): recorded, nothing parsed
     status: int = 500
-    answer: dict = field(default_factory=lambda: {"errors": [{"field": "", "message": "unexpected error"}]})
+    answer: dict = field(default_factory=lambda: {"errors": [{"field": "", "message": _(
+        "Unexpected error: the work order was not integrated; post it again.")}]})
 
     def answered(self, status: int, answer: dict) -> None:
         self.status, self.answer = status, answer
@@ -93,7 +94,7 @@ def _refuse(run, delivery: Delivery, identifier: str, problems: Problems, status
                              len(problems), id=identifier, num=len(problems)))
 
 
-def _already(run, delivery: Delivery, identifier: str, record) -> None:
+def _already(delivery: Delivery, record) -> None:
     delivery.answered(200, {"invoice_id": record.document_id, "status": "already_received"})
 
 
@@ -115,7 +116,7 @@ def receive(run) -> None:
         record = received.known(connector.id, [identifier]).get(identifier)
         if record is not None:
             run.item(ITEM_TYPE, identifier, "skipped", _("Already integrated."))
-            return _already(run, delivery, identifier, record)
+            return _already(delivery, record)
     work_order = None
     if document is not None:
         work_order, problems = parse(document, problems)
@@ -151,7 +152,7 @@ def receive(run) -> None:
     db.session.rollback()
     record = received.known(connector.id, [identifier]).get(identifier)
     if record is not None:  # another delivery of this id integrated it first
-        return _already(run, delivery, identifier, record)
+        return _already(delivery, record)
     problems = Problems()
     problems.add("number", _("Another work order with this number is already invoiced."))
     delivery.answered(422, {"errors": list(problems)})
