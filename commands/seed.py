@@ -525,7 +525,7 @@ def _add_work_order_connector(tenant_id: int) -> None:
                                    available_for_export=True, active=True))
     if not db.session.query(Employee.id).filter_by(tenant_id=tenant_id, code="SAL07").first():
         db.session.add(Employee(tenant_id=tenant_id, code="SAL07", first_name="Léa", last_name="Dubois",
-                                technician=True, email="lea.dubois@batiment-demo.fr", phone="06 00 00 00 07",
+                                technician=False, email="lea.dubois@batiment-demo.fr", phone="06 00 00 00 07",
                                 hourly_cost=Decimal("28.00"), billable_hourly_rate=Decimal("52.00"),
                                 hire_date=date(2021, 2, 1)))
     db.session.flush()
