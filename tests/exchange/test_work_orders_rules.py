@@ -121,7 +121,8 @@ def test_employee_by_full_name_in_any_word_order(app, acme, client):
     document = work_order()
     document["users"] = [{"fullName": "DUBOIS léa", "email": "", "hours": 2}]
     _code, lines, _item = _delivered(app, client, document)
-    assert [l for l in lines if l[1] == "labour"] == [("MO", "labour", Decimal("2"), Decimal("48.00"), Decimal("96.00"))]
+    labour = [line for line in lines if line[1] == "labour"]
+    assert labour == [("MO", "labour", Decimal("2"), Decimal("48.00"), Decimal("96.00"))]
 
 
 def test_an_employee_without_billable_rate_is_refused(app, acme, client):
@@ -165,6 +166,10 @@ def test_an_inactive_article_is_an_unknown_product(app, acme, client):
 
 # --- mileage -----------------------------------------------------------------------------------------------
 
+def _dossier_settings(tenant_id):
+    return db.session.scalars(select(DossierSettings).where(DossierSettings.tenant_id == tenant_id)).one()
+
+
 def _set(app, tenant_id, **settings):
     with app.app_context():
         connector = db.session.scalars(select(Connector).where(Connector.tenant_id == tenant_id)).one()
@@ -183,7 +188,7 @@ def test_mileage_at_the_connector_rate_on_the_connector_article(app, acme, clien
 def test_the_dossier_mileage_article_when_the_connector_has_none(app, acme, client):
     _set(app, acme, mileage_article="", mileage_rate="")
     with app.app_context():
-        db.session.scalars(select(DossierSettings).where(DossierSettings.tenant_id == acme)).one().mileage_article_reference = "KM"
+        _dossier_settings(acme).mileage_article_reference = "KM"
         db.session.commit()
     _code, lines, _item = _delivered(app, client, work_order())
     assert lines[-1] == ("KM", "travel", Decimal("38"), Decimal("0.50"), Decimal("19.00"))  # its sale price
@@ -192,7 +197,7 @@ def test_the_dossier_mileage_article_when_the_connector_has_none(app, acme, clie
 def test_the_connector_mileage_article_wins_over_the_dossier(app, acme, client):
     _set(app, acme, mileage_article="KM2", mileage_rate="0.3")
     with app.app_context():
-        db.session.scalars(select(DossierSettings).where(DossierSettings.tenant_id == acme)).one().mileage_article_reference = "KM"
+        _dossier_settings(acme).mileage_article_reference = "KM"
         db.session.commit()
     _code, lines, _item = _delivered(app, client, work_order())
     assert lines[-1] == ("KM2", "travel", Decimal("38"), Decimal("0.30"), Decimal("11.40"))
