@@ -3,6 +3,7 @@ becomes the priced draft invoice, replays give the same invoice, tokens and sign
 are checked, every bad payload is refused whole with every problem listed."""
 import io
 import time
+import zipfile
 from decimal import Decimal
 
 import pytest
@@ -106,6 +107,12 @@ def test_the_attachment_downloads_from_the_invoice(app, dossier, client, browser
     printed = b.get(f"/admin/invoices/print/?id={invoice_id}").get_data(as_text=True)
     assert "Entretien annuel pompe" in printed                 # the memo is printed
     assert "Client difficile" not in printed and "gérant" not in printed  # never the internal note
+    export = b.get("/admin/invoices/export/xlsx/")
+    assert export.status_code == 200
+    with zipfile.ZipFile(io.BytesIO(export.data)) as workbook:
+        cells = " ".join(workbook.read(name).decode("utf-8") for name in workbook.namelist()
+                         if name.endswith(".xml"))
+    assert "BT-2026-0457" in cells and "Client difficile" not in cells  # nor in the exported list
 
 
 # --- tokens, tenants, connectors ---------------------------------------------------------------------
