@@ -37,6 +37,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         # (login throttling, audit); without the setting the header is never trusted.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=int(app.config["PROXY_FIX_X_FOR"]))
 
+    if str(app.config["SQLALCHEMY_DATABASE_URI"]).startswith("sqlite"):
+        options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+        options.setdefault("connect_args", {}).setdefault("timeout", app.config["SQLITE_BUSY_TIMEOUT_SECONDS"])
     db.init_app(app)
     migrate.init_app(app, db, directory=str(app.root_path + "/migrations"), render_as_batch=True)
     csrf.init_app(app)
@@ -51,6 +54,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     from views.formatters import register_filters
     from views.auth import blueprint as auth_blueprint
     app.register_blueprint(auth_blueprint)
+    from views.hooks import blueprint as hooks_blueprint
+    app.register_blueprint(hooks_blueprint)
     admin = Admin(app, name="Passerelle", url="/admin", theme=Bootstrap4Theme(base_template="layout.html"),
                   index_view=_index_view())
     register_views(admin)

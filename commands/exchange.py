@@ -133,3 +133,47 @@ def peer_group():
 def field_service_peer_command(port, host, data, api_key):
     from exchange.field_service.peer import serve
     serve(port, host, data, api_key)
+# --- reference peers ----------------------------------------------------------------------------------
+
+def _peer_group() -> click.Group:
+    """The ``exchange peer`` group the reference peers' subcommands share (created once)."""
+    group = exchange_group.commands.get("peer")
+    if group is None:
+        group = click.Group("peer", help="Reference peers, for the demo and the tests.")
+        exchange_group.add_command(group)
+    return group
+
+
+@_peer_group().command("work-orders", help=(
+    "The reference work-order application: --post FILE.json --url URL --token T [--secret S] posts a work "
+    "order to the webhook (signed with the secret); --serve [--port N] [--api-key K] [--store FILE] answers "
+    "PUT /v1/inventory and keeps what it receives."))
+@click.option("--post", "post_file", type=click.Path(exists=True, dir_okay=False), help="A work order (JSON).")
+@click.option("--url", help="The webhook: http://HOST/hooks/work-orders/<tenant>/<connector>.")
+@click.option("--token", help="The connector's inbound token (X-Api-Key).")
+@click.option("--secret", default=None, help="The signing secret: the request carries X-Signature.")
+@click.option("--serve", is_flag=True, help="Serve PUT /v1/inventory until stopped.")
+@click.option("--port", type=int, default=0, show_default=True, help="Port to serve on (0: a free one).")
+@click.option("--api-key", default="", help="The API key PUT /v1/inventory requires (none: any).")
+@click.option("--store", type=click.Path(dir_okay=False), default=None, help="Keep the inventory in this file.")
+def work_orders_peer_command(post_file, url, token, secret, serve, port, api_key, store):
+    from exchange.work_orders import peer
+    if serve == bool(post_file):
+        raise click.UsageError("give either --post FILE.json or --serve")
+    if post_file:
+        if not url or not token:
+            raise click.UsageError("--post needs --url and --token")
+        try:
+            status, answer = peer.post_work_order(post_file, url, token, secret)
+        except Exception as error:  # noqa: BLE001 - a command line says why, without a traceback
+            raise click.ClickException(f"the webhook cannot be reached: {type(error).__name__}")
+        click.echo(f"HTTP {status} {answer}")
+        raise SystemExit(0 if 200 <= status < 300 else 1)
+    server, _inventory = peer.make_server(port, api_key, store)
+    click.echo(f"work-order peer listening on http://127.0.0.1:{server.server_address[1]}", nl=True)
+    import sys
+    sys.stdout.flush()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass

@@ -11,7 +11,7 @@ from core import transaction
 from core.audit import audit_actor
 from core.extensions import db
 from models import (
-    AdditionalCostTable, Article, ArticleFamily, Client, ClientFamily, Contact, Contract, Depot,
+    AdditionalCostTable, Article, ArticleFamily, Client, ClientFamily, Connector, Contact, Contract, Depot,
     DocumentTitle, DossierSettings, Employee, Equipment, Establishment, JobSite, NumberingSequence,
     OperationCode, PriceCategory, ProductNature, Sector, Site, Supplier, SupplierFamily, Tenant, TextCode,
     Unit, VatRate,
@@ -515,6 +515,48 @@ def _add_demo_connectors(tenant_id: int) -> None:
                                         {"base_url": url, "api_key": key, "batch_size": "500"})
     if errors:
         raise click.ClickException(f"demo connector {code}: {errors}")
+# --- The work-order connector (exchanges.md Kind 3) -------------------------------------
+# Articles of ../shared/samples/work_orders/workorder.json, and Léa Dubois of its users
+# (Karim Benali is SAL01), so that the sample posted to the demo becomes a priced draft.
+WORK_ORDER_ARTICLES = [
+    ("FILT-G4", "Filtre G4 pour pompe à chaleur", "CVC", "U", "18.5000"),
+    ("GAZ-R32-1KG", "Fluide frigorigène R32 (kg)", "CVC", "KG", "62.0000"),
+    ("KM", "Frais de déplacement (km)", None, "KM", "0.4500"),
+]
+WORK_ORDER_CONNECTOR = {
+    "code": "BT", "label": "Application de bons de travail (démo)",
+    "settings": {"base_url": "http://127.0.0.1:5102", "api_key": "demo-inventory-key",
+                 "inbound_token": "demo-work-orders-token", "signing_secret": "demo-signing-secret",
+                 "mileage_rate": "0.45", "mileage_article": "KM", "labour_article": "MO-CVC",
+                 "product_filter": "CVC"},
+}
+
+
+def _add_work_order_connector(tenant_id: int) -> None:
+    """The demo's work-order connector with what the sample work order needs (once)."""
+    from exchange.base import save_connector
+    if db.session.query(Connector.id).filter_by(tenant_id=tenant_id, code=WORK_ORDER_CONNECTOR["code"]).first():
+        return
+    units, families = _by_code(Unit, tenant_id), _by_code(ArticleFamily, tenant_id)
+    if "KM" not in units:
+        units["KM"] = Unit(tenant_id=tenant_id, code="KM", label="Kilomètre")
+        db.session.add(units["KM"])
+    vat = _by_code(VatRate, tenant_id).get("T20")
+    for code, label, family, unit, price in WORK_ORDER_ARTICLES:
+        if not db.session.query(Article.id).filter_by(tenant_id=tenant_id, code=code).first():
+            db.session.add(Article(tenant_id=tenant_id, code=code, label=label, family=families.get(family),
+                                   unit=units.get(unit), sale_price=Decimal(price), vat_rate=vat,
+                                   available_for_export=True, active=True))
+    if not db.session.query(Employee.id).filter_by(tenant_id=tenant_id, code="SAL07").first():
+        db.session.add(Employee(tenant_id=tenant_id, code="SAL07", first_name="Léa", last_name="Dubois",
+                                technician=False, email="lea.dubois@batiment-demo.fr", phone="06 00 00 00 07",
+                                hourly_cost=Decimal("28.00"), billable_hourly_rate=Decimal("52.00"),
+                                hire_date=date(2021, 2, 1)))
+    db.session.flush()
+    _connector, errors = save_connector(tenant_id, "work_orders", WORK_ORDER_CONNECTOR["code"],
+                                        WORK_ORDER_CONNECTOR["label"], True, WORK_ORDER_CONNECTOR["settings"])
+    if errors:
+        raise click.ClickException(f"work-order connector: {errors}")
 
 
 def seed_demo() -> bool:
@@ -532,6 +574,7 @@ def seed_demo() -> bool:
             create_user(email, DEMO_PASSWORD, [(tenant, role)], full_name=name)
     if not db.session.query(Client.id).filter_by(tenant_id=tenant.id).first():
         _add_master_data(tenant.id)
+    _add_work_order_connector(tenant.id)
     _add_demo_payments(tenant.id)
     _add_demo_connectors(tenant.id)
     transaction.commit()

@@ -82,6 +82,12 @@ def build_config() -> dict:
         "SCHEDULER_INTERVAL_UNIT_SECONDS": float(os.environ.get("SCHEDULER_INTERVAL_UNIT_SECONDS", 60)),
         # field_service: the next receive asks from the last validatedSince minus this overlap
         "FIELD_SERVICE_OVERLAP_SECONDS": float(os.environ.get("FIELD_SERVICE_OVERLAP_SECONDS", 3600)),
+        # SQLite has one writer at a time: a writer waits up to this long for the lock (webhook
+        # deliveries, runs and screens write at once) instead of failing after pysqlite's 5 s.
+        "SQLITE_BUSY_TIMEOUT_SECONDS": float(os.environ.get("SQLITE_BUSY_TIMEOUT_SECONDS", 30)),
+        # The work-order webhook: largest body accepted, oldest signature accepted.
+        "WORK_ORDER_MAX_BYTES": int(os.environ.get("WORK_ORDER_MAX_BYTES", 25 * 1024 * 1024)),
+        "WORK_ORDER_SIGNATURE_MAX_AGE_SECONDS": float(os.environ.get("WORK_ORDER_SIGNATURE_MAX_AGE_SECONDS", 300)),
         "EXCHANGE_TEST_KIND": os.environ.get("PASSERELLE_TEST_KIND") == "1",
         "PASSERELLE_PRODUCTION": production,
     }

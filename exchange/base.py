@@ -10,6 +10,7 @@ there is one.
 import importlib
 import re
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from typing import Callable
 
 from flask import current_app
@@ -26,12 +27,13 @@ from rules import health
 
 TEXT, INTEGER, BOOLEAN, CHOICE, FOLDER, SECRET = "text", "integer", "boolean", "choice", "folder", "secret"
 SCHEDULE = "schedule"  # `every:<minutes>` or a five-field cron (exchange.schedules), run by the scheduler
+DECIMAL = "decimal"  # stored as its canonical text ("0.45"): the settings column is JSON
 TRUE_WORDS = {"1", "true", "yes", "on", "oui", "vrai", "y"}
 FALSE_WORDS = {"0", "false", "no", "off", "non", "faux", "n", ""}
 CODE_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9_-]{0,39}$")
 
 # Kinds shipped with the application: "module path" of each kind's package.
-BUILT_IN_KINDS: tuple[str, ...] = ("exchange.field_service",)
+BUILT_IN_KINDS: tuple[str, ...] = ("exchange.field_service", "exchange.work_orders")
 TEST_KIND = "exchange.test_kind"
 
 
@@ -43,7 +45,7 @@ class Setting:
     required: bool = False
     default: object = None
     choices: tuple = ()          # (value, label) pairs for CHOICE
-    minimum: int | None = None   # for INTEGER
+    minimum: int | None = None   # for INTEGER and DECIMAL
     reads_files: bool = False    # a FOLDER the connector imports from: unique over all connectors
     help: object = ""
 
@@ -66,6 +68,8 @@ class Kind:
     creates: Callable[[dict], set] | None = None                 # settings -> document types it makes
     test_connection: Callable | None = None                      # connector -> French result, or RunFailed
     refresh: bool = False                                        # *Actualiser les données*: send then receive
+    # rules that read the tenant's data (an article code that must exist): (settings, tenant id) -> errors
+    check_in_tenant: Callable[[dict, int], dict] | None = None
 
     @property
     def directions(self) -> tuple[str, ...]:
@@ -145,6 +149,8 @@ def _typed(setting: Setting, raw):
         if setting.minimum is not None and number < setting.minimum:
             raise ValueError(_("Give a number of at least %(minimum)s.", minimum=setting.minimum))
         return number
+    if setting.type == DECIMAL:
+        return _decimal_text(setting, text)
     if setting.type == CHOICE:
         allowed = [value for value, _label in setting.choices]
         if text not in allowed:
@@ -174,6 +180,21 @@ def schedule_settings(*directions: str) -> tuple[Setting, ...]:
     labels = {"receive": _l("Receive schedule"), "send": _l("Send schedule")}
     return tuple(Setting(setting_name(direction), labels[direction], SCHEDULE, default="", help=SCHEDULE_HELP)
                  for direction in directions)
+def _decimal_text(setting: Setting, text: str) -> str:
+    """A decimal typed with a point or a comma, as its canonical text (``"0.45"``)."""
+    compact = text.replace(" ", "").replace("\u202f", "").replace("\xa0", "").replace(",", ".")
+    if not re.fullmatch(r"[+-]?\d{1,9}(\.\d{1,4})?", compact):
+        raise ValueError(_("Give a number, with at most 4 decimals (e.g. 0.45)."))
+    number = Decimal(compact)
+    if setting.minimum is not None and number < setting.minimum:
+        raise ValueError(_("Give a number of at least %(minimum)s.", minimum=setting.minimum))
+    return format(number.normalize(), "f") if number else "0"
+
+
+def decimal_setting(settings: dict, name: str) -> Decimal | None:
+    """A DECIMAL setting as a ``Decimal`` (None when empty)."""
+    value = (settings or {}).get(name)
+    return None if value in (None, "") else Decimal(str(value))
 
 
 def parse_settings(kind: Kind, raw: dict, existing_secrets: dict | None = None):
@@ -224,6 +245,8 @@ def save_connector(tenant_id: int, kind_name: str, code: str, label: str = "", e
     existing = decrypt_secrets(connector.secrets) if connector else {}
     settings, secrets, setting_errors = parse_settings(kind, raw_settings or {}, existing)
     errors.update(setting_errors)
+    if not setting_errors and kind.check_in_tenant:
+        errors.update(kind.check_in_tenant(settings, tenant_id))
     folder = _import_folder(kind, settings)
     if folder and "import_folder" not in errors:
         clash = db.session.query(Connector.id).filter(

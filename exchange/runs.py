@@ -142,15 +142,20 @@ class Run:
         self.flush(force=True)
         status = "failed" if failed_message is not None else ("partial" if self.counts["error"] else "success")
         now = utcnow()
+        # Everything the session may have to load (the connector expired by the engine's
+        # rollback, the language of the audit text) is read before the write below: on
+        # SQLite that write holds the database lock, and a session waiting then for a
+        # pooled connection would hold it until the pool times out (concurrent webhooks).
+        tenant_id, code, text = self.connector.tenant_id, self.connector.code, self.audit_text(status)
         with db.engine.begin() as connection:
             closed = connection.execute(update(RUNS).where(RUNS.c.id == self.id, RUNS.c.status == "running").values(
                 status=status, finished_at=now, lease_key=None, message=failed_message or "",
                 **self._progress_values())).rowcount
             if closed and not self.dry_run:
                 connection.execute(insert(AuditLogEntry.__table__).values(
-                    tenant_id=self.connector.tenant_id, user_id=actor[0], user_email=actor[1], changed_at=now,
-                    table_name="sync_runs", row_id=self.id, row_code=self.connector.code, action="run",
-                    field="", old_value=None, new_value=self.audit_text(status)))
+                    tenant_id=tenant_id, user_id=actor[0], user_email=actor[1], changed_at=now,
+                    table_name="sync_runs", row_id=self.id, row_code=code, action="run",
+                    field="", old_value=None, new_value=text))
         return status if closed else "failed"
 
     def audit_text(self, status: str) -> str:

@@ -7,33 +7,10 @@ one named ``.pdf`` that holds HTML is still a PDF to the browser, which neither 
 nor renders it in the application's origin (``sandbox`` policy as well)."""
 import io
 import os
-from pathlib import PurePath
 
 from flask import after_this_request, send_file
 
-OCTET_STREAM = "application/octet-stream"
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-ALLOWED_TYPES = {
-    ".pdf": "application/pdf",
-    ".png": "image/png",
-    ".jpg": "image/jpeg",
-    ".jpeg": "image/jpeg",
-    ".gif": "image/gif",
-    ".webp": "image/webp",
-    ".doc": "application/msword",
-    ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    ".xls": "application/vnd.ms-excel",
-    ".xlsx": XLSX_TYPE,
-    ".odt": "application/vnd.oasis.opendocument.text",
-    ".ods": "application/vnd.oasis.opendocument.spreadsheet",
-    ".csv": "text/csv",
-    ".txt": "text/plain",
-}
-
-
-def download_type(filename: str) -> str:
-    """The content type a file named ``filename`` is served (and stored) with."""
-    return ALLOWED_TYPES.get(PurePath(filename or "").suffix.lower(), OCTET_STREAM)
+from core.files import ALLOWED_TYPES, OCTET_STREAM, XLSX_TYPE, download_type  # noqa: F401  (re-exported)
 
 
 def send_download(content: bytes | str, filename: str):

@@ -17,7 +17,6 @@ from flask_babel import format_decimal, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
-from werkzeug.utils import secure_filename
 from wtforms.validators import Optional, ValidationError
 from wtforms.widgets import HiddenInput, Select
 
@@ -28,15 +27,15 @@ from core.tenancy import MASTER_DATA_WRITERS, current_tenant_id, get_by_id_and_t
 from models import VatRate
 from models.invoices import INVOICE_STATES, LINE_KINDS, Invoice, InvoiceAttachment, InvoiceLine
 from models.master_data import Article
+from rules.attachments import MAX_ATTACHMENT_BYTES, attach, attachment_error
 from rules.invoices import InvoiceError, ZeroTotalNeedsConfirmation, cancel_draft, compute_totals, validate_invoice
 from rules.pricing import PricingSettings, article_line_defaults
 from views.base import SecuredModelView, TenantAjaxLoader
-from views.downloads import download_type, send_download
+from views.downloads import send_download
 from views.formatters import choice_formatter
 from views.settings import settings_for
 
 INVOICES = _l("Invoices")
-MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 LINE_FIELDS = ("article", "label", "kind", "quantity", "unit", "unit_price", "vat_rate")
 
 
@@ -225,13 +224,12 @@ class InvoiceView(SecuredModelView):
         if uploaded is None or not uploaded.filename:
             flash(_("Choose a file to attach."), "error")
         else:
-            content = uploaded.read()
-            if len(content) > MAX_ATTACHMENT_BYTES:
-                flash(_("The file is too large (more than 10 MB)."), "error")
+            content = uploaded.read(MAX_ATTACHMENT_BYTES + 1)
+            refused = attachment_error(len(content))
+            if refused:
+                flash(refused, "error")
             else:
-                db.session.add(InvoiceAttachment(
-                    tenant_id=invoice.tenant_id, invoice_id=invoice.id, filename=secure_filename(uploaded.filename)
-                    or "piece-jointe", content_type=download_type(uploaded.filename), content=content))
+                attach(invoice, uploaded.filename, content)
                 transaction.commit()
                 flash(_("File attached."), "success")
         return redirect(self.get_url(".details_view", id=invoice.id))

@@ -475,7 +475,7 @@ def test_demo_seed_has_master_data_that_follows_the_rules_and_is_idempotent(app,
     assert seed_demo() is True
     tenant_id = db.session.query(Tenant.id).filter_by(code="DEMO").scalar()
     counts = {model: db.session.query(model).filter_by(tenant_id=tenant_id).count() for model in SCREENS.values()}
-    assert counts[Client] >= 12 and counts[Article] >= 30 and counts[Employee] == 6
+    assert counts[Client] >= 12 and counts[Article] >= 30 and counts[Employee] == 7  # + Léa Dubois (work order)
     assert db.session.query(Employee).filter_by(tenant_id=tenant_id, technician=True).count() == 4
     assert all(counts.values())
     for model in SCREENS.values():
