@@ -28,7 +28,7 @@ FALSE_WORDS = {"0", "false", "no", "off", "non", "faux", "n", ""}
 CODE_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9_-]{0,39}$")
 
 # Kinds shipped with the application: "module path" of each kind's package.
-BUILT_IN_KINDS: tuple[str, ...] = ()
+BUILT_IN_KINDS: tuple[str, ...] = ("exchange.csv_exchange",)
 TEST_KIND = "exchange.test_kind"
 
 
@@ -43,6 +43,7 @@ class Setting:
     minimum: int | None = None   # for INTEGER
     reads_files: bool = False    # a FOLDER the connector imports from: unique over all connectors
     help: object = ""
+    step: str = ""               # the creation step that shows it (a stepped form groups by step)
 
 
 class RunFailed(Exception):
@@ -60,6 +61,9 @@ class Kind:
     settings: tuple[Setting, ...]
     engines: dict[str, Callable] = field(default_factory=dict)   # direction -> engine(run)
     check: Callable[[dict], dict] | None = None                  # cross-field rules -> {field: message}
+    # rules needing the tenant (codes of related rows) -> {field: message}
+    check_tenant: Callable[[dict, int], dict] | None = None
+    steps: tuple = ()                                            # (step, label) of a stepped creation form
 
     @property
     def directions(self) -> tuple[str, ...]:
@@ -186,6 +190,8 @@ def save_connector(tenant_id: int, kind_name: str, code: str, label: str = "", e
     existing = decrypt_secrets(connector.secrets) if connector else {}
     settings, secrets, setting_errors = parse_settings(kind, raw_settings or {}, existing)
     errors.update(setting_errors)
+    if not setting_errors and kind.check_tenant:
+        errors.update(kind.check_tenant(settings, tenant_id))
     folder = _import_folder(kind, settings)
     if folder and "import_folder" not in errors:
         clash = db.session.query(Connector.id).filter(

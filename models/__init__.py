@@ -24,3 +24,4 @@ __all__ = [
     # master data
     "Article", "Client", "Contact", "Contract", "Employee", "Equipment", "JobSite", "Site", "Supplier",
 ]
+from models.pending import PendingDocument, PendingParty
