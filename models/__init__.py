@@ -11,6 +11,7 @@ from models.parameters import (
 from models.exchange import ArticleMapping, Connector, ReceivedDocument, SentRecord, SyncRun, SyncRunItem
 from models.invoices import Invoice, InvoiceAttachment, InvoiceLine
 from models.payments import Payment, PaymentImportBatch
+from models.sales_documents import DeliveryNote, DeliveryNoteLine, Order, OrderLine
 from models.settings import DossierSettings
 from models.tenancy import ROLES, Membership, Tenant, User
 
@@ -20,6 +21,7 @@ __all__ = [
     "PriceCategory", "ProductNature", "ROLES", "Sector", "SupplierFamily", "Tenant", "TextCode",
     "Unit", "User", "VatRate",
     "Invoice", "InvoiceAttachment", "InvoiceLine", "Payment", "PaymentImportBatch",
+    "DeliveryNote", "DeliveryNoteLine", "Order", "OrderLine",
     "ArticleMapping", "Connector", "ReceivedDocument", "SentRecord", "SyncRun", "SyncRunItem",
     # master data
     "Article", "Client", "Contact", "Contract", "Employee", "Equipment", "JobSite", "Site", "Supplier",
