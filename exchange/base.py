@@ -119,7 +119,7 @@ def _typed(setting: Setting, raw):
     if "\x00" in text:
         raise ValueError(_("This value contains a forbidden character."))
     if not text:
-        if setting.required:
+        if setting.required and setting.default in (None, ""):  # a required setting with a default takes it
             raise ValueError(_("This setting is required."))
         return setting.default
     if setting.type == INTEGER:

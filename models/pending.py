@@ -25,11 +25,11 @@ class PendingDocument(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
     connector_id: Mapped[int] = mapped_column(ForeignKey("connectors.id", ondelete="CASCADE"))
-    reference: Mapped[str] = mapped_column(String(200))
+    reference: Mapped[str] = mapped_column(String(80))
     document_date: Mapped[date] = mapped_column(Date)
     party_code: Mapped[str] = mapped_column(String(40), default="")
     party_name: Mapped[str] = mapped_column(String(200), default="")
-    payment_method: Mapped[str] = mapped_column(String(100), default="")
+    payment_method: Mapped[str] = mapped_column(String(80), default="")
     # [{"line": 1, "code": "SRV", "label": "…", "quantity": "1", "unit_price": "71.88", "vat_rate": "20"}]
     lines: Mapped[list] = mapped_column(JSON, default=list)
     total: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=0)

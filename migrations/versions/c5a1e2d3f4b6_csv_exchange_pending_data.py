@@ -1,7 +1,7 @@
 """csv exchange: pending documents and parties read from the partner's files
 
 Revision ID: c5a1e2d3f4b6
-Revises: f2a3b4c5d6e7
+Revises: 92e569ecb9df
 Create Date: 2026-12-02 16:00:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = 'c5a1e2d3f4b6'
-down_revision = 'f2a3b4c5d6e7'
+down_revision = '92e569ecb9df'
 branch_labels = None
 depends_on = None
 
@@ -21,11 +21,11 @@ def upgrade():
         sa.Column('id', sa.Integer(), primary_key=True),
         sa.Column('tenant_id', sa.Integer(), sa.ForeignKey('tenants.id'), nullable=False),
         sa.Column('connector_id', sa.Integer(), sa.ForeignKey('connectors.id', ondelete='CASCADE'), nullable=False),
-        sa.Column('reference', sa.String(length=200), nullable=False),
+        sa.Column('reference', sa.String(length=80), nullable=False),
         sa.Column('document_date', sa.Date(), nullable=False),
         sa.Column('party_code', sa.String(length=40), nullable=False),
         sa.Column('party_name', sa.String(length=200), nullable=False),
-        sa.Column('payment_method', sa.String(length=100), nullable=False),
+        sa.Column('payment_method', sa.String(length=80), nullable=False),
         sa.Column('lines', sa.JSON(), nullable=False),
         sa.Column('total', sa.Numeric(14, 2), nullable=False),
         sa.Column('content_hash', sa.String(length=64), nullable=False),
