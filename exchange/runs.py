@@ -217,14 +217,15 @@ def start(connector: Connector, direction: str, trigger: str = "manual", dry_run
     })
 
 
-def perform(run_id: int, actor: tuple = (None, "system")) -> str:
+def perform(run_id: int, actor: tuple = (None, "system"), engine=None) -> str:
     """Run the engine of a started run to its end; its final status. Never raises for the
-    engine's failures: they end the run as ``failed`` with a readable message."""
+    engine's failures: they end the run as ``failed`` with a readable message. ``engine``:
+    one step of the kind's engine instead of the whole (a screen's *Réceptionner*)."""
     row = db.session.get(SyncRun, run_id)
     connector = row.connector
     run = Run(id=row.id, connector=connector, direction=row.direction, dry_run=row.dry_run, owner=row.lease_owner,
               only=_failed_items(row.retry_of_id) if row.retry_of_id else None, full_send=row.full_send)
-    engine = kind_of(connector.kind).engines[row.direction]
+    engine = engine or kind_of(connector.kind).engines[row.direction]
     db.session.rollback()
     beat = Heartbeat(current_app._get_current_object(), run)
     beat.start()
@@ -254,13 +255,13 @@ def run_now(connector: Connector, direction: str, trigger: str = "command", dry_
     return run_id
 
 
-def start_in_thread(app, run_id: int, actor: tuple) -> threading.Thread:
+def start_in_thread(app, run_id: int, actor: tuple, engine=None) -> threading.Thread:
     """Perform a started run in a background thread of this process (the manual trigger)."""
 
     def target():
         with app.app_context():
             try:
-                perform(run_id, actor)
+                perform(run_id, actor, engine)
             finally:
                 db.session.remove()
 

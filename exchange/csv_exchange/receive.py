@@ -56,7 +56,7 @@ CHUNK = 500
 
 def receive_all(run) -> None:
     """The kind's receive engine: read the waiting files, then integrate what can be."""
-    reading = read_files(run)
+    reading = read_files(run) if run.only is None else None  # a retry: the failed items only
     integrate(run, reading)
 
 
@@ -72,6 +72,8 @@ def origin_of(connector) -> str:
 def integrate(run, reading=None) -> None:
     parties = _pending(run, PARTIES, [] if reading is None else reading.parties, ("party_type", "code"))
     documents = _pending(run, DOCUMENTS, [] if reading is None else reading.documents, ("reference",))
+    parties = [party for party in parties if run.wanted("party", party["code"])]
+    documents = [document for document in documents if run.wanted("document", document["reference"])]
     run.set_total(run.processed + len(parties) + len(documents))
     dry_clients = _integrate_parties(run, parties)
     _integrate_documents(run, documents, dry_clients)
@@ -352,7 +354,7 @@ def _problem(document, mapped, clients, config, created_by_dry_run: bool) -> str
                    - set(config.vat_rates))
     if rates:
         return _("No VAT rate parameter for the rate %(rates)s (the document stays pending).",
-                 rates=", ".join(f"{rate:f}".replace(".", ",") for rate in rates))
+                 rates=", ".join(f"{rate.normalize():f}".replace(".", ",") for rate in rates))
     return ""
 
 

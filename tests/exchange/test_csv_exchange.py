@@ -74,3 +74,117 @@ def test_samples_all_mapped_are_received_as_delivery_notes(ctx):
     assert db.session.scalar(select(func.count(DeliveryNote.id))) == 3
     assert db.session.scalar(select(func.count(DeliveryNoteLine.id))) == 5
     assert db.session.scalar(select(func.count(Client.id))) == 2
+
+
+def _documents(db_session=None):
+    return {note.external_reference: note for note in db.session.scalars(select(DeliveryNote))}
+
+
+def test_a_document_with_an_unmapped_article_stays_pending_until_mapped(ctx):
+    tenant, connector = ctx["tenant"], ctx["connector"]
+    csv_env.map_codes(tenant, connector.id, ctx["setup"]["articles"], ("SRV-FRAIS", "LEG-DOC", "MSG-INT"))
+    db.session.commit()
+    csv_env.drop_samples()
+    report = _run(ctx)
+    assert report["status"] == "partial"
+    errors = _items(report, "document", "error")
+    assert [(item["identifier"], item["message"]) for item in errors] == [
+        ("F259033_D260115", "Articles sans correspondance : NOTAIRE (le document reste en attente).")]
+    assert set(_documents()) == {"F259030_D260118", "F259031_D260109"}
+    assert db.session.scalars(select(PendingDocument.reference)).all() == ["F259033_D260115"]
+    csv_env.map_codes(tenant, connector.id, ctx["setup"]["articles"], ("NOTAIRE",))
+    db.session.commit()
+    again = _run(ctx)
+    assert again["status"] == "success"
+    assert [item["identifier"] for item in _items(again, "document", "ok")] == ["F259033_D260115"]
+    assert db.session.scalar(select(func.count(PendingDocument.id))) == 0
+    note = _documents()["F259033_D260115"]
+    assert note.client.code == "CLI-NEW" and [line.vat_rate.code for line in note.lines] == ["T20", "T0"]
+
+
+def test_an_unknown_party_is_an_error_and_the_document_waits(ctx):
+    csv_env.map_codes(ctx["tenant"], ctx["connector"].id, ctx["setup"]["articles"], csv_env.SAMPLE_CODES)
+    db.session.commit()
+    folder = csv_env.folder()
+    (folder / "Documents_1.csv").write_text(csv_env.documents_file(
+        ["R1;2026-11-18;NOBODY;Inconnu;Virement;1;SRV-FRAIS;Frais;1;10.5;20",
+         "R2;18/11/2026;TRFVJJ;Jio;Virement;1;SRV-FRAIS;Frais;2;10,5;20"]), encoding="utf-8")
+    (folder / "Tiers_1.csv").write_text(csv_env.PARTIES_HEADER + "\nCLIENT;TRFVJJ;Jio;;;;;;\n", encoding="utf-8")
+    report = _run(ctx)
+    error = _items(report, "document", "error")[0]
+    assert error["identifier"] == "R1" and "Client inconnu NOBODY" in error["message"]
+    notes = _documents()
+    assert list(notes) == ["R2"] and notes["R2"].total_excl_vat == Decimal("21.00")
+    assert db.session.scalars(select(PendingDocument.reference)).all() == ["R1"]
+
+
+def test_a_document_received_again_with_other_content_is_a_warning_and_not_changed(ctx):
+    csv_env.map_codes(ctx["tenant"], ctx["connector"].id, ctx["setup"]["articles"], csv_env.SAMPLE_CODES)
+    csv_env.connector  # noqa: B018
+    db.session.add(Client(tenant_id=ctx["tenant"], code="TRFVJJ", name="Jio"))
+    db.session.commit()
+    folder = csv_env.folder()
+    (folder / "Documents_1.csv").write_text(csv_env.documents_file(
+        ["R1;18/11/2026;TRFVJJ;Jio;Virement;1;SRV-FRAIS;Frais;1;10;20"]), encoding="utf-8")
+    assert _run(ctx)["counts"]["ok"] == 2  # the file and the document
+    (folder / "Documents_2.csv").write_text(csv_env.documents_file(
+        ["R1;18/11/2026;TRFVJJ;Jio;Virement;1;SRV-FRAIS;Frais;3;10;20"]), encoding="utf-8")
+    report = _run(ctx)
+    item = _items(report, "document")[0]
+    assert item["state"] == "warning" and item["message"].startswith("Déjà intégré")
+    assert _documents()["R1"].total_excl_vat == Decimal("10.00")
+    assert db.session.scalar(select(func.count(PendingDocument.id))) == 0
+
+
+def test_an_update_of_a_party_never_changes_its_family(ctx):
+    from models import ClientFamily
+    old = db.session.scalar(select(ClientFamily).filter_by(code="OLD"))
+    db.session.add(Client(tenant_id=ctx["tenant"], code="TRFVJJ", name="Ancien nom", client_family_id=old.id))
+    db.session.commit()
+    folder = csv_env.folder()
+    (folder / "Tiers_1.csv").write_text(csv_env.PARTIES_HEADER + "\nCLIENT;TRFVJJ;Nouveau nom;1 rue;75001;Paris;a@b.fr;01;\n",
+                                        encoding="utf-8")
+    report = _run(ctx)
+    party = _items(report, "party")[0]
+    assert party["state"] == "ok" and "mis à jour" in party["message"]
+    client = db.session.scalar(select(Client).filter_by(code="TRFVJJ"))
+    assert (client.name, client.city, client.client_family.code) == ("Nouveau nom", "Paris", "OLD")
+    (folder / "Tiers_2.csv").write_text(csv_env.PARTIES_HEADER + "\nCLIENT;TRFVJJ;Nouveau nom;1 rue;75001;Paris;a@b.fr;01;\n",
+                                        encoding="utf-8")
+    assert _items(_run(ctx), "party")[0]["state"] == "skipped"
+
+
+def test_orders_per_settings_with_establishment_depot_and_payment_method(app, tenants):
+    from models import Establishment, Order
+    with app.app_context():
+        tenant = tenants["ACME"]
+        setup = csv_env.dossier(tenant)
+        db.session.add_all([Establishment(tenant_id=tenant, code="E1", label="Siège"),
+                            Establishment(tenant_id=tenant, code="E2", label="Agence"),
+                            Client(tenant_id=tenant, code="TRFVJJ", name="Jio")])
+        db.session.flush()
+        connector = csv_env.connector(tenant, document_type="order", establishment="e2", folder="ord/in")
+        csv_env.map_codes(tenant, connector.id, setup["articles"], csv_env.SAMPLE_CODES)
+        db.session.commit()
+        (csv_env.folder("ord/in") / "Documents_x.csv").write_text(csv_env.documents_file(
+            ["R9;18/11/2026;TRFVJJ;Jio;Traite 30 jours;1;MSG-INT;Messagerie;2;43,44;20"]), encoding="cp1252")
+        run_id = runs.run_now(connector, "receive")
+        db.session.rollback()
+        assert runs.summary(run_id)["status"] == "success"
+        order = db.session.scalar(select(Order))
+        assert (order.number, order.state, order.establishment.code, order.depot.code, order.payment_method) == (
+            "CO00001", "draft", "E2", "DEP1", "Traite 30 jours")
+        assert order.origin == f"csv_exchange:{connector.id}" and order.total_incl_vat == Decimal("104.26")
+        db.session.remove()
+
+
+def test_an_unknown_vat_rate_is_an_error(ctx):
+    csv_env.map_codes(ctx["tenant"], ctx["connector"].id, ctx["setup"]["articles"], csv_env.SAMPLE_CODES)
+    db.session.add(Client(tenant_id=ctx["tenant"], code="TRFVJJ", name="Jio"))
+    db.session.commit()
+    (csv_env.folder() / "Documents_1.csv").write_text(csv_env.documents_file(
+        ["R1;18/11/2026;TRFVJJ;Jio;;1;SRV-FRAIS;Frais;1;10;5,5", "R2;18/11/2026;TRFVJJ;Jio;;1;SRV-FRAIS;Frais;1;10;20.00"]))
+    report = _run(ctx)
+    assert _items(report, "document", "error")[0]["message"] == (
+        "Aucun paramètre de taux de TVA pour le taux 5,5 (le document reste en attente).")
+    assert list(_documents()) == ["R2"]
