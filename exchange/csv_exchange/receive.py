@@ -324,23 +324,24 @@ def _integrate_documents(run, documents: list[dict], dry_clients: set) -> None:
                 raise RunFailed(str(error))
             db.session.rollback()
         writable = [document for document in ready if document.client_id is not None]
-        for document in ready:
-            if document.client_id is None:  # dry run: its client is created by this run
-                run.item("document", document.reference, "ok", _("Document integrated."), document.file_name)
-        if not writable:
-            continue
         numbers = []
-        if _in_one_transaction(run, lambda: numbers.extend(_write_batch(run, writable, sequence_id, config))):
-            for document, number in zip(writable, numbers):
-                run.item("document", document.reference, "ok",
-                         _("Document %(number)s created as a draft.", number=number), document.file_name)
+        if writable and not _in_one_transaction(
+                run, lambda: numbers.extend(_write_batch(run, writable, sequence_id, config))):
+            for document in ready:
+                if document.client_id is None:
+                    run.item("document", document.reference, "ok", _("Document integrated."), document.file_name)
+                else:
+                    _one_by_one(run, document, config)
+            # a document another process integrated meanwhile: its pending row is done with
+            keys = known(connector.id, [document.reference for document in writable])
+            _in_one_transaction(run, lambda: _delete_pending(
+                DOCUMENTS, [d.pending_id for d in writable if d.reference in keys]))
             continue
-        for document in writable:
-            _one_by_one(run, document, config)
-        # a document another process integrated meanwhile: its pending row is done with
-        keys = known(connector.id, [document.reference for document in writable])
-        _in_one_transaction(run, lambda: _delete_pending(
-            DOCUMENTS, [d.pending_id for d in writable if d.reference in keys]))
+        created = dict(zip((document.reference for document in writable), numbers))
+        for document in ready:  # in the order of the file, as a dry run reports them too
+            message = (_("Document %(number)s created as a draft.", number=created[document.reference])
+                       if document.reference in created else _("Document integrated."))
+            run.item("document", document.reference, "ok", message, document.file_name)
 
 
 def _problem(document, mapped, clients, config, created_by_dry_run: bool) -> str:

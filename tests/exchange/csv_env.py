@@ -74,3 +74,11 @@ def drop_samples(relative="partner/in") -> Path:
 
 def documents_file(rows, header=DOCUMENTS_HEADER) -> str:
     return "\r\n".join([header, *rows]) + "\r\n"
+
+
+def clean_root(app) -> None:
+    """An empty EXCHANGE_ROOT (the app, and so its root, is shared by the whole session)."""
+    root = Path(app.config["EXCHANGE_ROOT"])
+    if root.exists():
+        shutil.rmtree(root)
+    root.mkdir(parents=True)

@@ -16,6 +16,7 @@ import csv_env
 
 @pytest.fixture
 def ctx(app, tenants):
+    csv_env.clean_root(app)
     with app.app_context():
         tenant_id = tenants["ACME"]
         setup = csv_env.dossier(tenant_id)
