@@ -6,7 +6,6 @@ from flask.cli import with_appcontext
 
 from commands.context import admin_view, tenant_context
 from core.extensions import db
-from spreadsheets.importer import import_table
 
 
 @click.command("export", help="Export a list (RESOURCE = its URL name) of a tenant to XLSX.")
@@ -33,7 +32,7 @@ def import_command(resource, tenant, dry_run, file):
     view = admin_view(resource)
     with tenant_context(tenant) as current:
         with open(file, "rb") as handle:
-            report = import_table(view.import_spec(), handle.read(), file, current.id, dry_run=dry_run)
+            report = view.import_file(handle.read(), file, current.id, dry_run=dry_run)
         messages = report.messages()
         limit = current_app.config["IMPORT_MAX_SHOWN_ROWS"]
         for message in messages[:limit]:

@@ -119,6 +119,13 @@ FIELD_LABELS = {
     "quantity": _l("Quantity"),
     "unit_price": _l("Unit price excl. VAT"),
     "invoice_lines": _l("Invoice lines"),
+    # orders, delivery notes, article mappings
+    "document_date": _l("Document date"),
+    "depot": _l("Depot"),
+    "payment_method": _l("Payment method"),
+    "connector": _l("Connector"),
+    "external_code": _l("External code"),
+    "mappings": _l("Article mappings"),
     # payments and their import batches
     "invoice": _l("Invoice"),
     "invoice.number": _l("Invoice number"),
@@ -334,5 +341,10 @@ TABLE_LABELS = {
     "invoices": _l("Invoices"),
     "invoice_lines": _l("Invoice lines"),
     "invoice_attachments": _l("Invoice attachments"),
+    "orders": _l("Orders"),
+    "order_lines": _l("Order lines"),
+    "delivery_notes": _l("Delivery notes"),
+    "delivery_note_lines": _l("Delivery note lines"),
+    "article_mappings": _l("Article mappings"),
     "memberships": _l("Memberships"),
 }

@@ -22,7 +22,7 @@ connector's external code, unique both ways per connector.
 from datetime import datetime
 
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from core.extensions import db
 from models.base import TenantScoped, utcnow
@@ -148,7 +148,10 @@ class ArticleMapping(TenantScoped, db.Model):
     external_code: Mapped[str] = mapped_column(String(80))
 
     connector: Mapped[Connector] = relationship()
-    article = relationship("Article")
+    # ``Article.mappings``: the article's codes per connector (edited on the article's form)
+    article = relationship("Article", backref=backref(
+        "mappings", cascade="all, delete-orphan", passive_deletes=True, order_by="ArticleMapping.id"))
+    __audit_parent__ = "article"
 
     def __str__(self) -> str:
         return self.external_code

@@ -162,6 +162,10 @@ from rules.invoices import INVOICE_ROW_RULES  # noqa: E402
 
 ROW_RULES.update(INVOICE_ROW_RULES)
 
+from rules.mappings import MAPPING_ROW_RULES  # noqa: E402
+
+ROW_RULES.update(MAPPING_ROW_RULES)
+
 from core.extensions import db  # noqa: E402
 from models.base import TenantScoped  # noqa: E402
 from rules.formats import add_format_checks  # noqa: E402

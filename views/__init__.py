@@ -1,13 +1,16 @@
 """Registers every screen on the Flask-Admin instance."""
 from flask_babel import lazy_gettext as _l
 
-from models import AuditLogEntry, DossierSettings, Invoice, Payment, PaymentImportBatch, Tenant, User
+from models import (
+    AuditLogEntry, DeliveryNote, DossierSettings, Invoice, Order, Payment, PaymentImportBatch, Tenant, User,
+)
 from views.account import PasswordView
 from views.administration import ADMINISTRATION, AuditLogView, TenantView, UserView
 from views.master_data import MASTER_DATA, MASTER_DATA_SCREENS
 from views.exchange import register_exchange_views
 from views.invoices import InvoiceView
 from views.parameters import PARAMETER_SCREENS, PARAMETERS
+from views.sales_documents import SALES, DeliveryNoteView, OrderView
 from views.payments import PAYMENTS, PaymentBatchView, PaymentImportLink, PaymentView
 from views.settings import DossierSettingsView
 from views.synthesis import JobSiteSynthesisView
@@ -18,6 +21,9 @@ def register_views(admin) -> None:
     for model, view_class, url_name, label in MASTER_DATA_SCREENS:
         admin.add_view(view_class(model, name=label, category=MASTER_DATA, endpoint=url_name, url=url_name))
     admin.add_view(InvoiceView(Invoice, name=_l("Invoices"), endpoint="invoices", url="invoices"))
+    admin.add_view(OrderView(Order, name=_l("Orders"), category=SALES, endpoint="orders", url="orders"))
+    admin.add_view(DeliveryNoteView(DeliveryNote, name=_l("Delivery notes"), category=SALES,
+                                    endpoint="delivery-notes", url="delivery-notes"))
     admin.add_view(PaymentView(Payment, name=_l("Payments"), category=PAYMENTS, endpoint="payments", url="payments"))
     admin.add_link(PaymentImportLink(name=_l("Import from the accounting"), category=PAYMENTS,
                                      endpoint="payments.import_view"))

@@ -6,15 +6,21 @@ parameter tables are plain selects of the tenant's rows.
 """
 from flask import g
 from flask_admin.contrib.sqla.filters import BaseSQLAFilter, FilterEqual
+from flask_admin.model.form import InlineFormAdmin
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
+from wtforms.validators import ValidationError
+
+from core.extensions import db
 
 from core.glossary import CHOICE_LABELS, FIELD_LABELS, choices
 from core.tenancy import MASTER_DATA_WRITERS, current_tenant_id
 from models import (
     Article, Client, Contact, Contract, Employee, Equipment, JobSite, ProductNature, Site, Supplier,
 )
+from models.exchange import ArticleMapping
 from models.master_data import JOB_SITE_STATUSES
+from rules.mappings import article_form_mapping_errors, clean_external_code
 from rules.master_data import article_kind, labour_nature_prefix
 from views.base import SecuredModelView
 from views.formatters import choice_formatter
@@ -137,6 +143,13 @@ class EmployeeView(MasterDataView):
     column_descriptions = {"technician": _l("Technicians are sent to the field-service application.")}
 
 
+class ArticleMappingInline(InlineFormAdmin):
+    """The article's external code for each connector (``rules.mappings``: unique both ways)."""
+
+    form_columns = ("id", "connector", "external_code")
+    column_labels = {name: FIELD_LABELS[name] for name in ("connector", "external_code")}
+
+
 class ArticleView(MasterDataView):
     column_list = ("code", "label", "article_kind", "family", "subfamily", "nature", "unit",
                    "net_purchase_price", "sale_price", "vat_rate", "active")
@@ -156,6 +169,21 @@ class ArticleView(MasterDataView):
         "nature": _l("Articles whose nature starts with the dossier's labour prefix are labour."),
     }
     form_args = {"active": {"default": True}, "available_for_export": {"default": True}}
+    inline_models = (ArticleMappingInline(ArticleMapping),)
+    column_labels = {"mappings": FIELD_LABELS["mappings"]}
+
+    def on_model_change(self, form, model, is_created):
+        """The mappings typed on the form: one per connector, not another article's code."""
+        super().on_model_change(form, model, is_created)
+        with db.session.no_autoflush:
+            rows = [(mapping.connector.id if mapping.connector else None, mapping.external_code)
+                    for mapping in model.mappings]
+            messages = article_form_mapping_errors(model.tenant_id, model.id, rows)
+        if messages:
+            raise ValidationError(" ".join(messages))
+        for mapping in model.mappings:
+            mapping.tenant_id = model.tenant_id
+            mapping.external_code = clean_external_code(mapping.external_code)
 
 
 class ContractView(MasterDataView):
