@@ -13,6 +13,7 @@ from exchange.received import known
 from models import Article, ArticleMapping, Client, Contact, Supplier
 from models.exchange import Connector
 from models.pending import PendingDocument, PendingParty
+from rules.mappings import MappingError, map_article
 
 NEW, KNOWN, UNMAPPED, UNKNOWN_PARTY = "new", "already_integrated", "unmapped", "unknown_party"
 KIND = "csv_exchange"
@@ -101,15 +102,11 @@ def map_codes(connector: Connector, pairs: dict[str, str]) -> dict[str, str]:
     if errors:
         return errors
     for external, article_id in wanted.items():
-        mapping = db.session.scalar(select(ArticleMapping).where(ArticleMapping.connector_id == connector.id,
-                                                                 ArticleMapping.external_code == external))
-        if mapping is None:
-            db.session.add(ArticleMapping(tenant_id=connector.tenant_id, connector_id=connector.id,
-                                          article_id=article_id, external_code=external))
-        else:
-            mapping.article_id = article_id
-    db.session.flush()
-    return {}
+        try:
+            map_article(connector.tenant_id, connector.id, article_id, external)  # the one mapping rule
+        except MappingError as error:
+            errors[external] = " ".join(str(message) for message in error.errors.values())
+    return errors
 
 
 def waiting_count(connector: Connector) -> int:

@@ -30,7 +30,7 @@ from types import SimpleNamespace
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, case, delete, func, insert, or_, select, update
+from sqlalchemy import bindparam, case, delete, insert, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from core import transaction
@@ -38,12 +38,13 @@ from core.extensions import db
 from exchange.base import ItemError, RunFailed
 from exchange.csv_exchange.reception import read_files
 from exchange.received import claim, known
-from models import (Article, ArticleMapping, Client, ClientFamily, Contact, Depot, Establishment, NumberingSequence,
+from models import (Article, Client, ClientFamily, Contact, Depot, Establishment, NumberingSequence,
                     ReceivedDocument, Supplier, SupplierFamily, VatRate)
 from models.base import utcnow
 from models.pending import PendingDocument, PendingParty
 from models.sales_documents import SALES_DOCUMENT_MODELS
 from rules.invoices import compute_totals
+from rules.mappings import mapped_articles
 from rules.numbering import NumberingError, find_sequence, format_number
 from rules.sales_documents import SalesDocumentError, article_kinds, create_sales_document
 
@@ -245,14 +246,6 @@ def _integrate_contacts(run, contacts: list[dict], dry_clients: set) -> None:
 
 # --- documents --------------------------------------------------------------------------------------
 
-def _mapped_articles(connector_id: int, codes) -> dict[str, int]:
-    found = {}
-    for part in _chunks(list(dict.fromkeys(codes)), CHUNK):
-        found.update(db.session.execute(select(ArticleMapping.external_code, ArticleMapping.article_id).where(
-            ArticleMapping.connector_id == connector_id, ArticleMapping.external_code.in_(part))).all())
-    return found
-
-
 def _vat_rates(tenant_id: int) -> dict[Decimal, int]:
     """The tenant's VAT rate parameters by rate (several with one rate: the lowest code)."""
     rates = {}
@@ -290,7 +283,7 @@ def _integrate_documents(run, documents: list[dict], dry_clients: set) -> None:
     size = current_app.config["CSV_EXCHANGE_BATCH_SIZE"]
     for batch in _chunks(documents, size):
         received = known(connector.id, [document["reference"] for document in batch])
-        mapped = _mapped_articles(connector.id, [line["code"] for document in batch for line in document["lines"]])
+        mapped = mapped_articles(connector.id, [line["code"] for document in batch for line in document["lines"]])
         clients = {code: row.id for code, row in _ids_by_code(CLIENTS, tenant_id,
                                                                   [d["party_code"] for d in batch]).items()}
         articles = {row.id: row.unit_id for row in db.session.execute(

@@ -14,7 +14,6 @@ In a dry run nothing is stored nor moved: the rows read are returned so that the
 integration can report what it would do.
 """
 import os
-import shutil
 import time
 from dataclasses import dataclass, field
 from decimal import Decimal

@@ -4,7 +4,7 @@ files into pending data (a receive run of the reading step, performed at once);
 *Recevoir* integrates the pending data (a receive run in the background: the
 browser goes to its report). Codes without mapping are mapped in place. Also the
 ``at_login`` banner and the home page count of receptions waiting."""
-from flask import current_app, flash, redirect, request, session, url_for
+from flask import current_app, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
 from flask_babel import ngettext
