@@ -72,7 +72,7 @@ def build_config() -> dict:
         "EXCHANGE_RETRY_AFTER_CAP_SECONDS": float(os.environ.get("EXCHANGE_RETRY_AFTER_CAP_SECONDS", 60)),
         # CSV exchange: a partner file above this size is rejected unread; documents integrated per batch.
         "CSV_EXCHANGE_MAX_BYTES": int(os.environ.get("CSV_EXCHANGE_MAX_BYTES", 100 * 1024 * 1024)),
-        "CSV_EXCHANGE_BATCH_SIZE": int(os.environ.get("CSV_EXCHANGE_BATCH_SIZE", 500)),
+        "CSV_EXCHANGE_BATCH_SIZE": int(os.environ.get("CSV_EXCHANGE_BATCH_SIZE", 2000)),
         "EXCHANGE_TEST_KIND": os.environ.get("PASSERELLE_TEST_KIND") == "1",
         "PASSERELLE_PRODUCTION": production,
     }

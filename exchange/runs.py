@@ -25,6 +25,7 @@ from sqlalchemy import func, insert, select, update
 
 from core import transaction
 from core.audit import audited_in_bulk
+from core.bulk import fast_insert
 from core.crypto import decrypt_secrets
 from core.extensions import db
 from core.tenancy import tenant_scope
@@ -38,7 +39,7 @@ from models.exchange import ITEM_STATES, Connector, SyncRun, SyncRunItem
 
 logger = logging.getLogger(__name__)
 RUNS, ITEMS = SyncRun.__table__, SyncRunItem.__table__
-FLUSH_ITEMS = 500
+FLUSH_ITEMS = 5000  # and at least every FLUSH_SECONDS: each flush is a commit (an fsync on SQLite)
 FLUSH_SECONDS = 1.0
 
 __all__ = ["AlreadyRunning", "RunRefused", "Run", "start", "perform", "run_now", "start_in_thread",
@@ -126,8 +127,7 @@ class Run:
         if not force and len(self._buffer) < FLUSH_ITEMS and time.monotonic() - self._flushed_at < FLUSH_SECONDS:
             return
         with db.engine.begin() as connection:
-            if self._buffer:
-                connection.execute(insert(ITEMS), self._buffer)
+            fast_insert(ITEMS, self._buffer, connection)
             connection.execute(update(RUNS).where(RUNS.c.id == self.id).values(**self._progress_values()))
         self._buffer.clear()
         self._flushed_at = time.monotonic()

@@ -34,6 +34,7 @@ from sqlalchemy import bindparam, case, delete, insert, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from core import transaction
+from core.bulk import fast_insert
 from core.extensions import db
 from exchange.base import ItemError, RunFailed
 from exchange.csv_exchange.reception import read_files
@@ -131,28 +132,29 @@ class PartyWrites:
 def _plan_parties(parties, existing, families) -> PartyWrites:
     """What writing ``parties`` (clients and suppliers) takes, checked in Python first."""
     writes = PartyWrites({"CLIENT": [], "FOURNISSEUR": []}, {"CLIENT": [], "FOURNISSEUR": []}, [], [])
+    words = {kind: {"party": word} for kind, word in (("CLIENT", _("Client")), ("FOURNISSEUR", _("Supplier")))}
+    created, updated = _("%(party)s created."), _("%(party)s updated (its family is left as it is).")
+    unchanged = _("%(party)s already up to date.")
     for party in parties:
         kind = party["party_type"]
         values = {name: party[name] for name in PARTY_FIELDS}
         row = existing[kind].get(party["code"])
-        word = _("Client") if kind == "CLIENT" else _("Supplier")
         if row is None:
             family = {"client_family_id": families[0]} if kind == "CLIENT" else {"supplier_family_id": families[1]}
             writes.inserts[kind].append({"tenant_id": party["tenant_id"], "code": party["code"], **values, **family})
-            writes.outcomes.append((party, "ok", _("%(party)s created.", party=word)))
+            writes.outcomes.append((party, "ok", created % words[kind]))
         elif any((getattr(row, name) or "") != values[name] for name in PARTY_FIELDS):
             writes.updates[kind].append({"b_id": row.id, **{f"b_{name}": values[name] for name in PARTY_FIELDS}})
-            writes.outcomes.append((party, "ok", _("%(party)s updated (its family is left as it is).", party=word)))
+            writes.outcomes.append((party, "ok", updated % words[kind]))
         else:
-            writes.outcomes.append((party, "skipped", _("%(party)s already up to date.", party=word)))
+            writes.outcomes.append((party, "skipped", unchanged % words[kind]))
         writes.done.append(party.get("id"))
     return writes
 
 
 def _write_parties(writes: PartyWrites) -> None:
     for kind, table in (("CLIENT", CLIENTS), ("FOURNISSEUR", SUPPLIERS)):
-        if writes.inserts[kind]:
-            db.session.execute(insert(table), writes.inserts[kind])
+        fast_insert(table, writes.inserts[kind])
         if writes.updates[kind]:
             db.session.execute(update(table).where(table.c.id == bindparam("b_id"))
                                .values({name: bindparam(f"b_{name}") for name in PARTY_FIELDS}),
@@ -262,6 +264,7 @@ class Settings:
     depot_id: int | None
     origin: str
     vat_rates: dict
+    rate_objects: dict = None  # the rate text of a line -> (rate, VAT rate id), filled as lines come
 
 
 def _received_message(record, document) -> tuple[str, str]:
@@ -278,7 +281,7 @@ def _integrate_documents(run, documents: list[dict], dry_clients: set) -> None:
     config = Settings(settings.get("document_type") or "order",
                       _id_by_code(Establishment, tenant_id, settings.get("establishment")),
                       _id_by_code(Depot, tenant_id, settings.get("depot")), origin_of(connector),
-                      _vat_rates(tenant_id))
+                      _vat_rates(tenant_id), {})
     sequence_id = None
     size = current_app.config["CSV_EXCHANGE_BATCH_SIZE"]
     for batch in _chunks(documents, size):
@@ -331,9 +334,10 @@ def _integrate_documents(run, documents: list[dict], dry_clients: set) -> None:
                 DOCUMENTS, [d.pending_id for d in writable if d.reference in keys]))
             continue
         created = dict(zip((document.reference for document in writable), numbers))
+        template, integrated = _("Document %(number)s created as a draft."), _("Document integrated.")
         for document in ready:  # in the order of the file, as a dry run reports them too
-            message = (_("Document %(number)s created as a draft.", number=created[document.reference])
-                       if document.reference in created else _("Document integrated."))
+            number = created.get(document.reference)
+            message = template % {"number": number} if number else integrated
             run.item("document", document.reference, "ok", message, document.file_name)
 
 
@@ -352,20 +356,42 @@ def _problem(document, mapped, clients, config, created_by_dry_run: bool) -> str
     return ""
 
 
+class _Line:
+    """A line as ``rules.invoices.compute_totals`` reads it (and the row written)."""
+
+    __slots__ = ("position", "article_id", "label", "kind", "quantity", "unit_price", "amount", "vat_rate_id",
+                 "unit_id", "vat_rate")
+
+    def __init__(self, position, article_id, label, kind, quantity, unit_price, vat_rate_id, unit_id, vat_rate):
+        self.position, self.article_id, self.label, self.kind = position, article_id, label, kind
+        self.quantity, self.unit_price, self.vat_rate_id, self.unit_id = quantity, unit_price, vat_rate_id, unit_id
+        self.vat_rate, self.amount = vat_rate, None
+
+
+class _Rate:
+    __slots__ = ("rate",)
+
+    def __init__(self, rate):
+        self.rate = rate
+
+
 def _prepared(document, mapped, clients, articles, kinds, config) -> SimpleNamespace:
     lines = []
+    rates = config.rate_objects
     for position, line in enumerate(document["lines"], start=1):
         article_id = mapped[line["code"]]
-        rate = Decimal(line["vat_rate"]).quantize(Decimal("0.01"))
-        lines.append(SimpleNamespace(position=position, article_id=article_id, label=line["label"],
-                                     kind=kinds.get(article_id, "supply"), quantity=Decimal(line["quantity"]),
-                                     unit_price=Decimal(line["unit_price"]), vat_rate_id=config.vat_rates[rate],
-                                     unit_id=articles.get(article_id), vat_rate=SimpleNamespace(rate=rate)))
+        rate = rates.get(line["vat_rate"])
+        if rate is None:
+            value = Decimal(line["vat_rate"]).quantize(Decimal("0.01"))
+            rate = rates[line["vat_rate"]] = (_Rate(value), config.vat_rates[value])
+        lines.append(_Line(position, article_id, line["label"], kinds.get(article_id, "supply"),
+                           Decimal(line["quantity"]), Decimal(line["unit_price"]), rate[1], articles.get(article_id),
+                           rate[0]))
     prepared = SimpleNamespace(pending_id=document.get("id"), reference=document["reference"],
                                document_date=document["document_date"], client_id=clients.get(document["party_code"]),
                                payment_method=document["payment_method"], content_hash=document["content_hash"],
                                file_name=document.get("file_name") or "", lines=lines)
-    compute_totals(prepared)
+    compute_totals(prepared)  # the invoices' rule: line amounts, VAT per rate on the sum of its lines
     return prepared
 
 
@@ -394,14 +420,18 @@ def _write_batch(run, documents, sequence_id: int, config: Settings) -> list[str
              "client_id": document.client_id, "site_id": None, "establishment_id": config.establishment_id,
              "depot_id": config.depot_id, "numbering_sequence_id": sequence_id, "created_at": now}
             for document, (number, formatted) in zip(documents, numbers)]
-    ids = db.session.execute(insert(headers).returning(headers.c.id, sort_by_parameter_order=True), rows).scalars().all()
+    fast_insert(headers, rows)  # no RETURNING: on SQLite it would go row by row
+    by_number = {}
+    for part in _chunks([formatted for _number, formatted in numbers], CHUNK):
+        by_number.update(db.session.execute(select(headers.c.number, headers.c.id).where(
+            headers.c.tenant_id == tenant_id, headers.c.number.in_(part))).all())
+    ids = [by_number[formatted] for _number, formatted in numbers]
     line_rows = [{"tenant_id": tenant_id, parent: document_id, "position": line.position, "label": line.label,
                   "kind": line.kind, "quantity": line.quantity, "unit_price": line.unit_price, "amount": line.amount,
                   "article_id": line.article_id, "vat_rate_id": line.vat_rate_id, "unit_id": line.unit_id}
                  for document, document_id in zip(documents, ids) for line in document.lines]
-    if line_rows:
-        db.session.execute(insert(lines_table), line_rows)
-    db.session.execute(insert(RECEIVED), [
+    fast_insert(lines_table, line_rows)
+    fast_insert(RECEIVED, [
         {"tenant_id": tenant_id, "connector_id": run.connector.id, "external_key": document.reference,
          "document_type": config.document_type, "document_id": document_id, "content_hash": document.content_hash,
          "run_id": run.id, "received_at": now} for document, document_id in zip(documents, ids)])
