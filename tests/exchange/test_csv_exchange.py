@@ -7,8 +7,7 @@ from sqlalchemy import func, select
 
 from core.extensions import db
 from exchange import runs
-from models import Client, Contact, DeliveryNote, DeliveryNoteLine, ReceivedDocument, Supplier
-from models.exchange import SyncRunItem
+from models import Client, Contact, DeliveryNote, DeliveryNoteLine, Supplier
 from models.pending import PendingDocument, PendingParty
 
 import csv_env
@@ -189,3 +188,20 @@ def test_an_unknown_vat_rate_is_an_error(ctx):
     assert _items(report, "document", "error")[0]["message"] == (
         "Aucun paramètre de taux de TVA pour le taux 5,5 (le document reste en attente).")
     assert list(_documents()) == ["R2"]
+
+
+def test_the_demo_has_a_csv_partner_with_the_sample_files_waiting(app):
+    from commands.seed import seed_demo
+    from models.exchange import Connector
+    csv_env.clean_root(app)
+    with app.app_context():
+        seed_demo()
+        connector = db.session.scalar(select(Connector).filter_by(code="PARTENAIRE"))
+        folder = csv_env.folder("demo/partenaire/in")
+        assert sorted(path.name for path in folder.iterdir()) == ["Documents_20261120.csv", "Tiers_20261120.csv"]
+        report = runs.summary(runs.run_now(connector, "receive"))
+        db.session.rollback()
+        assert [item["identifier"] for item in _items(report, "document", "ok")] == ["F259030_D260118",
+                                                                                   "F259031_D260109"]
+        assert "NOTAIRE" in _items(report, "document", "error")[0]["message"]
+        db.session.remove()
