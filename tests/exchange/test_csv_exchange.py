@@ -205,3 +205,19 @@ def test_the_demo_has_a_csv_partner_with_the_sample_files_waiting(app):
                                                                                    "F259031_D260109"]
         assert "NOTAIRE" in _items(report, "document", "error")[0]["message"]
         db.session.remove()
+
+
+def test_the_purge_deletes_the_pending_data_read_before_the_date(ctx):
+    from datetime import datetime
+
+    from exchange.purge import purge_runs
+    csv_env.drop_samples()
+    _run(ctx)
+    assert db.session.scalar(select(func.count(PendingDocument.id))) == 3  # nothing mapped: all pending
+    connector = db.session.get(type(ctx["connector"]), ctx["connector"].id)
+    purge_runs(connector, datetime(2000, 1, 1), (None, "test"))
+    assert db.session.scalar(select(func.count(PendingDocument.id))) == 3
+    purge_runs(connector, datetime.max, (None, "test"))
+    db.session.commit()
+    assert db.session.scalar(select(func.count(PendingDocument.id))) == 0
+    assert db.session.scalar(select(func.count(PendingParty.id))) == 0
