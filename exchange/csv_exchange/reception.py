@@ -172,16 +172,46 @@ def _store(run, kind: str, rows: list[dict]) -> None:
                 db.session.execute(insert(table), rows[start:start + CHUNK * 4])
 
 
+_LENGTHS: dict[int, Limits] = {}
+
+
 def _text(row: dict, column: str, length: int, required: bool = False) -> str:
-    value = parse_text(row[column], Limits(max_length=length))
+    limits = _LENGTHS.get(length) or _LENGTHS.setdefault(length, Limits(max_length=length))
+    value = parse_text(row[column], limits)
     if required and not value:
         raise CellError(_("%(column)s is required.", column=column))
     return value
 
 
+class _Cells:
+    """The cells of one file parsed once per distinct text and column (dates, rates,
+    quantities and codes repeat from line to line): same values, same messages."""
+
+    LIMIT = 200_000
+
+    def __init__(self):
+        self.memo = {}
+
+    def __call__(self, column: str, row: dict, parse):
+        key = (column, row[column])
+        try:
+            result = self.memo[key]
+        except KeyError:
+            try:
+                result = parse(row[column])
+            except CellError as error:
+                result = error
+            if len(self.memo) < self.LIMIT:
+                self.memo[key] = result
+        if isinstance(result, CellError):
+            raise result
+        return result
+
+
 def _documents(run, path: Path, limit: int):
     """The pending documents of a documents file and the problems, by reference."""
     connector, now = run.connector, utcnow()
+    cell = _Cells()
     documents: dict[str, dict] = {}
     broken: dict[str, str] = {}
     problems = []
@@ -192,12 +222,16 @@ def _documents(run, path: Path, limit: int):
         reference = row["Reference"].replace("\x00", "").strip()
         try:
             reference = _text(row, "Reference", 80, required=True)
-            header = {"document_date": parse_date(row["Date"]), "party_code": _text(row, "CodeTiers", 40, True),
-                      "party_name": _text(row, "NomTiers", 200), "payment_method": _text(row, "ModeReglement", 80)}
-            line = {"line": parse_integer(row["NumLigne"]), "code": _text(row, "CodeArticle", 80, True),
-                    "label": _text(row, "Libelle", 250), "quantity": parse_decimal(row["Quantite"], QUANTITY),
-                    "unit_price": parse_decimal(row["PrixUnitaireHT"], PRICE),
-                    "vat_rate": parse_decimal(row["TauxTVA"], RATE)}
+            header = {"document_date": cell("Date", row, parse_date),
+                      "party_code": cell("CodeTiers", row, lambda text: _text(row, "CodeTiers", 40, True)),
+                      "party_name": cell("NomTiers", row, lambda text: _text(row, "NomTiers", 200)),
+                      "payment_method": cell("ModeReglement", row, lambda text: _text(row, "ModeReglement", 80))}
+            line = {"line": cell("NumLigne", row, parse_integer),
+                    "code": cell("CodeArticle", row, lambda text: _text(row, "CodeArticle", 80, True)),
+                    "label": _text(row, "Libelle", 250),
+                    "quantity": cell("Quantite", row, lambda text: parse_decimal(text, QUANTITY)),
+                    "unit_price": cell("PrixUnitaireHT", row, lambda text: parse_decimal(text, PRICE)),
+                    "vat_rate": cell("TauxTVA", row, lambda text: parse_decimal(text, RATE))}
         except CellError as error:
             message = _("Line %(line)s: %(error)s", line=line_number, error=str(error))
             if reference:
