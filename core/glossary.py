@@ -126,6 +126,9 @@ FIELD_LABELS = {
     "connector": _l("Connector"),
     "external_code": _l("External code"),
     "mappings": _l("Article mappings"),
+    "connector.code": _l("Connector code"),
+    "article.code": _l("Article code"),
+    "depot.code": _l("Depot code"),
     # payments and their import batches
     "invoice": _l("Invoice"),
     "invoice.number": _l("Invoice number"),

@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from core.extensions import db
+from core.tenancy import valid_id
 from models import Article
 from models.exchange import ArticleMapping, Connector
 from spreadsheets import cells
@@ -63,6 +64,8 @@ def mapping_errors(tenant_id: int, connector_id: int | None, article_id: int | N
     the dossier, an external code, and unique both ways within the connector
     (``mapping_id``: the mapping being edited, which may keep its own values)."""
     errors: dict[str, str] = {}
+    connector_id = valid_id(Connector, connector_id) if connector_id is not None else None
+    article_id = valid_id(Article, article_id) if article_id is not None else None
     if connector_id is None:
         errors["connector"] = _("Choose the connector.")
     elif db.session.execute(select(Connector.tenant_id).where(Connector.id == connector_id)).scalar() != tenant_id:
@@ -155,7 +158,7 @@ def save_mappings(tenant_id: int, connector_id: int, rows: list[dict], dry_run: 
     first_row_of_article: dict[int, int] = {}
     for index, row in enumerate(rows):
         article_id = row.get("article_id")
-        if not isinstance(article_id, int) or isinstance(article_id, bool):
+        if not isinstance(article_id, int) or isinstance(article_id, bool) or valid_id(Article, article_id) is None:
             result.refuse(index, "article", _("Choose the article."))
             continue
         try:

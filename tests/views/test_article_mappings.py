@@ -10,7 +10,7 @@ import openpyxl
 import pytest
 
 from core.extensions import db
-from models import Article
+from models import Article, AuditLogEntry
 from models.exchange import ArticleMapping
 from rules.mappings import map_article
 from rules.tenancy import create_tenant, create_user
@@ -300,3 +300,44 @@ def test_the_article_form_edits_its_mappings(app, browser, mapped):
         "mappings-0-connector": str(mapped["beta"]["part"]), "mappings-0-external_code": "Z"})
     assert beta.status_code == 200
     assert _codes(app, mapped["beta"]["part"]) == {"A1": "SECRET"}
+
+
+def test_edit_keeps_its_own_values_and_delete_is_audited(app, browser, mapped):
+    b, acme = browser("backoffice@acme.test"), mapped["acme"]
+    with app.app_context():
+        mapping_id = db.session.query(ArticleMapping).filter_by(
+            connector_id=acme["part"], external_code="E1").one().id
+    kept = b.post(f"/admin/article-mappings/edit/?id={mapping_id}", {
+        "connector": str(acme["part"]), "article": str(acme["articles"]["A1"]), "external_code": "E1"})
+    assert kept.status_code == 302
+    changed = b.post(f"/admin/article-mappings/edit/?id={mapping_id}", {
+        "connector": str(acme["part"]), "article": str(acme["articles"]["A1"]), "external_code": "E1-bis\x00"})
+    assert changed.status_code == 302
+    assert _codes(app, acme["part"]) == {"A1": "E1-bis", "A2": "E2"}
+    assert b.post("/admin/article-mappings/delete/", {"id": str(mapping_id)}).status_code == 302
+    assert _codes(app, acme["part"]) == {"A2": "E2"}
+    with app.app_context():
+        entries = {(entry.action, entry.row_code) for entry in db.session.query(AuditLogEntry).filter_by(
+            table_name="article_mappings", row_id=mapping_id)}
+    assert ("delete", "A1") in entries and ("update", "A1") in entries
+
+
+@pytest.mark.parametrize("url", [
+    "/admin/article-mappings/?search=%00", "/admin/article-mappings/?flt0_0=%00&sort=9",
+    "/admin/article-mappings/?page=99999999999", "/admin/article-mappings/edit/?id=99999999999999999999",
+    "/admin/article-mappings/details/?id=-1", "/admin/article-mappings/export/xlsx/?search=%00",
+    "/admin/article-mappings/ajax/lookup/?name=article&query=A%00", "/admin/article-mappings/ajax/lookup/?name=article&query=A&offset=-1",
+])
+def test_hostile_urls_are_never_a_500(browser, mapped, url):
+    assert browser("backoffice@acme.test").get(url).status_code in (200, 302, 400, 404)
+
+
+@pytest.mark.parametrize("article", ["99999999999999999999", str(2 ** 31), "abc", "\x00"])
+def test_hostile_form_values_get_a_message(app, browser, mapped, article):
+    response = browser("backoffice@acme.test").post("/admin/article-mappings/new/", {
+        "connector": str(mapped["acme"]["part"]), "article": article, "external_code": "x" * 500})
+    assert response.status_code == 200
+    page = _text(response)
+    assert "Choix non valide" in page or "Ce champ est requis" in page
+    assert "plus de 80 caractères" in page
+    assert _codes(app, mapped["acme"]["part"]) == {"A1": "E1", "A2": "E2"}

@@ -18,7 +18,7 @@ WRITERS = {
         "establishments", "text-codes", "additional-cost-tables", "dossier-settings")},
     **{name: MASTER_DATA_WRITERS for name in (
         "clients", "suppliers", "contacts", "sites", "job-sites", "employees", "articles", "contracts",
-        "equipment", "invoices", "payments", "payment-batches")},
+        "equipment", "invoices", "payments", "payment-batches", "orders", "delivery-notes", "article-mappings")},
     "tenants": frozenset({"admin"}), "users": frozenset({"admin"}),
     "audit-log": frozenset(), "connectors": PARAMETER_WRITERS, "sync-runs": MASTER_DATA_WRITERS,
 }

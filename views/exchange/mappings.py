@@ -7,14 +7,13 @@ duplicates refused with the rows named). Back-office users and above write; view
 from flask import abort, flash, redirect, request
 from flask_admin import expose
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_
 
 from core import transaction
 from core.search import search_clause
 from core.tenancy import MASTER_DATA_WRITERS, current_tenant_id, tenant_query, valid_id
 from models import Article, ArticleFamily
-from models.exchange import ArticleMapping, Connector
+from models.exchange import Connector
 from rules.mappings import MappingError, mappings_of_connector, save_mappings
 from spreadsheets import cells
 from spreadsheets.mappings_file import FIELDS, import_mappings

@@ -7,6 +7,17 @@ from rules.mappings import MappingError, map_article, mapped_articles, mapping_e
 from tests.rules.mapping_factory import mapping_setup
 
 
+@pytest.fixture
+def tenants(app):
+    """ACME and BETA without users (rules need none; hashing passwords is slow)."""
+    from rules.tenancy import create_tenant
+    with app.app_context():
+        result = {code: create_tenant(code, f"{code} Bâtiment").id for code in ("ACME", "BETA")}
+        db.session.commit()
+        return result
+
+
+
 def _all(connector_id):
     return {m.article.code: m.external_code for m in db.session.query(ArticleMapping).filter_by(
         connector_id=connector_id)}
@@ -35,6 +46,7 @@ def test_map_article_is_unique_both_ways_per_connector(setup, tenants):
     assert mapping_errors(acme, setup["part"], a["A3"], "\x00 ")["external_code"]
     assert mapping_errors(tenants["BETA"], setup["part"], a["A3"], "E")["connector"]
     assert mapping_errors(acme, None, None, "E").keys() == {"connector", "article"}
+    assert mapping_errors(acme, 2 ** 40, 2 ** 40, "E").keys() == {"connector", "article"}
 
 
 def test_mapped_articles_is_batched(setup, tenants, monkeypatch):

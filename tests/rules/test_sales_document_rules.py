@@ -11,6 +11,17 @@ from rules.sales_documents import SalesDocumentError, article_kinds, create_sale
 from tests.rules.sales_document_factory import make_document, sales_setup
 
 
+@pytest.fixture
+def tenants(app):
+    """ACME and BETA without users (rules need none; hashing passwords is slow)."""
+    from rules.tenancy import create_tenant
+    with app.app_context():
+        result = {code: create_tenant(code, f"{code} Bâtiment").id for code in ("ACME", "BETA")}
+        db.session.commit()
+        return result
+
+
+
 @pytest.mark.parametrize("document_type,model,prefix", [("order", Order, "CO"), ("delivery_note", DeliveryNote, "BL")])
 def test_created_as_numbered_drafts_with_totals(app_ctx, tenants, document_type, model, prefix):
     tenant_id = tenants["ACME"]
