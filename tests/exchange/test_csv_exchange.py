@@ -221,3 +221,19 @@ def test_the_purge_deletes_the_pending_data_read_before_the_date(ctx):
     db.session.commit()
     assert db.session.scalar(select(func.count(PendingDocument.id))) == 0
     assert db.session.scalar(select(func.count(PendingParty.id))) == 0
+
+
+def test_retrying_the_failed_items_integrates_them_once_mapped(ctx):
+    tenant, connector = ctx["tenant"], ctx["connector"]
+    csv_env.map_codes(tenant, connector.id, ctx["setup"]["articles"], ("SRV-FRAIS", "LEG-DOC", "MSG-INT"))
+    db.session.commit()
+    csv_env.drop_samples()
+    first = runs.run_now(db.session.get(type(connector), connector.id), "receive")
+    db.session.rollback()
+    csv_env.map_codes(tenant, connector.id, ctx["setup"]["articles"], ("NOTAIRE",))
+    db.session.commit()
+    csv_env.drop_samples()  # files waiting are left for the next full run: a retry redoes the failed items only
+    retry = runs.summary(runs.run_now(db.session.get(type(connector), connector.id), "receive", retry_of=first))
+    assert [(item["type"], item["identifier"], item["state"]) for item in retry["items"]] == [
+        ("document", "F259033_D260115", "ok")]
+    assert len(_documents()) == 3
