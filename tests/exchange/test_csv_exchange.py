@@ -237,3 +237,22 @@ def test_retrying_the_failed_items_integrates_them_once_mapped(ctx):
     assert [(item["type"], item["identifier"], item["state"]) for item in retry["items"]] == [
         ("document", "F259033_D260115", "ok")]
     assert len(_documents()) == 3
+
+
+def test_contacts_go_under_their_party_and_wait_when_it_is_unknown(ctx):
+    folder = csv_env.folder()
+    (folder / "Tiers_1.csv").write_text(csv_env.PARTIES_HEADER + "\r\n" + "\r\n".join([
+        "FOURNISSEUR;F1;Fournisseur Un;;;;;;", "CONTACT;K1;Paul;;;;paul@f1.fr;06;F1", "CONTACT;K2;Zoé;;;;;;NOBODY",
+        "CONTACT;K3;Sans parent;;;;;;"]) + "\r\n", encoding="utf-8")
+    report = _run(ctx)
+    parties = {item["identifier"]: (item["state"], item["message"]) for item in _items(report)
+               if item["type"] == "party"}
+    assert parties["K1"] == ("ok", "Contact créé.")
+    assert parties["K2"] == ("error", "Contact K2 : tiers inconnu NOBODY (il reste en attente).")
+    assert parties["K3"][0] == "error" and "CodeParent" in parties["K3"][1]
+    assert db.session.scalar(select(Contact).filter_by(code="K1")).supplier.code == "F1"
+    assert db.session.scalars(select(PendingParty.code)).all() == ["K2"]
+    (folder / "Tiers_2.csv").write_text(csv_env.PARTIES_HEADER + "\r\nCONTACT;K1;Paul Durand;;;;paul@f1.fr;06;F1\r\n")
+    again = {item["identifier"]: item for item in _items(_run(ctx), "party")}
+    assert again["K1"]["message"] == "Contact mis à jour." and again["K2"]["state"] == "error"
+    assert db.session.scalar(select(Contact).filter_by(code="K1")).name == "Paul Durand"

@@ -174,3 +174,13 @@ def test_send_everything_again_is_a_full_send(app, ctx, browser):
     _wait(b, run_id)
     with app.app_context():
         assert db.session.get(SyncRun, run_id).full_send is True
+
+
+def test_a_mapping_on_the_reception_screen_is_unique_both_ways(app, ctx, browser):
+    _drop_samples(app)
+    b = browser("backoffice@acme.test")
+    b.post("/admin/csv-reception/read/", {"connector": "PART"})
+    b.post("/admin/csv-reception/map/", {"connector": "PART", "map-NOTAIRE": "A-SRV-FRAIS"})
+    page = _page(b.get("/admin/csv-reception/?connector=PART"))
+    assert "Code NOTAIRE : L&#39;article A-SRV-FRAIS a déjà la correspondance SRV-FRAIS." in page
+    assert 'name="map-NOTAIRE"' in page  # still without mapping

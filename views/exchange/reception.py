@@ -60,8 +60,9 @@ class CsvReceptionView(SecuredView):
                                connectors=_csv_connectors(current_tenant_id()))
         try:
             data = pending.overview(connector)
-        except ValueError as error:  # an import folder that no longer lies under the exchange root
-            flash(str(error), "error")
+        except (ValueError, OSError) as error:  # a folder out of the exchange root, or unreadable
+            flash(_("The import folder cannot be read: %(error)s", error=getattr(error, "strerror", None) or error),
+                  "error")
             data = None
         return self.render("exchange/csv_reception.html", connector=connector, data=data,
                            status_label=_status_label, party_type_label=_party_type_label,
