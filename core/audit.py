@@ -3,6 +3,7 @@
 Written by a session ``after_flush`` hook with a bulk Core insert in the same
 transaction, so a rolled-back change leaves no audit entry either.
 """
+import json
 from contextvars import ContextVar
 from datetime import date, datetime
 from decimal import Decimal
@@ -40,6 +41,8 @@ def _text(value) -> str | None:
         return format(value.normalize(), "f") if value == value.to_integral() else str(value)
     if isinstance(value, (date, datetime)):
         return value.isoformat()
+    if isinstance(value, (dict, list)):  # a JSON column (a connector's settings) as JSON, not as Python
+        return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
     return str(value)
 
 
