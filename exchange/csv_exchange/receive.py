@@ -175,7 +175,7 @@ def _integrate_parties(run, parties: list[dict]) -> set:
     companies = [party for party in parties if party["party_type"] != "CONTACT"]
     contacts = [party for party in parties if party["party_type"] == "CONTACT"]
     size = current_app.config["CSV_EXCHANGE_BATCH_SIZE"]
-    dry_clients = set()
+    dry_clients, dry_suppliers = set(), set()
     for batch in _chunks(companies, size):
         existing = {kind: _ids_by_code(table, tenant_id, [p["code"] for p in batch if p["party_type"] == kind],
                                        PARTY_FIELDS)
@@ -184,6 +184,7 @@ def _integrate_parties(run, parties: list[dict]) -> set:
         writes = _plan_parties(batch, existing, families)
         if run.dry_run:
             dry_clients.update(row["code"] for row in writes.inserts["CLIENT"])
+            dry_suppliers.update(row["code"] for row in writes.inserts["FOURNISSEUR"])
         if _in_one_transaction(run, lambda: _write_parties(writes)):
             _record(run, writes.outcomes)
             continue
@@ -195,7 +196,7 @@ def _integrate_parties(run, parties: list[dict]) -> set:
                 if state == "skipped":
                     outcome.skip(message)
     for batch in _chunks(contacts, size):
-        _integrate_contacts(run, batch, dry_clients)
+        _integrate_contacts(run, batch, dry_clients | dry_suppliers)
     return dry_clients
 
 
@@ -212,7 +213,7 @@ def _in_one_transaction(run, write) -> bool:
     return True
 
 
-def _integrate_contacts(run, contacts: list[dict], dry_clients: set) -> None:
+def _integrate_contacts(run, contacts: list[dict], dry_parents: set) -> None:
     tenant_id = run.connector.tenant_id
     parents = [contact["parent_code"] for contact in contacts]
     clients = _ids_by_code(CLIENTS, tenant_id, parents)
@@ -224,7 +225,7 @@ def _integrate_contacts(run, contacts: list[dict], dry_clients: set) -> None:
         parent = contact["parent_code"]
         client, supplier = clients.get(parent), suppliers.get(parent)
         if client is None and supplier is None:
-            if run.dry_run and parent in dry_clients:
+            if run.dry_run and parent in dry_parents:  # its party is created by this (dry) run
                 run.item("party", contact["code"], "ok", _("Contact created."), contact.get("file_name") or "")
                 continue
             run.item("party", contact["code"], "error",
