@@ -120,7 +120,6 @@ def test_an_unknown_party_is_an_error_and_the_document_waits(ctx):
 
 def test_a_document_received_again_with_other_content_is_a_warning_and_not_changed(ctx):
     csv_env.map_codes(ctx["tenant"], ctx["connector"].id, ctx["setup"]["articles"], csv_env.SAMPLE_CODES)
-    csv_env.connector  # noqa: B018
     db.session.add(Client(tenant_id=ctx["tenant"], code="TRFVJJ", name="Jio"))
     db.session.commit()
     folder = csv_env.folder()
