@@ -15,6 +15,7 @@ from pathlib import Path
 
 # id -> module with ``run(dataset_name=None, repeat=None, report=print) -> dict``.
 BENCHMARKS = {
+    "P1": "benchmarks.p1_reception",
     "P2": "benchmarks.p2_export",
     "P3": "benchmarks.p3_list",
     "P4": "benchmarks.p4_payments",

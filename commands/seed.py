@@ -1,7 +1,9 @@
 """``seed-demo``: the demo tenant DEMO with one user per role, realistic French parameters and master data."""
 import os
+import shutil
 from datetime import date, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import click
 from flask import current_app
@@ -559,6 +561,39 @@ def _add_work_order_connector(tenant_id: int) -> None:
         raise click.ClickException(f"work-order connector: {errors}")
 
 
+# The CSV exchange partner of the demo: the sample files wait in its import folder;
+# NOTAIRE is left without mapping, to be mapped on the reception screen.
+CSV_SAMPLES = Path(__file__).resolve().parents[1] / ".." / "shared" / "samples" / "csv_exchange"
+CSV_MAPPINGS = (("SRV-FRAIS", "MO-DEP"), ("LEG-DOC", "MO-APP"), ("MSG-INT", "MO-ELEC"))
+
+
+def _add_csv_connector(tenant_id: int) -> None:
+    from exchange.base import save_connector
+    from models import ArticleMapping
+    from models.exchange import Connector
+    if db.session.query(Connector.id).filter_by(tenant_id=tenant_id, code="PARTENAIRE").first():
+        return
+    connector, errors = save_connector(tenant_id, "csv_exchange", "PARTENAIRE", "Partenaire fichiers CSV", True, {
+        "import_folder": "demo/partenaire/in", "export_folder": "demo/partenaire/out", "depot": "DEP-LYO",
+        "establishment": "LYON", "client_family": "ENTR", "supplier_family": "NEG", "document_type": "delivery_note",
+        "articles_mode": "exportable_only", "clients_mode": "all", "include_contacts": "oui",
+        "update_mode": "at_login"})
+    if errors:  # the demo's parameters changed: the demo goes on without its partner
+        current_app.logger.warning("seed-demo: CSV connector not created: %s", errors)
+        return
+    articles = _by_code(Article, tenant_id)
+    for external, code in CSV_MAPPINGS:
+        if code in articles:
+            db.session.add(ArticleMapping(tenant_id=tenant_id, connector_id=connector.id,
+                                          article_id=articles[code].id, external_code=external))
+    db.session.flush()
+    folder = Path(current_app.config["EXCHANGE_ROOT"]) / "demo" / "partenaire" / "in"
+    folder.mkdir(parents=True, exist_ok=True)
+    if CSV_SAMPLES.is_dir() and not any(folder.iterdir()):
+        for sample in CSV_SAMPLES.iterdir():
+            shutil.copy(sample, folder / sample.name)
+
+
 def seed_demo() -> bool:
     """Create the DEMO tenant unless it exists, and its demo master data unless it has
     clients already (so that running it again changes nothing). Returns True when the
@@ -577,6 +612,7 @@ def seed_demo() -> bool:
     _add_work_order_connector(tenant.id)
     _add_demo_payments(tenant.id)
     _add_demo_connectors(tenant.id)
+    _add_csv_connector(tenant.id)
     transaction.commit()
     path = os.path.join(current_app.instance_path, *DEMO_PAYMENTS_FILE)
     if not os.path.exists(path):

@@ -33,7 +33,7 @@ FALSE_WORDS = {"0", "false", "no", "off", "non", "faux", "n", ""}
 CODE_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9_-]{0,39}$")
 
 # Kinds shipped with the application: "module path" of each kind's package.
-BUILT_IN_KINDS: tuple[str, ...] = ("exchange.field_service", "exchange.work_orders")
+BUILT_IN_KINDS: tuple[str, ...] = ("exchange.csv_exchange", "exchange.field_service", "exchange.work_orders")
 TEST_KIND = "exchange.test_kind"
 
 
@@ -48,6 +48,7 @@ class Setting:
     minimum: int | None = None   # for INTEGER and DECIMAL
     reads_files: bool = False    # a FOLDER the connector imports from: unique over all connectors
     help: object = ""
+    step: str = ""               # the creation step that shows it (a stepped form groups by step)
 
 
 class RunFailed(Exception):
@@ -70,6 +71,7 @@ class Kind:
     refresh: bool = False                                        # *Actualiser les données*: send then receive
     # rules that read the tenant's data (an article code that must exist): (settings, tenant id) -> errors
     check_in_tenant: Callable[[dict, int], dict] | None = None
+    steps: tuple = ()                                            # (step, label) of a stepped creation form
 
     @property
     def directions(self) -> tuple[str, ...]:
@@ -139,7 +141,7 @@ def _typed(setting: Setting, raw):
     if "\x00" in text:
         raise ValueError(_("This value contains a forbidden character."))
     if not text:
-        if setting.required:
+        if setting.required and setting.default in (None, ""):  # a required setting with a default takes it
             raise ValueError(_("This setting is required."))
         return setting.default
     if setting.type == INTEGER:

@@ -1,5 +1,6 @@
-"""Purge of a connector's data: its run history (and pending data, once kinds keep
-some) older than a date; one audit entry. Flush only: the caller commits."""
+"""Purge of a connector's data: its run history and its pending data (the CSV
+exchange's documents and parties read but not integrated) older than a date; one
+audit entry. Flush only: the caller commits."""
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, select, update
 
@@ -7,6 +8,7 @@ from core.extensions import db
 from models import AuditLogEntry
 from models.base import utcnow
 from models.exchange import Connector, SyncRun, SyncRunItem
+from models.pending import PendingDocument, PendingParty
 
 
 def purge_runs(connector: Connector, before, actor: tuple) -> int:
@@ -21,6 +23,9 @@ def purge_runs(connector: Connector, before, actor: tuple) -> int:
         db.session.execute(delete(SyncRunItem).where(SyncRunItem.run_id.in_(ids)),
                            execution_options={"synchronize_session": False})
         db.session.execute(delete(SyncRun).where(SyncRun.id.in_(select(old.subquery().c.id))),
+                           execution_options={"synchronize_session": False})
+    for model in (PendingDocument, PendingParty):
+        db.session.execute(delete(model).where(model.connector_id == connector.id, model.read_at < before),
                            execution_options={"synchronize_session": False})
     db.session.add(AuditLogEntry(
         tenant_id=connector.tenant_id, user_id=actor[0], user_email=actor[1], changed_at=utcnow(),

@@ -25,6 +25,7 @@ from sqlalchemy import func, insert, select, update
 
 from core import transaction
 from core.audit import audited_in_bulk
+from core.bulk import fast_insert
 from core.crypto import decrypt_secrets
 from core.extensions import db
 from core.tenancy import tenant_scope
@@ -38,7 +39,7 @@ from models.exchange import ITEM_STATES, Connector, SyncRun, SyncRunItem
 
 logger = logging.getLogger(__name__)
 RUNS, ITEMS = SyncRun.__table__, SyncRunItem.__table__
-FLUSH_ITEMS = 500
+FLUSH_ITEMS = 5000  # and at least every FLUSH_SECONDS: each flush is a commit (an fsync on SQLite)
 FLUSH_SECONDS = 1.0
 
 __all__ = ["AlreadyRunning", "RunRefused", "Run", "start", "perform", "run_now", "start_in_thread",
@@ -126,8 +127,7 @@ class Run:
         if not force and len(self._buffer) < FLUSH_ITEMS and time.monotonic() - self._flushed_at < FLUSH_SECONDS:
             return
         with db.engine.begin() as connection:
-            if self._buffer:
-                connection.execute(insert(ITEMS), self._buffer)
+            fast_insert(ITEMS, self._buffer, connection)
             connection.execute(update(RUNS).where(RUNS.c.id == self.id).values(**self._progress_values()))
         self._buffer.clear()
         self._flushed_at = time.monotonic()
@@ -222,14 +222,15 @@ def start(connector: Connector, direction: str, trigger: str = "manual", dry_run
     })
 
 
-def perform(run_id: int, actor: tuple = (None, "system")) -> str:
+def perform(run_id: int, actor: tuple = (None, "system"), engine=None) -> str:
     """Run the engine of a started run to its end; its final status. Never raises for the
-    engine's failures: they end the run as ``failed`` with a readable message."""
+    engine's failures: they end the run as ``failed`` with a readable message. ``engine``:
+    one step of the kind's engine instead of the whole (a screen's *Réceptionner*)."""
     row = db.session.get(SyncRun, run_id)
     connector = row.connector
     run = Run(id=row.id, connector=connector, direction=row.direction, dry_run=row.dry_run, owner=row.lease_owner,
               only=_failed_items(row.retry_of_id) if row.retry_of_id else None, full_send=row.full_send)
-    engine = kind_of(connector.kind).engines[row.direction]
+    engine = engine or kind_of(connector.kind).engines[row.direction]
     transaction.rollback()
     beat = Heartbeat(current_app._get_current_object(), run)
     beat.start()
@@ -273,13 +274,13 @@ def record_refused(connector: Connector, direction: str, trigger: str, reason: s
             message=_("Not started: %(reason)s", reason=reason))).inserted_primary_key[0]
 
 
-def start_in_thread(app, run_id: int, actor: tuple) -> threading.Thread:
+def start_in_thread(app, run_id: int, actor: tuple, engine=None) -> threading.Thread:
     """Perform a started run in a background thread of this process (the manual trigger)."""
 
     def target():
         with app.app_context():
             try:
-                perform(run_id, actor)
+                perform(run_id, actor, engine)
             finally:
                 db.session.remove()
 

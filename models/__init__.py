@@ -26,7 +26,8 @@ __all__ = [
     "Invoice", "InvoiceAttachment", "InvoiceLine", "Payment", "PaymentImportBatch",
     "DeliveryNote", "DeliveryNoteLine", "Order", "OrderLine",
     "ArticleMapping", "Connector", "ExchangeWatermark", "ReceivedDocument", "SentRecord", "SyncRun", "SyncRunItem",
-    "APSCHEDULER_JOBS", "SchedulerLease", "SchedulerProcess",
+    "APSCHEDULER_JOBS", "SchedulerLease", "SchedulerProcess", "PendingDocument", "PendingParty",
     # master data
     "Article", "Client", "Contact", "Contract", "Employee", "Equipment", "JobSite", "Site", "Supplier",
 ]
+from models.pending import PendingDocument, PendingParty

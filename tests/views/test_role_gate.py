@@ -21,6 +21,7 @@ WRITERS = {
         "equipment", "invoices", "payments", "payment-batches", "orders", "delivery-notes", "article-mappings")},
     "tenants": frozenset({"admin"}), "users": frozenset({"admin"}),
     "audit-log": frozenset(), "connectors": PARAMETER_WRITERS, "sync-runs": MASTER_DATA_WRITERS,
+    "csv-reception": MASTER_DATA_WRITERS,
 }
 # Pages whose writers differ from their screen's: a connector's manual run.
 PAGE_WRITERS = {"/admin/connectors/run/": MASTER_DATA_WRITERS, "/admin/connectors/refresh/": MASTER_DATA_WRITERS,

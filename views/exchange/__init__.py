@@ -20,10 +20,13 @@ class MappingGridLink(MenuLink):
 def register_exchange_views(admin) -> None:
     from views.exchange.connectors import ConnectorView
     from views.exchange.mappings import ArticleMappingView
+    from views.exchange.reception import CsvReceptionView
     from views.exchange.runs import SyncRunView
 
     admin.add_view(ConnectorView(Connector, name=_l("Connectors"), category=EXCHANGES, endpoint="connectors",
                                  url="connectors"))
+    admin.add_view(CsvReceptionView(name=_l("CSV reception"), category=EXCHANGES, endpoint="csv-reception",
+                                    url="csv-reception"))
     admin.add_view(SyncRunView(SyncRun, name=_l("Run history"), category=EXCHANGES, endpoint="sync-runs",
                                url="sync-runs"))
     admin.add_view(ArticleMappingView(ArticleMapping, name=_l("Article mappings"), category=EXCHANGES,

@@ -168,8 +168,9 @@ class ConnectorView(SecuredModelView):
             abort(400)
         dry_run = request.form.get("dry_run") == "1"
         retry_of = request.form.get("retry_of", type=int)
+        full_send = direction == "send" and request.form.get("full_send") == "1"  # *Tout renvoyer*
         try:
-            run_id = runs.start(connector, direction, "manual", dry_run, retry_of, current_user.email)
+            run_id = runs.start(connector, direction, "manual", dry_run, retry_of, current_user.email, full_send)
         except (runs.AlreadyRunning, runs.RunRefused) as refused:
             flash(str(refused), "error")
             return redirect(self.get_url(".details_view", id=connector.id))

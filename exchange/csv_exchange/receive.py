@@ -1,0 +1,464 @@
+"""*Recevoir*: pending data integrated; and the scheduled / command-line receive,
+which reads the waiting files first (``reception.read_files``), then integrates.
+
+Parties first: a client or supplier is created with the connector's family, or
+updated (name, address, postcode, city, e-mail, phone; never its family); a contact
+goes under its party (a client, else a supplier, with the code of ``CodeParent``).
+Then documents: one already integrated (same ``Reference``: its ``ReceivedDocument``
+key) is ``skipped``, a ``warning`` when its content changed; one with any article
+without mapping, an unknown party or a VAT rate no parameter has is an ``error``
+item and stays pending; the others become draft orders or delivery notes (per the
+settings) with the establishment, depot and payment method, numbered from their
+sequence.
+
+Speed (P1) with every document whole or absent: documents are integrated by
+batches of ``CSV_EXCHANGE_BATCH_SIZE``. Everything that can refuse a document is
+checked in Python before writing (look-ups batched: one query per batch for
+received keys, mappings, clients, articles); the batch is then written in one
+transaction with Core bulk inserts: its numbers taken at once (one ``UPDATE …
+RETURNING`` of the sequence by the batch's count), headers, lines, received keys,
+pending rows deleted. If the database still refuses the batch (another process
+integrated one of its documents meanwhile: the unique keys), it is rolled back
+whole and its documents are integrated one by one, each in its own transaction
+(``Run.document``: ``claim`` then ``create_sales_document``), so a loser's item says
+"already integrated" and the others go in. The run is audited once
+(``Run.finish``), not row by row.
+"""
+from dataclasses import dataclass
+from decimal import Decimal
+from types import SimpleNamespace
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import bindparam, case, delete, insert, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
+
+from core import transaction
+from core.bulk import fast_insert
+from core.extensions import db
+from exchange.base import ItemError, RunFailed
+from exchange.csv_exchange.reception import read_files
+from exchange.received import claim, known
+from models import (Article, Client, ClientFamily, Contact, Depot, Establishment, NumberingSequence,
+                    ReceivedDocument, Supplier, SupplierFamily, VatRate)
+from models.base import utcnow
+from models.pending import PendingDocument, PendingParty
+from models.sales_documents import SALES_DOCUMENT_MODELS
+from rules.invoices import compute_totals
+from rules.mappings import mapped_articles
+from rules.numbering import NumberingError, find_sequence, format_number
+from rules.sales_documents import SalesDocumentError, article_kinds, create_sales_document
+
+DOCUMENTS, PARTIES = PendingDocument.__table__, PendingParty.__table__
+CLIENTS, SUPPLIERS, CONTACTS = Client.__table__, Supplier.__table__, Contact.__table__
+RECEIVED = ReceivedDocument.__table__
+PARTY_FIELDS = ("name", "address", "postcode", "city", "email", "phone")
+CHUNK = 500
+
+
+def receive_all(run) -> None:
+    """The kind's receive engine: read the waiting files, then integrate what can be."""
+    reading = read_files(run) if run.only is None else None  # a retry: the failed items only
+    integrate(run, reading)
+
+
+def integrate_pending(run) -> None:
+    """*Recevoir* on the reception screen: the pending data only."""
+    integrate(run, None)
+
+
+def origin_of(connector) -> str:
+    return f"csv_exchange:{connector.id}"
+
+
+def integrate(run, reading=None) -> None:
+    parties = _pending(run, PARTIES, [] if reading is None else reading.parties, ("party_type", "code"))
+    documents = _pending(run, DOCUMENTS, [] if reading is None else reading.documents, ("reference",))
+    parties = [party for party in parties if run.wanted("party", party["code"])]
+    documents = [document for document in documents if run.wanted("document", document["reference"])]
+    run.set_total(run.processed + len(parties) + len(documents))
+    dry_clients = _integrate_parties(run, parties)
+    _integrate_documents(run, documents, dry_clients)
+
+
+def _pending(run, table, read: list[dict], key: tuple) -> list[dict]:
+    """The connector's pending rows (and, in a dry run, those just read, which replace them)."""
+    rows = [dict(row._mapping) for row in db.session.execute(
+        select(table).where(table.c.connector_id == run.connector.id).order_by(table.c.id))]
+    db.session.rollback()
+    if read:
+        fresh = {tuple(row[name] for name in key): row for row in read}
+        rows = [row for row in rows if tuple(row[name] for name in key) not in fresh] + list(fresh.values())
+    return rows
+
+
+def _chunks(rows: list, size: int):
+    for start in range(0, len(rows), size):
+        yield rows[start:start + size]
+
+
+def _id_by_code(model, tenant_id: int, code: str | None) -> int | None:
+    if not code:
+        return None
+    return db.session.scalar(select(model.id).where(model.tenant_id == tenant_id, model.code == code))
+
+
+def _ids_by_code(table, tenant_id: int, codes, columns=()) -> dict:
+    found = {}
+    codes = list(dict.fromkeys(codes))
+    for part in _chunks(codes, CHUNK):
+        for row in db.session.execute(select(table.c.id, table.c.code, *[table.c[name] for name in columns])
+                                      .where(table.c.tenant_id == tenant_id, table.c.code.in_(part))):
+            found[row.code] = row
+    return found
+
+
+def _delete_pending(table, ids) -> None:
+    ids = [row_id for row_id in ids if row_id is not None]
+    for part in _chunks(ids, CHUNK):
+        db.session.execute(delete(table).where(table.c.id.in_(part)))
+
+
+# --- parties ----------------------------------------------------------------------------------------
+
+@dataclass
+class PartyWrites:
+    inserts: dict
+    updates: dict
+    outcomes: list  # (party, state, message)
+    done: list      # pending ids integrated
+
+
+def _plan_parties(parties, existing, families) -> PartyWrites:
+    """What writing ``parties`` (clients and suppliers) takes, checked in Python first."""
+    writes = PartyWrites({"CLIENT": [], "FOURNISSEUR": []}, {"CLIENT": [], "FOURNISSEUR": []}, [], [])
+    words = {kind: {"party": word} for kind, word in (("CLIENT", _("Client")), ("FOURNISSEUR", _("Supplier")))}
+    created, updated = _("%(party)s created."), _("%(party)s updated (its family is left as it is).")
+    unchanged = _("%(party)s already up to date.")
+    for party in parties:
+        kind = party["party_type"]
+        values = {name: party[name] for name in PARTY_FIELDS}
+        row = existing[kind].get(party["code"])
+        if row is None:
+            family = {"client_family_id": families[0]} if kind == "CLIENT" else {"supplier_family_id": families[1]}
+            writes.inserts[kind].append({"tenant_id": party["tenant_id"], "code": party["code"], **values, **family})
+            writes.outcomes.append((party, "ok", created % words[kind]))
+        elif any((getattr(row, name) or "") != values[name] for name in PARTY_FIELDS):
+            writes.updates[kind].append({"b_id": row.id, **{f"b_{name}": values[name] for name in PARTY_FIELDS}})
+            writes.outcomes.append((party, "ok", updated % words[kind]))
+        else:
+            writes.outcomes.append((party, "skipped", unchanged % words[kind]))
+        writes.done.append(party.get("id"))
+    return writes
+
+
+def _write_parties(writes: PartyWrites) -> None:
+    for kind, table in (("CLIENT", CLIENTS), ("FOURNISSEUR", SUPPLIERS)):
+        fast_insert(table, writes.inserts[kind])
+        if writes.updates[kind]:
+            db.session.execute(update(table).where(table.c.id == bindparam("b_id"))
+                               .values({name: bindparam(f"b_{name}") for name in PARTY_FIELDS}),
+                               writes.updates[kind], execution_options={"synchronize_session": False})
+    _delete_pending(PARTIES, writes.done)
+
+
+def _record(run, outcomes) -> None:
+    for party, state, message in outcomes:
+        run.item("party", party["code"], state, message, party.get("file_name") or "")
+
+
+def _integrate_parties(run, parties: list[dict]) -> set:
+    """Clients and suppliers, then contacts; the client codes a dry run "created"."""
+    tenant_id, settings = run.connector.tenant_id, run.settings
+    families = (_id_by_code(ClientFamily, tenant_id, settings.get("client_family")),
+                _id_by_code(SupplierFamily, tenant_id, settings.get("supplier_family")))
+    companies = [party for party in parties if party["party_type"] != "CONTACT"]
+    contacts = [party for party in parties if party["party_type"] == "CONTACT"]
+    size = current_app.config["CSV_EXCHANGE_BATCH_SIZE"]
+    dry_clients, dry_suppliers = set(), set()
+    for batch in _chunks(companies, size):
+        existing = {kind: _ids_by_code(table, tenant_id, [p["code"] for p in batch if p["party_type"] == kind],
+                                       PARTY_FIELDS)
+                    for kind, table in (("CLIENT", CLIENTS), ("FOURNISSEUR", SUPPLIERS))}
+        db.session.rollback()
+        writes = _plan_parties(batch, existing, families)
+        if run.dry_run:
+            dry_clients.update(row["code"] for row in writes.inserts["CLIENT"])
+            dry_suppliers.update(row["code"] for row in writes.inserts["FOURNISSEUR"])
+        if _in_one_transaction(run, lambda: _write_parties(writes)):
+            _record(run, writes.outcomes)
+            continue
+        for party in batch:  # the database refused the batch: each party on its own
+            with run.document("party", party["code"], party.get("file_name") or "") as outcome:
+                one = _plan_parties([party], existing, families)
+                _write_parties(one)
+                _party, state, message = one.outcomes[0]
+                if state == "skipped":
+                    outcome.skip(message)
+    for batch in _chunks(contacts, size):
+        _integrate_contacts(run, batch, dry_clients | dry_suppliers)
+    return dry_clients
+
+
+def _in_one_transaction(run, write) -> bool:
+    """``write()`` in one transaction (rolled back in a dry run); False when the database refused it."""
+    if run.lease_lost.is_set():
+        raise RunFailed(_("The run lost its lease (closed by another process); it stopped."))
+    try:
+        with transaction.document(run.dry_run):
+            write()
+    except SQLAlchemyError:
+        current_app.logger.info("run %s: a batch was refused, integrated one by one", run.id, exc_info=True)
+        return False
+    return True
+
+
+def _integrate_contacts(run, contacts: list[dict], dry_parents: set) -> None:
+    tenant_id = run.connector.tenant_id
+    parents = [contact["parent_code"] for contact in contacts]
+    clients = _ids_by_code(CLIENTS, tenant_id, parents)
+    suppliers = _ids_by_code(SUPPLIERS, tenant_id, parents)
+    existing = _ids_by_code(CONTACTS, tenant_id, [c["code"] for c in contacts],
+                            ("name", "email", "phone", "client_id", "supplier_id"))
+    db.session.rollback()
+    for contact in contacts:
+        parent = contact["parent_code"]
+        client, supplier = clients.get(parent), suppliers.get(parent)
+        if client is None and supplier is None:
+            if run.dry_run and parent in dry_parents:  # its party is created by this (dry) run
+                run.item("party", contact["code"], "ok", _("Contact created."), contact.get("file_name") or "")
+                continue
+            run.item("party", contact["code"], "error",
+                     _("Contact %(code)s: unknown party %(parent)s (it stays pending).", code=contact["code"],
+                       parent=parent), contact.get("file_name") or "")
+            continue
+        values = {"name": contact["name"], "email": contact["email"], "phone": contact["phone"],
+                  "client_id": client.id if client else None, "supplier_id": None if client else supplier.id}
+        row = existing.get(contact["code"])
+        with run.document("party", contact["code"], contact.get("file_name") or "") as outcome:
+            if row is None:
+                db.session.execute(insert(CONTACTS).values(tenant_id=tenant_id, code=contact["code"], **values))
+            elif any(getattr(row, name) != value for name, value in values.items()):
+                db.session.execute(update(CONTACTS).where(CONTACTS.c.id == row.id).values(**values))
+            else:
+                outcome.skip(_("Contact already up to date."))
+            _delete_pending(PARTIES, [contact.get("id")])
+            if outcome.state == "ok":
+                outcome.message = _("Contact created.") if row is None else _("Contact updated.")
+
+
+# --- documents --------------------------------------------------------------------------------------
+
+def _vat_rates(tenant_id: int) -> dict[Decimal, int]:
+    """The tenant's VAT rate parameters by rate (several with one rate: the lowest code)."""
+    rates = {}
+    for row in db.session.execute(select(VatRate.id, VatRate.rate).where(VatRate.tenant_id == tenant_id)
+                                  .order_by(VatRate.code.desc())):
+        rates[Decimal(row.rate).quantize(Decimal("0.01"))] = row.id
+    return rates
+
+
+@dataclass
+class Settings:
+    document_type: str
+    establishment_id: int | None
+    depot_id: int | None
+    origin: str
+    vat_rates: dict
+    rate_objects: dict = None  # the rate text of a line -> (rate, VAT rate id), filled as lines come
+
+
+def _received_message(record, document) -> tuple[str, str]:
+    if record.content_hash and record.content_hash != document["content_hash"]:
+        return "warning", _("Already integrated; the document received again differs from the one integrated "
+                            "(not changed).")
+    return "skipped", _("Already integrated.")
+
+
+def _integrate_documents(run, documents: list[dict], dry_clients: set) -> None:
+    if not documents:
+        return
+    connector, tenant_id, settings = run.connector, run.connector.tenant_id, run.settings
+    config = Settings(settings.get("document_type") or "order",
+                      _id_by_code(Establishment, tenant_id, settings.get("establishment")),
+                      _id_by_code(Depot, tenant_id, settings.get("depot")), origin_of(connector),
+                      _vat_rates(tenant_id), {})
+    sequence_id = None
+    size = current_app.config["CSV_EXCHANGE_BATCH_SIZE"]
+    for batch in _chunks(documents, size):
+        received = known(connector.id, [document["reference"] for document in batch])
+        mapped = mapped_articles(connector.id, [line["code"] for document in batch for line in document["lines"]])
+        clients = {code: row.id for code, row in _ids_by_code(CLIENTS, tenant_id,
+                                                                  [d["party_code"] for d in batch]).items()}
+        articles = {row.id: row.unit_id for row in db.session.execute(
+            select(Article.id, Article.unit_id).where(Article.tenant_id == tenant_id,
+                                                       Article.id.in_(set(mapped.values()))))}
+        kinds = article_kinds(tenant_id, articles)
+        received_states = {key: (record.content_hash, record.document_id) for key, record in received.items()}
+        db.session.rollback()
+        ready, skipped = [], []
+        for document in batch:
+            reference = document["reference"]
+            if reference in received_states:
+                record = SimpleNamespace(content_hash=received_states[reference][0])
+                skipped.append((document, *_received_message(record, document)))
+                continue
+            problem = _problem(document, mapped, clients, config, run.dry_run and document["party_code"] in dry_clients)
+            if problem:
+                run.item("document", reference, "error", problem, document.get("file_name") or "")
+                continue
+            ready.append(_prepared(document, mapped, clients, articles, kinds, config))
+        if skipped:
+            _in_one_transaction(run, lambda: _delete_pending(DOCUMENTS, [d.get("id") for d, *_rest in skipped]))
+            for document, state, message in skipped:
+                run.item("document", document["reference"], state, message, document.get("file_name") or "")
+        if not ready:
+            continue
+        if sequence_id is None:
+            try:
+                sequence_id = find_sequence(tenant_id, config.document_type, config.establishment_id).id
+            except NumberingError as error:
+                raise RunFailed(str(error))
+            db.session.rollback()
+        writable = [document for document in ready if document.client_id is not None]
+        numbers = []
+        if writable and not _in_one_transaction(
+                run, lambda: numbers.extend(_write_batch(run, writable, sequence_id, config))):
+            for document in ready:
+                if document.client_id is None:
+                    run.item("document", document.reference, "ok", _("Document integrated."), document.file_name)
+                else:
+                    _one_by_one(run, document, config)
+            # a document another process integrated meanwhile: its pending row is done with
+            keys = known(connector.id, [document.reference for document in writable])
+            _in_one_transaction(run, lambda: _delete_pending(
+                DOCUMENTS, [d.pending_id for d in writable if d.reference in keys]))
+            continue
+        created = dict(zip((document.reference for document in writable), numbers))
+        template, integrated = _("Document %(number)s created as a draft."), _("Document integrated.")
+        for document in ready:  # in the order of the file, as a dry run reports them too
+            number = created.get(document.reference)
+            message = template % {"number": number} if number else integrated
+            run.item("document", document.reference, "ok", message, document.file_name)
+
+
+def _problem(document, mapped, clients, config, created_by_dry_run: bool) -> str:
+    unmapped = sorted({line["code"] for line in document["lines"]} - set(mapped))
+    if unmapped:
+        return _("Articles without mapping: %(codes)s (the document stays pending).", codes=", ".join(unmapped))
+    if document["party_code"] not in clients and not created_by_dry_run:
+        return _("Unknown client %(code)s: send its parties file or create it (the document stays pending).",
+                 code=document["party_code"])
+    rates = sorted({Decimal(line["vat_rate"]).quantize(Decimal("0.01")) for line in document["lines"]}
+                   - set(config.vat_rates))
+    if rates:
+        return _("No VAT rate parameter for the rate %(rates)s (the document stays pending).",
+                 rates=", ".join(f"{rate.normalize():f}".replace(".", ",") for rate in rates))
+    return ""
+
+
+class _Line:
+    """A line as ``rules.invoices.compute_totals`` reads it (and the row written)."""
+
+    __slots__ = ("position", "article_id", "label", "kind", "quantity", "unit_price", "amount", "vat_rate_id",
+                 "unit_id", "vat_rate")
+
+    def __init__(self, position, article_id, label, kind, quantity, unit_price, vat_rate_id, unit_id, vat_rate):
+        self.position, self.article_id, self.label, self.kind = position, article_id, label, kind
+        self.quantity, self.unit_price, self.vat_rate_id, self.unit_id = quantity, unit_price, vat_rate_id, unit_id
+        self.vat_rate, self.amount = vat_rate, None
+
+
+class _Rate:
+    __slots__ = ("rate",)
+
+    def __init__(self, rate):
+        self.rate = rate
+
+
+def _prepared(document, mapped, clients, articles, kinds, config) -> SimpleNamespace:
+    lines = []
+    rates = config.rate_objects
+    for position, line in enumerate(document["lines"], start=1):
+        article_id = mapped[line["code"]]
+        rate = rates.get(line["vat_rate"])
+        if rate is None:
+            value = Decimal(line["vat_rate"]).quantize(Decimal("0.01"))
+            rate = rates[line["vat_rate"]] = (_Rate(value), config.vat_rates[value])
+        lines.append(_Line(position, article_id, line["label"], kinds.get(article_id, "supply"),
+                           Decimal(line["quantity"]), Decimal(line["unit_price"]), rate[1], articles.get(article_id),
+                           rate[0]))
+    prepared = SimpleNamespace(pending_id=document.get("id"), reference=document["reference"],
+                               document_date=document["document_date"], client_id=clients.get(document["party_code"]),
+                               payment_method=document["payment_method"], content_hash=document["content_hash"],
+                               file_name=document.get("file_name") or "", lines=lines)
+    compute_totals(prepared)  # the invoices' rule: line amounts, VAT per rate on the sum of its lines
+    return prepared
+
+
+def _take_numbers(sequence_id: int, count: int, last_date) -> list[tuple[int, str]]:
+    """``count`` consecutive numbers of the sequence at once (its lock held until the commit)."""
+    sequence = NumberingSequence.__table__
+    last = sequence.c.last_document_date
+    statement = (update(sequence).where(sequence.c.id == sequence_id).values(
+        next_number=sequence.c.next_number + count, highest_number_used=sequence.c.next_number + count - 1,
+        last_document_date=case((or_(last.is_(None), last <= last_date), last_date), else_=last))
+        .returning(sequence.c.highest_number_used, sequence.c.prefix, sequence.c.padding))
+    highest, prefix, padding = db.session.execute(statement).one()
+    return [(number, format_number(prefix, padding, number)) for number in range(highest - count + 1, highest + 1)]
+
+
+def _write_batch(run, documents, sequence_id: int, config: Settings) -> list[str]:
+    header_model, line_model = SALES_DOCUMENT_MODELS[config.document_type]
+    headers, lines_table = header_model.__table__, line_model.__table__
+    parent = next(fk.parent.name for fk in lines_table.foreign_keys if fk.column.table is headers)
+    tenant_id, now = run.connector.tenant_id, utcnow()
+    numbers = _take_numbers(sequence_id, len(documents), max(document.document_date for document in documents))
+    rows = [{"tenant_id": tenant_id, "number": formatted, "state": "draft", "document_date": document.document_date,
+             "origin": config.origin, "external_reference": document.reference,
+             "payment_method": document.payment_method, "total_excl_vat": document.total_excl_vat,
+             "total_vat": document.total_vat, "total_incl_vat": document.total_incl_vat, "sequence_number": number,
+             "client_id": document.client_id, "site_id": None, "establishment_id": config.establishment_id,
+             "depot_id": config.depot_id, "numbering_sequence_id": sequence_id, "created_at": now}
+            for document, (number, formatted) in zip(documents, numbers)]
+    fast_insert(headers, rows)  # no RETURNING: on SQLite it would go row by row
+    by_number = {}
+    for part in _chunks([formatted for _number, formatted in numbers], CHUNK):
+        by_number.update(db.session.execute(select(headers.c.number, headers.c.id).where(
+            headers.c.tenant_id == tenant_id, headers.c.number.in_(part))).all())
+    ids = [by_number[formatted] for _number, formatted in numbers]
+    line_rows = [{"tenant_id": tenant_id, parent: document_id, "position": line.position, "label": line.label,
+                  "kind": line.kind, "quantity": line.quantity, "unit_price": line.unit_price, "amount": line.amount,
+                  "article_id": line.article_id, "vat_rate_id": line.vat_rate_id, "unit_id": line.unit_id}
+                 for document, document_id in zip(documents, ids) for line in document.lines]
+    fast_insert(lines_table, line_rows)
+    fast_insert(RECEIVED, [
+        {"tenant_id": tenant_id, "connector_id": run.connector.id, "external_key": document.reference,
+         "document_type": config.document_type, "document_id": document_id, "content_hash": document.content_hash,
+         "run_id": run.id, "received_at": now} for document, document_id in zip(documents, ids)])
+    _delete_pending(DOCUMENTS, [document.pending_id for document in documents])
+    return [formatted for _number, formatted in numbers]
+
+
+def _one_by_one(run, document, config: Settings) -> None:
+    """One document in its own transaction: its key claimed first (a loser says "already integrated")."""
+    tenant_id = run.connector.tenant_id
+    with run.document("document", document.reference, document.file_name) as outcome:
+        record = claim(run, document.reference, config.document_type, document.content_hash)
+        try:
+            created = create_sales_document(
+                config.document_type, tenant_id, client_id=document.client_id, document_date=document.document_date,
+                lines=[{"article_id": line.article_id, "label": line.label, "quantity": line.quantity,
+                        "unit_price": line.unit_price, "vat_rate_id": line.vat_rate_id, "unit_id": line.unit_id,
+                        "kind": line.kind, "position": line.position} for line in document.lines],
+                establishment_id=config.establishment_id, depot_id=config.depot_id,
+                payment_method=document.payment_method, external_reference=document.reference,
+                origin=config.origin)
+        except (SalesDocumentError, NumberingError) as error:
+            raise ItemError(str(error))
+        except SQLAlchemyError as error:
+            raise ItemError(_("The database refused the document: %(error)s",
+                              error=str(getattr(error, "orig", error)).splitlines()[0][:200]))
+        record.document_id = created.id
+        _delete_pending(DOCUMENTS, [document.pending_id])
+        outcome.message = _("Document %(number)s created as a draft.", number=created.number)
