@@ -51,7 +51,12 @@ def write_bare(path: str, rows: list[list]) -> None:
     """The baseline: XlsxWriter, constant memory, one typed write per non-empty cell."""
     workbook = xlsxwriter.Workbook(path, {"constant_memory": True, "strings_to_formulas": False,
                                          "strings_to_urls": False, "strings_to_numbers": False})
-    worksheet = workbook.add_worksheet("Export")
+    write_rows(workbook, workbook.add_worksheet("Export"), rows)
+    workbook.close()
+
+
+def write_rows(workbook, worksheet, rows: list[list]) -> None:
+    """One typed write per non-empty cell, as the baselines write their cells."""
     date_format = workbook.add_format({"num_format": "dd/mm/yyyy"})
     for r, row in enumerate(rows):
         for c, value in enumerate(row):
@@ -67,7 +72,6 @@ def write_bare(path: str, rows: list[list]) -> None:
                 worksheet.write_datetime(r, c, value, date_format)
             else:
                 worksheet.write_string(r, c, str(value))
-    workbook.close()
 
 
 def run(dataset_name: str | None = None, repeat: int = 3, large: int = LARGE, small: int = SMALL,

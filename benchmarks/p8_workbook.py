@@ -13,6 +13,7 @@ import tempfile
 import xlsxwriter
 from python_calamine import CalamineWorkbook
 
+from benchmarks.p2_export import write_rows
 from benchmarks.harness import Figure, analyze, best_of_pair, bench_app, bulk_insert, create_tenant_user
 
 ROWS = 10_000
@@ -48,19 +49,7 @@ def write_bare(path: str, sheets) -> None:
     workbook = xlsxwriter.Workbook(path, {"constant_memory": True, "strings_to_formulas": False,
                                          "strings_to_urls": False, "strings_to_numbers": False})
     for name, rows in sheets:
-        worksheet = workbook.add_worksheet(name)
-        for r, row in enumerate(rows):
-            for c, value in enumerate(row):
-                if value == "" or value is None:
-                    continue
-                if isinstance(value, str):
-                    worksheet.write_string(r, c, value)
-                elif isinstance(value, bool):
-                    worksheet.write_boolean(r, c, value)
-                elif isinstance(value, (int, float)):
-                    worksheet.write_number(r, c, value)
-                else:
-                    worksheet.write_string(r, c, str(value))
+        write_rows(workbook, workbook.add_worksheet(name), rows)
     workbook.close()
 
 

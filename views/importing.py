@@ -23,6 +23,15 @@ class UploadStore:
     its confirmation, claimed once (a double submit imports nothing twice); the session
     remembers which upload belongs to which tenant and screen."""
 
+    def confirmed_upload(self) -> tuple[dict, bytes] | None:
+        """The upload a confirmation form names: its session entry and its bytes, claimed
+        for this confirmation only (None when another one took it); 404 for a token that
+        is not of this tenant and screen."""
+        token = request.form.get("upload", "")
+        entry = self.pending_upload(token)
+        data = self.claim_upload(token)
+        return None if data is None else (entry, data)
+
     def pending_upload(self, token: str) -> dict:
         """The session's entry of ``token`` for this tenant and screen, else 404."""
         entry = session.get(UPLOADS_KEY, {}).get(token)
@@ -128,11 +137,10 @@ class ImportMixin(UploadStore):
     def import_confirm_view(self):
         if not self.can_import:
             abort(403)
-        token = request.form.get("upload", "")
-        entry = self.pending_upload(token)
-        data = self.claim_upload(token)
-        if data is None:
+        claimed = self.confirmed_upload()
+        if claimed is None:
             return self.upload_already_confirmed(".index_view")
+        entry, data = claimed
         report = self.import_file(data, entry["filename"], current_tenant_id())
         if report.written:
             transaction.commit()

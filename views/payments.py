@@ -143,11 +143,10 @@ class PaymentView(SecuredModelView):
     def import_confirm_view(self):
         if not self.can_import:
             abort(403)
-        token = request.form.get("upload", "")
-        entry = self.pending_upload(token)
-        data = self.claim_upload(token)
-        if data is None:
+        claimed = self.confirmed_upload()
+        if claimed is None:
             return self.upload_already_confirmed("payment-batches.index_view")
+        entry, data = claimed
         try:
             result = check_payment_file(data, entry["filename"], current_tenant_id())
         except UnreadableFile as unreadable:

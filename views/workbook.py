@@ -45,11 +45,10 @@ class ParametersWorkbookView(UploadStore, SecuredView):
 
     @expose("/confirm/", methods=("POST",))
     def confirm(self):
-        token = request.form.get("upload", "")
-        self.pending_upload(token)
-        data = self.claim_upload(token)
-        if data is None:
+        claimed = self.confirmed_upload()
+        if claimed is None:
             return self.upload_already_confirmed(".index")
+        _entry, data = claimed
         report = import_parameters_workbook(data, current_tenant_id())
         if not report.written:
             transaction.rollback()
