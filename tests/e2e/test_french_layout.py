@@ -37,6 +37,8 @@ def test_french_layout_for_every_role(app, page, screenshot):
             if _navigation_lines(page) != 1:
                 screenshot(f"navigation-{role}-{width}")
             assert _navigation_lines(page) == 1, (role, width)
+            # ... and within the window: nothing of the bar is cut off or scrolled to
+            assert page.evaluate("document.documentElement.scrollWidth") <= width, (role, width)
             tenant = page.locator("#current-tenant")
             assert "Bâtiment Démo SARL" in tenant.get_attribute("title"), role
         screenshot(f"home-{role}")
