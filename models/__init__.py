@@ -9,7 +9,7 @@ from models.parameters import (
     TextCode, Unit, VatRate,
 )
 from models.exchange import ArticleMapping, Connector, ReceivedDocument, SentRecord, SyncRun, SyncRunItem
-from models.invoices import Invoice, InvoiceAttachment, InvoiceLine
+from models.invoices import Invoice, InvoiceAttachment, InvoiceDocument, InvoiceLine
 from models.payments import Payment, PaymentImportBatch
 from models.settings import DossierSettings
 from models.tenancy import ROLES, Membership, Tenant, User

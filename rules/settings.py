@@ -3,6 +3,8 @@ from decimal import Decimal
 
 from flask_babel import gettext as _
 
+from core.extensions import db
+from models import DossierSettings
 from rules.formats import format_errors
 
 Errors = dict[str, str]
@@ -59,3 +61,13 @@ def fill_label_wildcards(template: str, vat_rate: Decimal | None = None, invoice
     """Replace ``#TVA#`` and ``#FACTURE#`` in a generated line label."""
     rate = "" if vat_rate is None else f"{Decimal(vat_rate).normalize():f}".replace(".", ",") + " %"
     return template.replace("#TVA#", rate).replace("#FACTURE#", invoice_number)
+
+
+def settings_for(tenant_id: int) -> DossierSettings:
+    """The tenant's settings row, created with the defaults when missing."""
+    settings = db.session.query(DossierSettings).filter_by(tenant_id=tenant_id).one_or_none()
+    if settings is None:
+        settings = DossierSettings(tenant_id=tenant_id)
+        db.session.add(settings)
+        db.session.flush()
+    return settings

@@ -10,7 +10,7 @@ from core.glossary import choices
 from core.tenancy import current_tenant_id
 from models import DossierSettings
 from models import enums
-from rules.settings import BILLING_CODES_NEEDING_CREDIT_NOTE, dossier_settings_errors
+from rules.settings import BILLING_CODES_NEEDING_CREDIT_NOTE, dossier_settings_errors, settings_for  # noqa: F401
 from views.base import SecuredModelView
 
 SETTINGS_TABS = (
@@ -45,16 +45,6 @@ SETTINGS_TABS = (
     ("equipment", _l("Equipment"), ("select_equipment_by_contract_site",)),
 )
 SETTINGS_FIELDS = tuple(name for _slug, _label, names in SETTINGS_TABS for name in names)
-
-
-def settings_for(tenant_id: int) -> DossierSettings:
-    """The tenant's settings row, created with the defaults when missing."""
-    settings = db.session.query(DossierSettings).filter_by(tenant_id=tenant_id).one_or_none()
-    if settings is None:
-        settings = DossierSettings(tenant_id=tenant_id)
-        db.session.add(settings)
-        db.session.flush()
-    return settings
 
 
 class DossierSettingsView(SecuredModelView):
