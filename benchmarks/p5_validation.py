@@ -41,7 +41,13 @@ def _drafts(tenant_id: int, count: int) -> list[int]:
     from models.master_data import Client
     from rules.invoices import compute_totals
 
-    client = Client(tenant_id=tenant_id, code="C1", name="Client")
+    from commands.seed import COMPANY
+    from rules.settings import settings_for
+
+    settings = settings_for(tenant_id)  # a complete company identity: the legal items validation checks
+    for name, value in COMPANY.items():
+        setattr(settings, name, value)
+    client = Client(tenant_id=tenant_id, code="C1", name="Client", siren="552100554")
     vat = VatRate(tenant_id=tenant_id, code="T20", label="TVA 20 %", rate=Decimal("20"))
     db.session.add_all([client, vat, NumberingSequence(
         tenant_id=tenant_id, code="FAC", label="Factures", document_type="invoice", prefix="FA", padding=6,

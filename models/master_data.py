@@ -82,6 +82,13 @@ class Client(CodeName, db.Model):
     client_family: Mapped[ClientFamily | None] = relationship()
     salesperson: Mapped[Employee | None] = relationship()
 
+    @validates("country")
+    def _country(self, _key, value):
+        """Stored as its ISO code when recognised (« France » → FR); kept as typed otherwise
+        (the format check then says so)."""
+        from rules.formats import country_code
+        return country_code(value) or (value or "").strip() if (value or "").strip() else "FR"
+
     @validates("siret", "siren", "vat_number")
     def _compact(self, key, value):
         value = compact_number(value)

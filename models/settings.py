@@ -140,9 +140,14 @@ class DossierSettings(TenantScoped, db.Model):
     def _compact(self, _key, value):
         return compact_number(value) or None
 
-    @validates("country", "bic")
+    @validates("bic")
     def _upper(self, _key, value):
-        return (value or "").strip().upper()
+        return (value or "").replace(" ", "").upper()
+
+    @validates("country")
+    def _country(self, _key, value):
+        from rules.formats import country_code
+        return country_code(value) or (value or "FR").strip().upper()[:2]
 
     # Contracts tab
     fixed_term_end_date_basis: Mapped[str] = _choice("due_date")

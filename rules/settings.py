@@ -27,6 +27,12 @@ RELATIONS = (
 def dossier_settings_errors(values: dict, tenant_id: int) -> Errors:
     """Every broken rule of a settings submission, by field; empty when it can be saved."""
     errors: Errors = dict(format_errors(values))
+    siren, siret = (values.get("siren") or "").replace(" ", ""), (values.get("siret") or "").replace(" ", "")
+    if siren and siret and "siret" not in errors and siret[:9] != siren:
+        errors["siret"] = _("The first nine digits of the SIRET must be the SIREN (%(siren)s).", siren=siren)
+    days = values.get("payment_terms_days")
+    if "payment_terms_days" in values and (days is None or days < 0):
+        errors["payment_terms_days"] = _("The payment terms must be a number of days, 0 or more.")
     if not (values.get("labour_nature_prefix") or "").strip():
         errors["labour_nature_prefix"] = _("The labour nature prefix is mandatory.")
     for name in COEFFICIENTS:

@@ -10,6 +10,8 @@ Create Date: 2026-12-02 16:05:00
 from alembic import op
 import sqlalchemy as sa
 
+from core.search import rebuild_text_search
+
 
 revision = 'b7c6d5e4f3a2'
 down_revision = 'a9c8e7d6f5b4'
@@ -93,6 +95,8 @@ def upgrade():
         sa.UniqueConstraint('invoice_id'),
     )
     op.create_index('ix_invoice_documents_tenant_id', 'invoice_documents', ['tenant_id'])
+    # SQLite's batch mode rebuilt some tables, without their search indexes and triggers
+    rebuild_text_search(op.get_bind(), folding=True)
 
 
 def downgrade():
@@ -120,3 +124,4 @@ def downgrade():
                      'vat_on_debits', 'insurer_name', 'insurer_address', 'insurance_policy',
                      'insurance_coverage', 'electronic_address'):
             batch.drop_column(name)
+    rebuild_text_search(op.get_bind(), folding=True)
