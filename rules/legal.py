@@ -57,6 +57,8 @@ def invoice_legal_errors(invoice: Invoice, settings) -> list[str]:
         elif not is_french(client.country) and not (client.vat_number or "").strip():
             errors.append(_("The client %(client)s is a foreign business: its VAT number is needed.",
                             client=client.code))
+    if invoice.reverse_charge and client is not None and not (client.vat_number or "").strip():
+        errors.append(_("Reverse charge needs the VAT number of the client %(client)s.", client=client.code))
     units = sorted({line.unit.code for line in invoice.lines if line.unit is not None and not line.unit.un_ece_code})
     if units:
         errors.append(_("These units have no UN/ECE code (Parameters, Units): %(units)s.", units=", ".join(units)))
