@@ -19,6 +19,7 @@ BENCHMARKS = {
     "P3": "benchmarks.p3_list",
     "P4": "benchmarks.p4_payments",
     "P5": "benchmarks.p5_validation",
+    "P7": "benchmarks.p7_invoice_pdf",
 }
 RESULTS = Path(__file__).resolve().parent / "results.json"
 

@@ -194,8 +194,8 @@ class InvoiceView(SecuredModelView):
     def action_validate(self, ids):
         if not self.can_write:
             abort(403)
-        for invoice_id in sorted(int(i) for i in ids):
-            self._validate(invoice_id, confirm_zero_total=False)
+        for invoice_id in sorted(int(i) for i in ids):  # documents made at their first download
+            self._validate(invoice_id, confirm_zero_total=False, render=False)
 
     @expose("/validate/", methods=("POST",))
     def validate_view(self):
@@ -205,7 +205,7 @@ class InvoiceView(SecuredModelView):
         self._validate(invoice.id, confirm_zero_total=request.form.get("confirm_zero_total") == "1")
         return redirect(self.get_url(".details_view", id=invoice.id))
 
-    def _validate(self, invoice_id: int, confirm_zero_total: bool) -> None:
+    def _validate(self, invoice_id: int, confirm_zero_total: bool, render: bool = True) -> None:
         try:
             invoice = validate_invoice(invoice_id, current_tenant_id(), confirm_zero_total)
             number, is_credit_note, validated_id = invoice.number, invoice.is_credit_note, invoice.id
@@ -214,7 +214,8 @@ class InvoiceView(SecuredModelView):
                 flash(_("Credit note validated with number %(number)s.", number=number), "success")
             else:
                 flash(_("Invoice validated with number %(number)s.", number=number), "success")
-            store_document_quietly(validated_id, current_tenant_id())  # after the commit, never inside it
+            if render:
+                store_document_quietly(validated_id, current_tenant_id())  # after the commit, never inside it
         except ZeroTotalNeedsConfirmation as error:
             transaction.rollback()
             flash(str(error), "warning")
