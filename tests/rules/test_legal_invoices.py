@@ -207,7 +207,7 @@ def test_a_private_client_needs_no_siren_and_a_foreign_business_needs_its_vat_nu
 def test_a_number_longer_than_35_characters_is_refused_and_given_back(setup, tenants):
     acme = tenants["ACME"]
     sequence = db.session.query(NumberingSequence).filter_by(tenant_id=acme, document_type="invoice").one()
-    sequence.prefix = "F" * 31  # 31 + 5 digits = 36
+    sequence.prefix, sequence.padding = "F" * 20, 16  # 20 + 16 digits = 36
     invoice = draft_invoice(acme, setup)
     db.session.commit()
     with pytest.raises(LegalItemsMissing, match="35"):
@@ -215,7 +215,7 @@ def test_a_number_longer_than_35_characters_is_refused_and_given_back(setup, ten
     db.session.rollback()
     sequence = db.session.get(NumberingSequence, sequence.id)
     assert sequence.next_number == 1
-    sequence.prefix = "F" * 30  # 35 characters: accepted
+    sequence.padding = 15  # 35 characters: accepted
     db.session.commit()
     assert len(validate_invoice(invoice.id, acme).number) == 35
 
