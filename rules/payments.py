@@ -26,7 +26,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Integer, String, any_, func, literal, literal_column, select, type_coerce
+from sqlalchemy import Integer, String, any_, case, func, literal, literal_column, select, type_coerce
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from core import clock
@@ -331,7 +331,9 @@ def find_invoices(references, tenant_id: int) -> dict[str, InvoiceFacts]:
     # Core rows, dates and amounts converted here (SQLAlchemy's per-value SQLite processors
     # cost more than the query on 20,000 rows)
     # the amount left to pay counts the validated credit notes (invoicing.md)
-    statement = (select(Invoice.id, Invoice.number, Invoice.state, type_coerce(Invoice.invoice_date, String),
+    # a credit note receives no payment: it reads as not validated for the import
+    state = case((Invoice.kind == "credit_note", "credit_note"), else_=Invoice.state)
+    statement = (select(Invoice.id, Invoice.number, state, type_coerce(Invoice.invoice_date, String),
                         type_coerce(Invoice.total_incl_vat - credited_amount_of(Invoice.id), String), Client.code)
                  .join(Client, Client.id == Invoice.client_id)
                  .where(Invoice.tenant_id == tenant_id, one_of(Invoice.number, wanted)))

@@ -457,3 +457,15 @@ def test_concurrent_credit_notes_are_gapless_and_never_over_the_invoice(app, set
     assert numbers == ["AV00001", "AV00002", "AV00003"] and list(results).count("refused") == 5
     db.session.expire_all()
     assert left_to_credit(invoice.id) == D("12.00")
+
+
+def test_a_credit_note_receives_no_payment_from_the_accounting_file(setup, tenants):
+    from rules.payments import PaymentRow, check_rows
+    acme = tenants["ACME"]
+    invoice = _validated(acme, setup)
+    credit = create_credit_note(invoice.id, acme)
+    validate_invoice(credit.id, acme)
+    db.session.commit()
+    (row,) = check_rows([PaymentRow(2, (), invoice_reference="AV00001", payment_date=date.today(),
+                                    amount=D("10.00"), method="transfer")], acme)
+    assert "invoice_not_validated" in row.alert_codes()
