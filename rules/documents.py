@@ -209,7 +209,7 @@ def facturx_data(data: DocumentData) -> dict:
         "BT-20": _payment_terms(data),
         "BT-81": "58", "BT-84": seller.get("iban") or None, "BT-86": seller.get("bic") or None,
         "BT-83": invoice.number,
-        "BT-72": invoice.service_date or invoice.invoice_date,
+        "BT-72": invoice.service_date or invoice.invoice_date,  # the service date when known (the header delivery may not be empty)
         "BG-1": [{"BT-21": "BAR", "BT-22": "B2B" if buyer.get("professional", True) else "B2C"}]
         + [{"BT-21": code, "BT-22": text} for code, text in data.notes()],
         "BG-4": _party(seller, seller=True), "BG-7": _party(buyer, seller=False),

@@ -124,6 +124,9 @@ class InvoiceView(SecuredModelView):
         super().on_model_change(form, model, is_created)
         if is_created and not model.kind:
             model.kind = "invoice"
+        if model.kind == "credit_note" and model.credited_invoice is not None:
+            model.client_id = model.credited_invoice.client_id  # a credit note is for its invoice's client
+            model.client = model.credited_invoice.client
         if model.client is not None and is_created and model.kind == "invoice" and model.client.reverse_charge:
             model.reverse_charge = True  # the client's default
         for position, line in enumerate(sorted(model.lines, key=lambda line: line.position or 0), start=1):
