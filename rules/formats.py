@@ -149,6 +149,14 @@ def country_error(value) -> str | None:
     return _("« %(value)s » is not a country: type its ISO code (FR, BE, CH…) or its name.", value=value)
 
 
+def un_ece_code_error(value) -> str | None:
+    """A unit code of UN/ECE Recommendation 20: 2 or 3 capital letters or digits."""
+    if _blank(value) or re.fullmatch(r"[A-Z0-9]{2,3}", str(value).strip()):
+        return None
+    return _("« %(value)s » is not a UN/ECE unit code: 2 or 3 capital letters or digits (HUR hour, H87 piece, "
+             "C62 one, MTR metre, MTK square metre, KGM kilogram).", value=value)
+
+
 CHECKS = {
     "email": email_error,
     "phone": phone_error,
@@ -158,6 +166,7 @@ CHECKS = {
     "iban": iban_error,
     "bic": bic_error,
     "country": country_error,
+    "un_ece_code": un_ece_code_error,
 }
 CHECKED_FIELDS = (*CHECKS, "postcode")
 

@@ -18,7 +18,9 @@ from models import AuditLogEntry, JobSite, NumberingSequence, Unit
 from models.invoices import Invoice, InvoiceDocument
 from models.payments import Payment
 from rules.documents import document_data, facturx_xml, invoice_pdf, pdf_text, _load
-from rules.formats import bic_error, country_code, iban_error, siren_error, siret_error, vat_number_error
+from rules.formats import (
+    bic_error, country_code, iban_error, siren_error, siret_error, un_ece_code_error, vat_number_error,
+)
 from rules.invoices import (
     InvoiceError, LegalItemsMissing, create_credit_note, credited_amounts, left_to_credit, validate_invoice,
 )
@@ -246,6 +248,8 @@ def test_due_date_and_operation_category(setup, tenants):
     (iban_error, "FR7630006000011234567890189", "FR7630006000011234567890188"),  # mod 97
     (bic_error, "AGRIFRPP", "AGRIFRP"),
     (bic_error, "PSSTFRPPLYO", "PSSTFRPPLY"),
+    (un_ece_code_error, "HUR", "HOUR"),
+    (un_ece_code_error, "H87", "h"),
 ])
 def test_check_digits_at_their_edges(app_ctx, check, right, wrong):
     assert check(right) is None
