@@ -372,8 +372,10 @@ def test_the_validated_pdf_carries_every_mention_the_xml_and_the_xmp(setup, tena
     assert spec["/AFRelationship"] == "/Data"
     assert reader.trailer["/Root"]["/AF"][0].get_object()["/F"] == "factur-x.xml"
     xmp = reader.trailer["/Root"]["/Metadata"].get_object().get_data().decode()
-    assert "EN 16931" in xmp and "factur-x.xml" in xmp and "<pdfaid:part>3</pdfaid:part>" in xmp.replace(
-        'pdfaid:part="3"', "<pdfaid:part>3</pdfaid:part>")
+    for expected in ("<pdfaid:part>3</pdfaid:part>", "<pdfaid:conformance>B</pdfaid:conformance>",
+                     "<fx:DocumentType>INVOICE</fx:DocumentType>", "<fx:DocumentFileName>factur-x.xml<",
+                     "<fx:ConformanceLevel>EN 16931</fx:ConformanceLevel>"):
+        assert expected in xmp, expected
     level, flavor = facturx.get_level(etree.fromstring(xml)), facturx.get_flavor(etree.fromstring(xml))
     assert (flavor, level) == ("factur-x", "en16931")
 
