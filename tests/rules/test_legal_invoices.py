@@ -475,3 +475,15 @@ def test_a_credit_note_receives_no_payment_from_the_accounting_file(setup, tenan
     (row,) = check_rows([PaymentRow(2, (), invoice_reference="AV00001", payment_date=date.today(),
                                     amount=D("10.00"), method="transfer")], acme)
     assert "invoice_not_validated" in row.alert_codes()
+
+
+def test_invoice_and_credit_note_sequences_need_different_prefixes_and_35_characters(setup, tenants):
+    from rules.parameters import numbering_sequence_errors
+    acme = tenants["ACME"]
+    values = {"document_type": "credit_note", "establishment": None, "gapless": True, "next_number": 1,
+              "padding": 5, "prefix": "FA"}
+    assert "prefix" in numbering_sequence_errors(values, acme, None)  # the invoices' FA
+    assert "padding" in numbering_sequence_errors({**values, "prefix": "AVOIR", "padding": 20,
+                                                   "document_type": "invoice"}, acme, None)
+    credit_sequence = db.session.query(NumberingSequence).filter_by(tenant_id=acme, document_type="credit_note").one()
+    assert numbering_sequence_errors({**values, "prefix": "AV"}, acme, credit_sequence.id) == {}
