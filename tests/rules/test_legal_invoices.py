@@ -483,7 +483,7 @@ def test_invoice_and_credit_note_sequences_need_different_prefixes_and_35_charac
     values = {"document_type": "credit_note", "establishment": None, "gapless": True, "next_number": 1,
               "padding": 5, "prefix": "FA"}
     assert "prefix" in numbering_sequence_errors(values, acme, None)  # the invoices' FA
-    assert "padding" in numbering_sequence_errors({**values, "prefix": "AVOIR", "padding": 20,
+    assert "padding" in numbering_sequence_errors({**values, "prefix": "F" * 20, "padding": 16,
                                                    "document_type": "invoice"}, acme, None)
     credit_sequence = db.session.query(NumberingSequence).filter_by(tenant_id=acme, document_type="credit_note").one()
     assert numbering_sequence_errors({**values, "prefix": "AV"}, acme, credit_sequence.id) == {}
