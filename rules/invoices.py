@@ -106,10 +106,14 @@ def validate_invoice(invoice_id: int, tenant_id: int, confirm_zero_total: bool =
         invoice.due_date = due_date_for(invoice.invoice_date, settings)
     if not invoice.operation_category:
         invoice.operation_category = operation_category_of(invoice.lines)
-    if invoice.is_credit_note:
-        _lock_credited_invoice(invoice)
+    # written before the number, outside the sequence lock: totals, terms and the snapshot
+    with db.session.no_autoflush:  # the lazy loads flush nothing: ``_flush_draft`` does, conditionally
+        invoice.identity_snapshot = identity_snapshot(invoice, settings)
+        if invoice.is_credit_note:
+            _lock_credited_invoice(invoice)
     _flush_draft(invoice, label)
 
+    # Under the sequence lock: the number, the credit-note check, one UPDATE of the invoice.
     taken = take_next_number(sequence_id, invoice.invoice_date)
     if taken.out_of_order(invoice.invoice_date):
         raise InvoiceError(_(
@@ -121,7 +125,7 @@ def validate_invoice(invoice_id: int, tenant_id: int, confirm_zero_total: bool =
             "The number %(number)s would be longer than %(max)s characters: shorten the prefix or the padding "
             "of the numbering sequence.", number=taken.formatted, max=MAX_NUMBER_LENGTH)])
     if invoice.is_credit_note:
-        left = left_to_credit(invoice.credited_invoice_id)  # read under the locks: credit notes validated before
+        left = left_to_credit(invoice.credited_invoice_id)  # under the locks: the credit notes validated before
         if invoice.total_incl_vat > left:
             raise InvoiceError(_(
                 "This credit note (%(amount)s incl. VAT) credits more than is left on invoice %(invoice)s "
@@ -132,7 +136,6 @@ def validate_invoice(invoice_id: int, tenant_id: int, confirm_zero_total: bool =
     invoice.sequence_number = taken.number
     invoice.state = "validated"
     invoice.validated_at = utcnow()
-    invoice.identity_snapshot = identity_snapshot(invoice, settings)
     _flush_draft(invoice, label)
     return invoice
 
