@@ -18,7 +18,7 @@ from models import (
 )
 from models.invoices import Invoice, InvoiceLine
 from models.payments import Payment
-from rules.invoices import compute_totals, validate_invoice
+from rules.invoices import compute_totals, create_credit_note, validate_invoice
 from rules.payments import PaymentRow, import_rows
 from rules.pricing import ArticleCosts, PricingSettings, is_labour_nature, price_line
 from rules.tenancy import create_tenant, create_user
@@ -485,6 +485,24 @@ def _add_demo_payments(tenant_id: int) -> None:
     import_rows([row for row in rows if row.amount > 0], tenant_id, "reprise_comptable_demo.xlsx", "seed-demo")
 
 
+def _add_demo_credit_note(tenant_id: int) -> None:
+    """A validated credit note for part of the latest demo invoice (once)."""
+    if db.session.query(Invoice.id).filter_by(tenant_id=tenant_id, kind="credit_note").first():
+        return
+    latest = (db.session.query(Invoice).filter_by(tenant_id=tenant_id, state="validated", kind="invoice")
+              .order_by(Invoice.invoice_date.desc(), Invoice.id.desc()).first())
+    if latest is None:
+        return
+    credit = create_credit_note(latest.id, tenant_id)
+    credit.memo = "Avoir partiel : reprise de matériel non posé"
+    line = credit.lines[-1]
+    line.quantity = max(Decimal("1"), (Decimal(line.quantity) / 2).quantize(Decimal("1")))
+    credit.lines = [line]
+    compute_totals(credit)
+    db.session.flush()
+    validate_invoice(credit.id, tenant_id)
+
+
 def write_demo_payments_file(tenant_id: int, path: str) -> None:
     """The demo accounting file: good rows, a warning or two, red rows (unknown invoice,
     duplicate of a demo payment, another client, negative amount without date)."""
@@ -529,6 +547,7 @@ def seed_demo() -> bool:
     if not db.session.query(Client.id).filter_by(tenant_id=tenant.id).first():
         _add_master_data(tenant.id)
     _add_demo_payments(tenant.id)
+    _add_demo_credit_note(tenant.id)
     transaction.commit()
     path = os.path.join(current_app.instance_path, *DEMO_PAYMENTS_FILE)
     if not os.path.exists(path):
