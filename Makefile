@@ -9,7 +9,7 @@ PO_FILES := $(wildcard translations/*/LC_MESSAGES/messages.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 ONLY ?=
 
-.PHONY: setup run peer test bench translations chromium clean
+.PHONY: setup run peer test bench translations chromium weasyprint-libs clean
 
 $(STAMP): requirements.txt
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -26,7 +26,7 @@ translations: $(MO_FILES)
 setup: $(STAMP) translations
 	mkdir -p instance
 
-run: setup
+run: setup weasyprint-libs
 	$(FLASK) db upgrade
 	$(FLASK) seed-demo
 	$(FLASK) run --host 127.0.0.1 --port 5000
@@ -39,7 +39,11 @@ peer: setup
 chromium:
 	@test -x $(CHROMIUM) || (apt-get install -y chromium >/dev/null 2>&1 || (apt-get update >/dev/null && apt-get install -y chromium >/dev/null)) || sudo apt-get install -y chromium
 
-test: setup chromium
+# WeasyPrint (the invoice PDF) needs Pango from Debian's packages.
+weasyprint-libs:
+	@ldconfig -p | grep -q libpango-1.0 || (apt-get install -y libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core >/dev/null 2>&1 || (apt-get update >/dev/null && apt-get install -y libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core >/dev/null)) || sudo apt-get install -y libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
+
+test: setup chromium weasyprint-libs
 	$(BIN)/python -m pytest -q
 
 bench: setup

@@ -23,6 +23,7 @@ BENCHMARKS = {
     "P8": "benchmarks.p8_workbook",
     "R6": "benchmarks.r6_scaleout",
     "P6": "benchmarks.p6_field_service_send",
+    "P7": "benchmarks.p7_invoice_pdf",
 }
 RESULTS = Path(__file__).resolve().parent / "results.json"
 

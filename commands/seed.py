@@ -20,7 +20,7 @@ from models import (
 )
 from models.invoices import Invoice, InvoiceLine
 from models.payments import Payment
-from rules.invoices import compute_totals, validate_invoice
+from rules.invoices import compute_totals, create_credit_note, validate_invoice
 from rules.payments import PaymentRow, import_rows
 from rules.pricing import ArticleCosts, PricingSettings, is_labour_nature, price_line
 from rules.tenancy import create_tenant, create_user
@@ -35,6 +35,20 @@ DEMO_USERS = (
     ("viewer@demo.test", "viewer", "Valérie Lectrice"),
 )
 
+# UN/ECE Recommendation 20 codes of the demo units (the electronic invoice needs them)
+UN_ECE_CODES = {"U": "H87", "H": "HUR", "J": "DAY", "M": "MTR", "M2": "MTK", "M3": "MTQ", "KG": "KGM", "FF": "C62"}
+# SIREN of the public clients (the others' is in their VAT number)
+PUBLIC_SIRENS = {"C0003": "216900001", "C0004": "200040715"}
+COMPANY = {
+    "legal_name": "Bâtiment Démo SARL", "legal_form": "SARL", "share_capital": Decimal("50000"),
+    "siren": "123456782", "siret": "12345678200002", "vat_number": "FR11123456782",
+    "registration": "RCS Lyon", "address": "12 rue de la Part-Dieu", "postcode": "69003", "city": "Lyon",
+    "country": "FR", "email": "compta@batiment-demo.fr", "phone": "04 78 00 12 34",
+    "iban": "FR7630006000011234567890189", "bic": "AGRIFRPP", "payment_terms_days": 30,
+    "payment_terms_end_of_month": False, "late_penalty_rate": Decimal("12.00"), "vat_on_debits": False,
+    "insurer_name": "SMABTP", "insurer_address": "8 rue Louis-Armand, 75015 Paris",
+    "insurance_policy": "1234567", "insurance_coverage": "France métropolitaine",
+}
 SIMPLE_TABLES = {
     Unit: [("U", "Unité"), ("H", "Heure"), ("J", "Jour"), ("M", "Mètre linéaire"), ("M2", "Mètre carré"),
            ("M3", "Mètre cube"), ("KG", "Kilogramme"), ("FF", "Forfait")],
@@ -101,7 +115,10 @@ def _add_parameters(tenant_id: int) -> None:
     add = db.session.add
     for model, rows in SIMPLE_TABLES.items():
         for code, label in rows:
-            add(model(tenant_id=tenant_id, code=code, label=label))
+            row = model(tenant_id=tenant_id, code=code, label=label)
+            if model is Unit:
+                row.un_ece_code = UN_ECE_CODES[code]
+            add(row)
     for code, label, kind in DOCUMENT_TITLES:
         add(DocumentTitle(tenant_id=tenant_id, code=code, label=label, document_type=kind,
                           print_mask=f"modele_{code.lower()}.odt"))
@@ -170,7 +187,7 @@ def _configure_settings(tenant_id: int) -> None:
     settings.order_confirmation_title = titles["CDE"]
     settings.terms_of_sale_text_code = _by_code(TextCode, tenant_id)["CGV"]
     settings.header_text = "Bâtiment Démo SARL — 12 rue de la Part-Dieu, 69003 Lyon"
-    settings.footer_text = "SARL au capital de 50 000 € — RCS Lyon 123 456 789 — TVA FR12123456789"
+    settings.footer_text = "SARL au capital de 50 000 € — RCS Lyon 123 456 782 — TVA FR11123456782"
     settings.mileage_article_reference = "KM"
     settings.grouped_billing_article_reference = "FACTGRP"
     settings.grouped_billing_line_label = "Travaux au taux de TVA #TVA# — facture #FACTURE#"
@@ -178,6 +195,8 @@ def _configure_settings(tenant_id: int) -> None:
     settings.down_payment_label = "Acompte TVA #TVA#"
     settings.price_revision_nature = natures["REV"]
     settings.contractual_holdback_nature = natures["RG"]
+    for name, value in COMPANY.items():  # the company identity of the legal invoices (invoicing.md)
+        setattr(settings, name, value)
 
 
 # --- Master data ---------------------------------------------------------------------------
@@ -331,8 +350,9 @@ def _add_master_data(tenant_id: int) -> None:
     clients = {}
     for code, name, family, address, postcode, city, email, phone, vat, salesperson in CLIENTS:
         clients[code] = Client(tenant_id=tenant_id, code=code, name=name, client_family=families.get(family),
-                               address=address, postcode=postcode, city=city, country="France", email=email,
-                               phone=phone, vat_number=vat, salesperson=employees.get(salesperson))
+                               address=address, postcode=postcode, city=city, country="FR", email=email,
+                               phone=phone, vat_number=vat, salesperson=employees.get(salesperson),
+                               professional=family != "PART", siren=PUBLIC_SIRENS.get(code) or vat[4:] or None)
         add(clients[code])
     supplier_families = _by_code(SupplierFamily, tenant_id)
     suppliers = {}
@@ -352,7 +372,8 @@ def _add_master_data(tenant_id: int) -> None:
     sectors = _by_code(Sector, tenant_id)
     for code, name, client, site, sector, status, start in JOB_SITES:
         add(JobSite(tenant_id=tenant_id, code=code, name=name, client=clients[client], site=sites[site],
-                    sector=sectors.get(sector), status=status, start_date=start))
+                    sector=sectors.get(sector), status=status, start_date=start, address=sites[site].address,
+                    postcode=sites[site].postcode, city=sites[site].city))
     _add_articles(tenant_id)
     contracts = {}
     for code, client, site, start, term, renewal, open_ended in CONTRACTS:
@@ -464,6 +485,24 @@ def _add_demo_payments(tenant_id: int) -> None:
                                amount=(invoice.total_incl_vat * Decimal(share)).quantize(Decimal("0.01")),
                                method=method, accounting_reference=reference, invoice_id=invoice.id))
     import_rows([row for row in rows if row.amount > 0], tenant_id, "reprise_comptable_demo.xlsx", "seed-demo")
+
+
+def _add_demo_credit_note(tenant_id: int) -> None:
+    """A validated credit note for part of the latest demo invoice (once)."""
+    if db.session.query(Invoice.id).filter_by(tenant_id=tenant_id, kind="credit_note").first():
+        return
+    latest = (db.session.query(Invoice).filter_by(tenant_id=tenant_id, state="validated", kind="invoice")
+              .order_by(Invoice.invoice_date.desc(), Invoice.id.desc()).first())
+    if latest is None:
+        return
+    credit = create_credit_note(latest.id, tenant_id)
+    credit.memo = "Avoir partiel : reprise de matériel non posé"
+    line = credit.lines[-1]
+    line.quantity = max(Decimal("1"), (Decimal(line.quantity) / 2).quantize(Decimal("1")))
+    credit.lines = [line]
+    compute_totals(credit)
+    db.session.flush()
+    validate_invoice(credit.id, tenant_id)
 
 
 def write_demo_payments_file(tenant_id: int, path: str) -> None:
@@ -613,6 +652,7 @@ def seed_demo() -> bool:
     _add_demo_payments(tenant.id)
     _add_demo_connectors(tenant.id)
     _add_csv_connector(tenant.id)
+    _add_demo_credit_note(tenant.id)
     transaction.commit()
     path = os.path.join(current_app.instance_path, *DEMO_PAYMENTS_FILE)
     if not os.path.exists(path):

@@ -11,7 +11,7 @@ from models.parameters import (
 from models.exchange import (
     ArticleMapping, Connector, ExchangeWatermark, ReceivedDocument, SentRecord, SyncRun, SyncRunItem,
 )
-from models.invoices import Invoice, InvoiceAttachment, InvoiceLine
+from models.invoices import Invoice, InvoiceAttachment, InvoiceDocument, InvoiceLine
 from models.payments import Payment, PaymentImportBatch
 from models.sales_documents import DeliveryNote, DeliveryNoteLine, Order, OrderLine
 from models.scheduler import APSCHEDULER_JOBS, SchedulerLease, SchedulerProcess
@@ -23,7 +23,7 @@ __all__ = [
     "DossierSettings", "Establishment", "Membership", "NumberingSequence", "OperationCode",
     "PriceCategory", "ProductNature", "ROLES", "Sector", "SupplierFamily", "Tenant", "TextCode",
     "Unit", "User", "VatRate",
-    "Invoice", "InvoiceAttachment", "InvoiceLine", "Payment", "PaymentImportBatch",
+    "Invoice", "InvoiceAttachment", "InvoiceDocument", "InvoiceLine", "Payment", "PaymentImportBatch",
     "DeliveryNote", "DeliveryNoteLine", "Order", "OrderLine",
     "ArticleMapping", "Connector", "ExchangeWatermark", "ReceivedDocument", "SentRecord", "SyncRun", "SyncRunItem",
     "APSCHEDULER_JOBS", "SchedulerLease", "SchedulerProcess", "PendingDocument", "PendingParty",

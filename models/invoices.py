@@ -4,7 +4,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
-    CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, LargeBinary, Numeric, String, Text,
+    Boolean, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, LargeBinary, Numeric, String, Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -14,7 +14,10 @@ from core.extensions import db
 from models.base import TenantScoped, utcnow
 
 INVOICE_STATES = ("draft", "validated", "cancelled")
+INVOICE_KINDS = ("invoice", "credit_note")
+OPERATION_CATEGORIES = ("goods", "services", "mixed")
 LINE_KINDS = ("labour", "supply", "travel", "other")
+SERVICE_LINE_KINDS = ("labour", "travel")  # the others are goods (operation category)
 ZERO = Decimal("0.00")
 
 
@@ -25,6 +28,8 @@ class Invoice(TenantScoped, db.Model):
         UniqueConstraint("tenant_id", "origin", "external_reference"),
         Index("ix_invoices_sequence_number", "numbering_sequence_id", "sequence_number"),
         CheckConstraint("state IN ('draft', 'validated', 'cancelled')", name="state_known"),
+        CheckConstraint("kind IN ('invoice', 'credit_note')", name="kind_known"),
+        CheckConstraint("(kind = 'credit_note') = (credited_invoice_id IS NOT NULL)", name="credit_note_credits"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -49,6 +54,16 @@ class Invoice(TenantScoped, db.Model):
     sequence_number: Mapped[int | None] = mapped_column(Integer)
     validated_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # Legal invoices (invoicing.md): an invoice or a credit note (positive amounts, type 381)
+    kind: Mapped[str] = mapped_column(String(20), default="invoice", server_default="invoice")
+    credited_invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoices.id"), index=True)
+    due_date: Mapped[date | None] = mapped_column(Date)  # from the payment terms when empty
+    operation_category: Mapped[str | None] = mapped_column(String(20))  # from the line kinds when empty
+    reverse_charge: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    buyer_reference: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    # The seller's and buyer's identity as they were at validation (JSON): the document
+    # renders from it forever
+    identity_snapshot: Mapped[str | None] = mapped_column(Text)
 
     client = relationship("Client")
     site = relationship("Site")
@@ -60,6 +75,11 @@ class Invoice(TenantScoped, db.Model):
         back_populates="invoice", cascade="all, delete-orphan", order_by="InvoiceLine.position")
     attachments: Mapped[list["InvoiceAttachment"]] = relationship(
         back_populates="invoice", cascade="all, delete-orphan")
+    credited_invoice: Mapped["Invoice | None"] = relationship(remote_side=[id], foreign_keys=[credited_invoice_id])
+
+    @property
+    def is_credit_note(self) -> bool:
+        return self.kind == "credit_note"
 
     # Every UPDATE of an invoice says ``WHERE state = <the state it was read in>``: an
     # invoice validated meanwhile by someone else is never validated (or edited) again.
@@ -70,7 +90,9 @@ class Invoice(TenantScoped, db.Model):
         return self.number or f"#{self.id}"
 
     def __str__(self) -> str:
-        return self.number or f"Brouillon #{self.id}"
+        if self.number:
+            return self.number
+        return f"Avoir brouillon #{self.id}" if self.kind == "credit_note" else f"Brouillon #{self.id}"
 
 
 class InvoiceLine(TenantScoped, db.Model):
@@ -107,3 +129,29 @@ class InvoiceAttachment(TenantScoped, db.Model):
     uploaded_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     invoice: Mapped[Invoice] = relationship(back_populates="attachments")
+
+
+class InvoiceDocument(TenantScoped, db.Model):
+    """The PDF of a validated invoice or credit note, rendered once after its validation
+    and served byte-identical afterwards (its SHA-256 is in the audit log)."""
+    __tablename__ = "invoice_documents"
+    __audit_parent__ = "invoice"
+    __audit_masked__ = ("content",)  # the audit keeps its SHA-256
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id", ondelete="CASCADE"), unique=True)
+    filename: Mapped[str] = mapped_column(String(250))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    invoice: Mapped[Invoice] = relationship()
+
+
+def credited_amount_of(invoice_id_column):
+    """SQL: the total incl. VAT of the validated credit notes of the invoice ``invoice_id_column``."""
+    from sqlalchemy import func, select
+    credit = Invoice.__table__.alias("credit_note")  # a table alias: no mapper configured at import
+    return (select(func.coalesce(func.sum(credit.c.total_incl_vat), 0))
+            .where(credit.c.credited_invoice_id == invoice_id_column, credit.c.state == "validated")
+            .correlate_except(credit).scalar_subquery())

@@ -67,21 +67,32 @@ class Client(CodeName, db.Model):
     address: Mapped[str] = _text(250)
     postcode: Mapped[str] = _text(10)
     city: Mapped[str] = _text(100)
-    country: Mapped[str] = _text(60)
+    country: Mapped[str] = mapped_column(String(60), default="FR", server_default="FR")  # ISO 3166-1 alpha-2
     email: Mapped[str] = _text(254)
     phone: Mapped[str] = _text(30)
     vat_number: Mapped[str] = _text(20)
     siret: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    professional: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")  # else a private person
+    siren: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    electronic_address: Mapped[str] = _text(100)  # BT-49, the SIREN when empty
+    reverse_charge: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     client_family_id: Mapped[int | None] = _fk("client_families")
     salesperson_id: Mapped[int | None] = _fk("employees")
 
     client_family: Mapped[ClientFamily | None] = relationship()
     salesperson: Mapped[Employee | None] = relationship()
 
-    @validates("siret", "vat_number")
+    @validates("country")
+    def _country(self, _key, value):
+        """Stored as its ISO code when recognised (« France » → FR); kept as typed otherwise
+        (the format check then says so)."""
+        from rules.formats import country_code
+        return country_code(value) or (value or "").strip() if (value or "").strip() else "FR"
+
+    @validates("siret", "siren", "vat_number")
     def _compact(self, key, value):
         value = compact_number(value)
-        if key == "siret":
+        if key in ("siret", "siren"):
             return value or None  # an empty SIRET is no SIRET (the VAT number column keeps "")
         return value
 
@@ -149,6 +160,9 @@ class JobSite(CodeName, db.Model):
     sector_id: Mapped[int | None] = _fk("sectors")
     status: Mapped[str] = mapped_column(String(10), default="open")
     start_date: Mapped[date | None] = mapped_column(Date)
+    address: Mapped[str] = _text(250)  # the delivery address of its invoices
+    postcode: Mapped[str] = _text(10)
+    city: Mapped[str] = _text(100)
 
     client: Mapped[Client] = relationship()
     site: Mapped[Site | None] = relationship()

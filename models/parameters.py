@@ -93,6 +93,7 @@ class ArticleFamily(CodeLabel, db.Model):
 class Unit(CodeLabel, db.Model):
     __tablename__ = "units"
     id: Mapped[int] = mapped_column(primary_key=True)
+    un_ece_code: Mapped[str] = mapped_column(String(3), default="", server_default="")  # UN/ECE Rec. 20
 
 
 class PriceCategory(CodeLabel, db.Model):

@@ -13,13 +13,14 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
+    case, type_coerce,
     CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, Numeric, String, UniqueConstraint, func, select,
 )
 from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from core.extensions import db
 from models.base import TenantScoped, utcnow
-from models.invoices import Invoice
+from models.invoices import Invoice, credited_amount_of
 
 PAYMENT_METHODS = ("cheque", "transfer", "card", "cash", "direct_debit", "other")
 
@@ -89,6 +90,9 @@ def paid_amount_of(invoice_id_column):
             .correlate_except(Payment).scalar_subquery())
 
 
-# Outstanding amount of an invoice = total incl. VAT − sum of its payments.
-Invoice.outstanding_amount = column_property(
-    (Invoice.total_incl_vat - paid_amount_of(Invoice.id)).label("outstanding_amount"))
+# Outstanding amount of an invoice = total incl. VAT − sum of its payments − its validated
+# credit notes; a credit note's own is zero (it counts on the invoice it credits).
+Invoice.outstanding_amount = column_property(type_coerce(
+    case((Invoice.kind == "credit_note", 0),
+         else_=Invoice.total_incl_vat - paid_amount_of(Invoice.id) - credited_amount_of(Invoice.id)),
+    Numeric(14, 2)).label("outstanding_amount"))

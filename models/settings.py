@@ -8,6 +8,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from core.extensions import db
 from models.base import TenantScoped, compact_number
 
+DEFAULT_DISCOUNT_TEXT = "Pas d'escompte pour paiement anticipé"
+
 
 def _fk(table: str) -> Mapped[int | None]:
     return mapped_column(ForeignKey(f"{table}.id"), nullable=True)
@@ -105,14 +107,47 @@ class DossierSettings(TenantScoped, db.Model):
     recap_skip_cancelled: Mapped[bool] = _flag(False)
     recap_current_progress_invoice: Mapped[str] = _choice("excluded")
 
-    # Company identity, on the printing tab (checked by ``rules.formats``; the legal invoices print them)
+    # Company tab: the seller's identity printed on the legal invoices (``invoicing.md``),
+    # checked by ``rules.formats`` next to each field
+    legal_name: Mapped[str] = _text(200)
+    legal_form: Mapped[str] = _text(20)
+    share_capital: Mapped[Decimal | None] = mapped_column(Numeric(14, 2), nullable=True)
     siren: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    siret: Mapped[str | None] = mapped_column(String(20), nullable=True)
     vat_number: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    registration: Mapped[str] = _text(100)
+    address: Mapped[str] = _text(250)
+    postcode: Mapped[str] = _text(10)
+    city: Mapped[str] = _text(100)
+    country: Mapped[str] = mapped_column(String(2), default="FR", server_default="FR")
+    email: Mapped[str] = _text(254)
+    phone: Mapped[str] = _text(30)
     iban: Mapped[str | None] = mapped_column(String(42), nullable=True)
+    bic: Mapped[str] = _text(11)
+    payment_terms_days: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
+    payment_terms_end_of_month: Mapped[bool] = _flag(False)
+    late_penalty_rate: Mapped[Decimal | None] = mapped_column(Numeric(6, 2), nullable=True)
+    early_payment_discount: Mapped[str] = mapped_column(
+        String(250), default=DEFAULT_DISCOUNT_TEXT, server_default=DEFAULT_DISCOUNT_TEXT)
+    vat_on_debits: Mapped[bool] = _flag(False)
+    insurer_name: Mapped[str] = _text(200)
+    insurer_address: Mapped[str] = _text(250)
+    insurance_policy: Mapped[str] = _text(100)
+    insurance_coverage: Mapped[str] = _text(200)
+    electronic_address: Mapped[str] = _text(100)
 
-    @validates("siren", "vat_number", "iban")
+    @validates("siren", "siret", "vat_number", "iban")
     def _compact(self, _key, value):
         return compact_number(value) or None
+
+    @validates("bic")
+    def _upper(self, _key, value):
+        return (value or "").replace(" ", "").upper()
+
+    @validates("country")
+    def _country(self, _key, value):
+        from rules.formats import country_code
+        return country_code(value) or (value or "FR").strip().upper()[:2]
 
     # Contracts tab
     fixed_term_end_date_basis: Mapped[str] = _choice("due_date")

@@ -10,6 +10,7 @@ import re
 import unicodedata
 
 from flask_babel import gettext as _
+from stdnum import bic as bic_number
 from stdnum import iban as iban_number
 from stdnum.eu import vat as eu_vat
 from stdnum.exceptions import ValidationError
@@ -110,6 +111,52 @@ def iban_error(value) -> str | None:
         "details (e.g. FR14 2004 1010 0505 0001 3M02 606).", value=value))
 
 
+def bic_error(value) -> str | None:
+    return _number_error(bic_number, value, _(
+        "« %(value)s » is not a BIC: 8 or 11 letters and digits, as on the bank details (e.g. PSSTFRPPLYO).",
+        value=value))
+
+
+def _country_names() -> dict[str, str]:
+    from babel import Locale
+    names = {}
+    for language in ("en", "fr"):
+        for code, name in Locale(language).territories.items():
+            if len(code) == 2 and code.isalpha() and code != "ZZ":
+                names[_plain(name)] = code
+    names.update({"fra": "FR", "bel": "BE", "che": "CH", "deu": "DE", "esp": "ES", "ita": "IT", "lux": "LU",
+                  "uk": "GB", "royaume uni": "GB"})
+    return names
+
+
+_COUNTRIES: dict[str, str] = {}
+
+
+def country_code(value) -> str | None:
+    """The ISO 3166-1 alpha-2 code of a country typed as a code or a name (French or
+    English: « France », « Belgique », « be »); ``None`` when unknown."""
+    if not _COUNTRIES:
+        _COUNTRIES.update(_country_names())
+    text = _plain(value).replace("-", " ")
+    if len(text) == 2 and text.upper() in _COUNTRIES.values():
+        return text.upper()
+    return _COUNTRIES.get(text)
+
+
+def country_error(value) -> str | None:
+    if _blank(value) or country_code(value):
+        return None
+    return _("« %(value)s » is not a country: type its ISO code (FR, BE, CH…) or its name.", value=value)
+
+
+def un_ece_code_error(value) -> str | None:
+    """A unit code of UN/ECE Recommendation 20: 2 or 3 capital letters or digits."""
+    if _blank(value) or re.fullmatch(r"[A-Z0-9]{2,3}", str(value).strip()):
+        return None
+    return _("« %(value)s » is not a UN/ECE unit code: 2 or 3 capital letters or digits (HUR hour, H87 piece, "
+             "C62 one, MTR metre, MTK square metre, KGM kilogram).", value=value)
+
+
 CHECKS = {
     "email": email_error,
     "phone": phone_error,
@@ -117,6 +164,9 @@ CHECKS = {
     "siret": siret_error,
     "vat_number": vat_number_error,
     "iban": iban_error,
+    "bic": bic_error,
+    "country": country_error,
+    "un_ece_code": un_ece_code_error,
 }
 CHECKED_FIELDS = (*CHECKS, "postcode")
 

@@ -10,22 +10,17 @@ grouped queries, never row by row. A new check is one function decorated with
 documents need) from ``exchange/``, which knows the kinds.
 """
 from dataclasses import dataclass
-from decimal import Decimal
 
 from flask_babel import format_decimal
 from flask_babel import gettext as _
 from sqlalchemy import exists, or_, select
 
 from core.extensions import db
-from models import (
-    Article, DossierSettings, Invoice, NumberingSequence, OperationCode, ProductNature, Tenant, VatRate,
-)
+from models import Article, DossierSettings, Invoice, NumberingSequence, OperationCode, ProductNature, Unit, VatRate
+from rules.legal import FRENCH_VAT_RATES, MAX_NUMBER_LENGTH, identity_errors
 
 BLOCKING, WARNING = "blocking", "warning"
 SEVERITIES = (BLOCKING, WARNING)
-FRENCH_VAT_RATES = {Decimal("20"), Decimal("10"), Decimal("8.5"), Decimal("5.5"), Decimal("2.1"),
-                    Decimal("1.75"), Decimal("1.05"), Decimal("0.9"), Decimal("0")}
-MAX_INVOICE_NUMBER = 35  # characters of an invoice number in Factur-X (invoicing.md)
 NEEDS_CREDIT_NOTE_CODE = ("invoice", "down_payment")
 BILLING_SETTINGS = ("grouped_billing_operation_code", "detailed_billing_operation_code",
                     "final_billing_operation_code", "down_payment_operation_code")
@@ -191,26 +186,29 @@ def invoice_number_length(tenant_id: int) -> list[Finding]:
     findings = []
     for sequence in sequences:
         longest = len(sequence.prefix or "") + max(sequence.padding or 0, 10)  # numbers may grow past the padding
-        if longest > MAX_INVOICE_NUMBER:
+        if longest > MAX_NUMBER_LENGTH:
             findings.append(Finding("INVOICE_NUMBER_TOO_LONG", BLOCKING, _(
                 "Numbers of sequence %(code)s could exceed %(max)s characters (Factur-X limit).",
-                code=sequence.code, max=MAX_INVOICE_NUMBER), "numbering-sequences", sequence.id, sequence.code))
+                code=sequence.code, max=MAX_NUMBER_LENGTH), "numbering-sequences", sequence.id, sequence.code))
     return findings
 
 
 @check
 def company_identity(tenant_id: int) -> list[Finding]:
+    """What the legal invoices need of the company identity (the validation's own rule)."""
     settings = _settings(tenant_id)
-    tenant = db.session.get(Tenant, tenant_id)
-    missing = [label for value, label in (
-        (tenant.name if tenant else "", _("company name")),
-        (settings.siren if settings else None, _("SIREN")),
-        (settings.vat_number if settings else None, _("VAT number"))) if not (value or "").strip()]
-    if missing:
-        return [Finding("COMPANY_IDENTITY_INCOMPLETE", BLOCKING, _(
-            "The company identity printed on legal invoices is incomplete: %(missing)s.",
-            missing=", ".join(missing)), "dossier-settings")]
-    return []
+    return [Finding("COMPANY_IDENTITY_INCOMPLETE", BLOCKING, message, "dossier-settings")
+            for message in (identity_errors(settings) if settings else [])]
+
+
+@check
+def unit_codes(tenant_id: int) -> list[Finding]:
+    """Units used on invoices need their UN/ECE code (Factur-X)."""
+    units = db.session.query(Unit).filter(Unit.tenant_id == tenant_id, or_(Unit.un_ece_code.is_(None),
+                                                                             Unit.un_ece_code == ""))
+    return [Finding("UNIT_WITHOUT_UN_ECE_CODE", WARNING, _(
+        "Unit %(code)s has no UN/ECE code: invoices using it cannot be validated.", code=unit.code),
+        "units", unit.id, unit.code) for unit in units.order_by(Unit.code)]
 
 
 def health_findings(tenant_id: int) -> list[Finding]:

@@ -3,15 +3,16 @@ from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
 from core.extensions import db
 from models.base import utcnow
-from models.invoices import Invoice, InvoiceLine
+from models.invoices import Invoice, InvoiceLine, credited_amount_of
 from rules.master_data import client_required_errors, foreign_tenant_errors, places_of_client_errors
 from rules.numbering import find_sequence, take_next_number
+from rules.settings import settings_for
 
 CENT = Decimal("0.01")
 
@@ -42,7 +43,8 @@ def line_amount(quantity: Decimal, unit_price: Decimal) -> Decimal:
 
 
 def compute_totals(invoice: Invoice) -> None:
-    """Line amounts, then totals; VAT is computed per rate on the sum of its lines."""
+    """Line amounts, then totals; VAT is computed per rate on the sum of its lines (none
+    under reverse charge: the client pays it, CGI art. 283-2 nonies)."""
     bases: dict[Decimal, Decimal] = defaultdict(Decimal)
     for line in invoice.lines:
         line.amount = line_amount(line.quantity, line.unit_price)
@@ -50,42 +52,85 @@ def compute_totals(invoice: Invoice) -> None:
         bases[rate] += line.amount
     excl = sum(bases.values(), Decimal(0)).quantize(CENT)
     vat = sum(((base * rate / 100).quantize(CENT, ROUND_HALF_UP) for rate, base in bases.items()), Decimal(0))
+    if getattr(invoice, "reverse_charge", False):
+        vat = Decimal(0)
     invoice.total_excl_vat, invoice.total_vat = excl, vat.quantize(CENT)
     invoice.total_incl_vat = (excl + vat).quantize(CENT)
 
 
-def validate_invoice(invoice_id: int, tenant_id: int, confirm_zero_total: bool = False) -> Invoice:
-    """Validate a draft: the next number of its sequence, taken in the caller's transaction.
+class LegalItemsMissing(InvoiceError):
+    """A validation refused for the legal items the invoice lacks (all listed at once)."""
 
-    Totals are computed before the number is taken, so that the work done under the
-    sequence lock stays short: one ``UPDATE`` of the sequence (which locks it: row
-    lock on PostgreSQL, write lock on SQLite, until the caller commits, and returns
-    the latest date numbered before) and one ``UPDATE`` of the invoice conditional on
-    its still being a draft. On any refusal the caller rolls back and the number is
-    given back.
+    def __init__(self, items: list[str]):
+        self.items = items
+        super().__init__(_("The invoice cannot be validated: %(items)s", items=" ".join(items)))
+
+
+def validate_invoice(invoice_id: int, tenant_id: int, confirm_zero_total: bool = False) -> Invoice:
+    """Validate a draft invoice or credit note: the next number of its sequence (the
+    invoice or the credit-note one), taken in the caller's transaction.
+
+    The legal items are checked first, all missing ones listed at once; totals are
+    computed before the number is taken, so that the work done under the sequence lock
+    stays short: one ``UPDATE`` of the sequence (which locks it: row lock on PostgreSQL,
+    write lock on SQLite, until the caller commits, and returns the latest date numbered
+    before) and one ``UPDATE`` of the invoice conditional on its still being a draft. A
+    credit note also locks the invoice it credits and is refused when it credits more
+    than is left. On any refusal the caller rolls back and the number is given back.
+    The document itself is rendered after the commit (``rules.documents``).
     """
+    from rules.legal import (
+        MAX_NUMBER_LENGTH, due_date_for, identity_snapshot, invoice_legal_errors, operation_category_of)
+
     invoice = db.session.execute(
         select(Invoice).where(Invoice.id == invoice_id, Invoice.tenant_id == tenant_id)
-        .options(joinedload(Invoice.lines).joinedload(InvoiceLine.vat_rate))
+        .options(joinedload(Invoice.lines).joinedload(InvoiceLine.vat_rate),
+                 joinedload(Invoice.lines).joinedload(InvoiceLine.unit), joinedload(Invoice.client))
     ).unique().scalar_one_or_none()
     if invoice is None:
         raise InvoiceError(_("Unknown invoice."))
     if invoice.state != "draft":
         raise InvoiceError(_("Invoice %(number)s is already validated.", number=invoice))
     label = str(invoice)
-    sequence = find_sequence(tenant_id, "invoice", invoice.establishment_id)  # kept: the audit reads its code
+    settings = settings_for(tenant_id)
+    missing = invoice_legal_errors(invoice, settings)
+    if missing:
+        raise LegalItemsMissing(missing)
+    document_type = "credit_note" if invoice.is_credit_note else "invoice"
+    sequence = find_sequence(tenant_id, document_type, invoice.establishment_id)  # kept: the audit reads its code
     sequence_id = sequence.id
     compute_totals(invoice)
     if invoice.total_incl_vat == 0 and not confirm_zero_total:
         raise ZeroTotalNeedsConfirmation(_("The invoice total is zero: confirm to validate it anyway."))
+    if invoice.due_date is None:
+        invoice.due_date = due_date_for(invoice.invoice_date, settings)
+    if not invoice.operation_category:
+        invoice.operation_category = operation_category_of(invoice.lines)
+    # written before the number, outside the sequence lock: totals, terms and the snapshot
+    with db.session.no_autoflush:  # the lazy loads flush nothing: ``_flush_draft`` does, conditionally
+        invoice.identity_snapshot = identity_snapshot(invoice, settings)
+        if invoice.is_credit_note:
+            _lock_credited_invoice(invoice)
     _flush_draft(invoice, label)
 
+    # Under the sequence lock: the number, the credit-note check, one UPDATE of the invoice.
     taken = take_next_number(sequence_id, invoice.invoice_date)
     if taken.out_of_order(invoice.invoice_date):
         raise InvoiceError(_(
             "The invoice is dated %(date)s, before the last validated invoice of its sequence "
             "(%(last)s): invoices are numbered in chronological order.",
             date=invoice.invoice_date.strftime("%d/%m/%Y"), last=taken.last_document_date.strftime("%d/%m/%Y")))
+    if len(taken.formatted) > MAX_NUMBER_LENGTH:
+        raise LegalItemsMissing([_(
+            "The number %(number)s would be longer than %(max)s characters: shorten the prefix or the padding "
+            "of the numbering sequence.", number=taken.formatted, max=MAX_NUMBER_LENGTH)])
+    if invoice.is_credit_note:
+        left = left_to_credit(invoice.credited_invoice_id)  # under the locks: the credit notes validated before
+        if invoice.total_incl_vat > left:
+            raise InvoiceError(_(
+                "This credit note (%(amount)s incl. VAT) credits more than is left on invoice %(invoice)s "
+                "(%(left)s).", amount=_money(invoice.total_incl_vat), invoice=invoice.credited_invoice.number,
+                left=_money(left)))
     invoice.number = taken.formatted
     invoice.numbering_sequence_id = sequence_id
     invoice.sequence_number = taken.number
@@ -93,6 +138,71 @@ def validate_invoice(invoice_id: int, tenant_id: int, confirm_zero_total: bool =
     invoice.validated_at = utcnow()
     _flush_draft(invoice, label)
     return invoice
+
+
+def _money(value: Decimal) -> str:
+    return format(Decimal(value).quantize(CENT), ",.2f").replace(",", "\u202f").replace(".", ",") + " €"
+
+
+def _lock_credited_invoice(credit_note: Invoice) -> None:
+    """Lock the credited invoice's row (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite's
+    write lock serialises anyway): two credit notes of one invoice validate one after the
+    other, the second one seeing the first."""
+    db.session.execute(select(Invoice.id).where(Invoice.id == credit_note.credited_invoice_id).with_for_update())
+
+
+def left_to_credit(invoice_id: int) -> Decimal:
+    """An invoice's total incl. VAT minus its validated credit notes."""
+    total, credited = db.session.execute(
+        select(Invoice.total_incl_vat, credited_amount_of(Invoice.id)).where(Invoice.id == invoice_id)).one()
+    return (Decimal(total or 0) - Decimal(credited or 0)).quantize(CENT)
+
+
+def credited_amounts(invoice_ids, tenant_id: int) -> dict[int, Decimal]:
+    """The validated credit notes' total incl. VAT of each invoice (0 without any)."""
+    ids = {int(i) for i in invoice_ids}
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(Invoice.credited_invoice_id, func.sum(Invoice.total_incl_vat))
+        .where(Invoice.tenant_id == tenant_id, Invoice.state == "validated", Invoice.credited_invoice_id.in_(ids))
+        .group_by(Invoice.credited_invoice_id)).all()
+    found = {invoice_id: Decimal(total).quantize(CENT) for invoice_id, total in rows}
+    return {invoice_id: found.get(invoice_id, Decimal("0.00")) for invoice_id in ids}
+
+
+def create_credit_note(invoice_id: int, tenant_id: int) -> Invoice:
+    """A draft credit note of a validated invoice: same client, site, job site, sector,
+    establishment, memo and lines (the user may lower quantities or remove lines to
+    credit part of it). Neither the origin nor the external reference is copied."""
+    from core import clock
+    invoice = db.session.execute(
+        select(Invoice).where(Invoice.id == invoice_id, Invoice.tenant_id == tenant_id)
+        .options(joinedload(Invoice.lines))).unique().scalar_one_or_none()
+    if invoice is None:
+        raise InvoiceError(_("Unknown invoice."))
+    if invoice.is_credit_note:
+        raise InvoiceError(_("A credit note cannot be credited."))
+    if invoice.state != "validated":
+        raise InvoiceError(_("Only a validated invoice can be credited: a draft is changed or cancelled."))
+    left = left_to_credit(invoice.id)
+    if left <= 0:
+        raise InvoiceError(_("Invoice %(number)s is already fully credited.", number=invoice.number))
+    credit = Invoice(
+        tenant_id=tenant_id, kind="credit_note", credited_invoice_id=invoice.id, state="draft",
+        invoice_date=clock.today(), client_id=invoice.client_id, site_id=invoice.site_id,
+        job_site_id=invoice.job_site_id, sector_id=invoice.sector_id, establishment_id=invoice.establishment_id,
+        memo=invoice.memo, reverse_charge=invoice.reverse_charge, buyer_reference=invoice.buyer_reference,
+        operation_category=invoice.operation_category, service_date=invoice.service_date)
+    credit.lines = [InvoiceLine(tenant_id=tenant_id, position=line.position, article_id=line.article_id,
+                                label=line.label, kind=line.kind, quantity=line.quantity,
+                                unit_price=line.unit_price, vat_rate_id=line.vat_rate_id, unit_id=line.unit_id)
+                    for line in invoice.lines]
+    db.session.add(credit)
+    db.session.flush()
+    compute_totals(credit)
+    db.session.flush()
+    return credit
 
 
 def _flush_draft(invoice: Invoice, label: str) -> None:

@@ -82,7 +82,14 @@ def _merge(*parts: Errors) -> Errors:
 # --- Row rules -----------------------------------------------------------------------------
 
 def client_errors(values: dict, tenant_id: int, row_id: int | None) -> Errors:
-    return foreign_tenant_errors(values, tenant_id)
+    """A client's SIRET begins with its SIREN when both are given (invoicing.md)."""
+    errors = foreign_tenant_errors(values, tenant_id)
+    siren = "".join((values.get("siren") or "").split())
+    siret = "".join((values.get("siret") or "").split())
+    if siren and siret and siret[:9] != siren:
+        errors.setdefault("siret", _("The first nine digits of the SIRET must be the SIREN (%(siren)s).",
+                                     siren=siren))
+    return errors
 
 
 def supplier_errors(values: dict, tenant_id: int, row_id: int | None) -> Errors:

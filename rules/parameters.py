@@ -75,6 +75,17 @@ def numbering_sequence_errors(values: dict, tenant_id: int, row_id: int | None) 
     padding = values.get("padding")
     if padding is None or not 0 <= padding <= 20:
         errors["padding"] = _("The number of digits must be between 0 and 20.")
+    elif len(values.get("prefix") or "") + padding > 35 and document_type in GAPLESS_DOCUMENT_TYPES:
+        errors["padding"] = _("An invoice or credit-note number has 35 characters at most (prefix and digits).")
+    if document_type in GAPLESS_DOCUMENT_TYPES:  # invoicing.md: their prefixes differ
+        other = "credit_note" if document_type == "invoice" else "invoice"
+        same = db.session.execute(select(NumberingSequence.code).where(
+            NumberingSequence.tenant_id == tenant_id, NumberingSequence.document_type == other,
+            NumberingSequence.prefix == (values.get("prefix") or "")).limit(1)).scalar()
+        if same:
+            errors.setdefault("prefix", _(
+                "The sequence %(code)s has this prefix: invoices and credit notes need different prefixes.",
+                code=same))
     return errors
 
 

@@ -11,7 +11,7 @@ Plain functions, no Flask request:
   payments read in a few batched queries (never one query per row);
 - ``import_rows`` writes the rows without a red alert as one batch;
   ``cancel_batch`` removes a batch's payments;
-- ``outstanding_amounts``: total incl. VAT − sum of the payments, per invoice.
+- ``outstanding_amounts``: total incl. VAT − validated credit notes − sum of the payments, per invoice.
 
 Each alert has a code, a level (``blocking``: red, the row is not imported;
 ``warning``: yellow, imported) and an explanation for the user.
@@ -26,13 +26,13 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Integer, String, any_, func, literal, literal_column, select, type_coerce
+from sqlalchemy import Integer, String, any_, case, func, literal, literal_column, select, type_coerce
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from core import clock
 from core.extensions import db
 from models.base import utcnow
-from models.invoices import Invoice
+from models.invoices import Invoice, credited_amount_of
 from models.master_data import Client
 from models.payments import PAYMENT_METHODS, Payment, PaymentImportBatch
 from spreadsheets import cells
@@ -330,8 +330,11 @@ def find_invoices(references, tenant_id: int) -> dict[str, InvoiceFacts]:
         return {}
     # Core rows, dates and amounts converted here (SQLAlchemy's per-value SQLite processors
     # cost more than the query on 20,000 rows)
-    statement = (select(Invoice.id, Invoice.number, Invoice.state, type_coerce(Invoice.invoice_date, String),
-                        type_coerce(Invoice.total_incl_vat, String), Client.code)
+    # the amount left to pay counts the validated credit notes (invoicing.md)
+    # a credit note receives no payment: it reads as not validated for the import
+    state = case((Invoice.kind == "credit_note", "credit_note"), else_=Invoice.state)
+    statement = (select(Invoice.id, Invoice.number, state, type_coerce(Invoice.invoice_date, String),
+                        type_coerce(Invoice.total_incl_vat - credited_amount_of(Invoice.id), String), Client.code)
                  .join(Client, Client.id == Invoice.client_id)
                  .where(Invoice.tenant_id == tenant_id, one_of(Invoice.number, wanted)))
     return {number: InvoiceFacts(invoice_id, number, state, _as_date(day), _as_decimal(total), client)
@@ -366,7 +369,8 @@ def outstanding_amounts(invoice_ids, tenant_id: int) -> dict[int, Decimal]:
     paid = (select(Payment.invoice_id, func.sum(Payment.amount).label("paid"))
             .where(Payment.tenant_id == tenant_id, one_of(Payment.invoice_id, invoice_ids, Integer))
             .group_by(Payment.invoice_id).subquery())
-    statement = (select(Invoice.id, Invoice.total_incl_vat, func.coalesce(paid.c.paid, 0))
+    statement = (select(Invoice.id, Invoice.total_incl_vat - credited_amount_of(Invoice.id),
+                        func.coalesce(paid.c.paid, 0))
                  .outerjoin(paid, paid.c.invoice_id == Invoice.id)
                  .where(Invoice.tenant_id == tenant_id, one_of(Invoice.id, invoice_ids, Integer)))
     return {invoice_id: (Decimal(total or 0) - Decimal(paid_amount or 0)).quantize(CENT)

@@ -3,6 +3,8 @@ from decimal import Decimal
 
 from flask_babel import gettext as _
 
+from core.extensions import db
+from models import DossierSettings
 from rules.formats import format_errors
 
 Errors = dict[str, str]
@@ -25,6 +27,12 @@ RELATIONS = (
 def dossier_settings_errors(values: dict, tenant_id: int) -> Errors:
     """Every broken rule of a settings submission, by field; empty when it can be saved."""
     errors: Errors = dict(format_errors(values))
+    siren, siret = (values.get("siren") or "").replace(" ", ""), (values.get("siret") or "").replace(" ", "")
+    if siren and siret and "siret" not in errors and siret[:9] != siren:
+        errors["siret"] = _("The first nine digits of the SIRET must be the SIREN (%(siren)s).", siren=siren)
+    days = values.get("payment_terms_days")
+    if "payment_terms_days" in values and (days is None or days < 0):
+        errors["payment_terms_days"] = _("The payment terms must be a number of days, 0 or more.")
     if not (values.get("labour_nature_prefix") or "").strip():
         errors["labour_nature_prefix"] = _("The labour nature prefix is mandatory.")
     for name in COEFFICIENTS:
@@ -59,3 +67,13 @@ def fill_label_wildcards(template: str, vat_rate: Decimal | None = None, invoice
     """Replace ``#TVA#`` and ``#FACTURE#`` in a generated line label."""
     rate = "" if vat_rate is None else f"{Decimal(vat_rate).normalize():f}".replace(".", ",") + " %"
     return template.replace("#TVA#", rate).replace("#FACTURE#", invoice_number)
+
+
+def settings_for(tenant_id: int) -> DossierSettings:
+    """The tenant's settings row, created with the defaults when missing."""
+    settings = db.session.query(DossierSettings).filter_by(tenant_id=tenant_id).one_or_none()
+    if settings is None:
+        settings = DossierSettings(tenant_id=tenant_id)
+        db.session.add(settings)
+        db.session.flush()
+    return settings

@@ -1,6 +1,7 @@
 """Job-site synthesis (*synthèse chantier*, ``master-data.md``): per job site, the
 number of validated invoices, invoiced excl. and incl. VAT, paid, outstanding and
-the last payment date.
+the last payment date. Validated credit notes subtract from the invoiced amounts (on
+the job site of the invoice they credit, which they copy).
 
 Computed by the database in one statement: two aggregate sub-queries (validated
 invoices per job site; payments of those invoices per job site), each one
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from core.extensions import db
 from models.invoices import Invoice
@@ -62,8 +63,12 @@ def synthesis_statement(tenant_id: int, filters: SynthesisFilters = SynthesisFil
         invoice_filters.append(Invoice.invoice_date >= filters.date_from)
     if filters.date_to:
         invoice_filters.append(Invoice.invoice_date <= filters.date_to)
-    invoiced = (select(Invoice.job_site_id.label("job_site_id"), func.count(Invoice.id).label("invoice_count"),
-                       func.sum(Invoice.total_excl_vat).label("excl"), func.sum(Invoice.total_incl_vat).label("incl"))
+    # a credit note's amounts are positive: it subtracts (invoicing.md), and counts as no invoice
+    sign = case((Invoice.kind == "credit_note", -1), else_=1)
+    invoiced = (select(Invoice.job_site_id.label("job_site_id"),
+                       func.count(case((Invoice.kind == "invoice", Invoice.id))).label("invoice_count"),
+                       func.sum(sign * Invoice.total_excl_vat).label("excl"),
+                       func.sum(sign * Invoice.total_incl_vat).label("incl"))
                 .where(*invoice_filters).group_by(Invoice.job_site_id).subquery("invoiced"))
     paid = (select(Invoice.job_site_id.label("job_site_id"), func.sum(Payment.amount).label("paid"),
                    func.max(Payment.payment_date).label("last_payment_date"))

@@ -25,15 +25,21 @@ from core.extensions import db
 from core.glossary import FIELD_LABELS, choices
 from core.tenancy import MASTER_DATA_WRITERS, current_tenant_id, get_by_id_and_tenant, tenant_query
 from models import VatRate
-from models.invoices import INVOICE_STATES, LINE_KINDS, Invoice, InvoiceAttachment, InvoiceLine
+from models.invoices import (
+    INVOICE_KINDS, INVOICE_STATES, LINE_KINDS, OPERATION_CATEGORIES, Invoice, InvoiceAttachment, InvoiceLine,
+)
 from models.master_data import Article
 from rules.attachments import MAX_ATTACHMENT_BYTES, attach, attachment_error
-from rules.invoices import InvoiceError, ZeroTotalNeedsConfirmation, cancel_draft, compute_totals, validate_invoice
+from rules.invoices import (
+    InvoiceError, ZeroTotalNeedsConfirmation, cancel_draft, compute_totals, create_credit_note, credited_amounts,
+    validate_invoice,
+)
 from rules.pricing import PricingSettings, article_line_defaults
 from views.base import SecuredModelView, TenantAjaxLoader
 from views.downloads import send_download
 from views.formatters import choice_formatter
 from views.settings import settings_for
+from rules.documents import DocumentError, invoice_pdf, store_document_quietly
 
 INVOICES = _l("Invoices")
 LINE_FIELDS = ("article", "label", "kind", "quantity", "unit", "unit_price", "vat_rate")
@@ -70,14 +76,17 @@ class InvoiceView(SecuredModelView):
     write_roles = MASTER_DATA_WRITERS
     details_template = "invoices/details.html"
     column_default_sort = ("id", True)
-    column_list = ("number", "state", "invoice_date", "client", "job_site", "total_excl_vat", "total_vat",
+    column_list = ("number", "kind", "state", "invoice_date", "client", "job_site", "total_excl_vat", "total_vat",
                    "total_incl_vat", "outstanding_amount", "origin", "external_reference")
     column_export_list = column_list
+    SIGNED_EXPORT_FIELDS = ("total_excl_vat", "total_vat", "total_incl_vat")  # negative for a credit note
     column_searchable_list = ("number", "external_reference")
-    column_filters = ("state", "invoice_date", "number", "origin")
-    column_formatters = {"state": choice_formatter, "origin": choice_formatter}
-    column_details_exclude_list = ("tenant", "lines", "attachments", "numbering_sequence")
-    form_columns = ("invoice_date", "client", "site", "job_site", "sector", "establishment", "memo",
+    column_filters = ("kind", "state", "invoice_date", "number", "origin")
+    column_formatters = {"state": choice_formatter, "origin": choice_formatter, "kind": choice_formatter,
+                         "operation_category": choice_formatter}
+    column_details_exclude_list = ("tenant", "lines", "attachments", "numbering_sequence", "identity_snapshot")
+    form_columns = ("invoice_date", "due_date", "client", "site", "job_site", "sector", "establishment",
+                    "buyer_reference", "operation_category", "reverse_charge", "service_date", "memo",
                     "internal_note", "report_url")
     form_ajax_refs = {
         "client": {"fields": ("code", "name")},
@@ -85,7 +94,9 @@ class InvoiceView(SecuredModelView):
         "site": {"fields": ("code", "name"), "depends_on": {"client": "client_id"}},
         "job_site": {"fields": ("code", "name"), "depends_on": {"client": "client_id"}},
     }
-    form_choices = {"state": choices(INVOICE_STATES)}
+    form_choices = {"state": choices(INVOICE_STATES), "kind": choices(INVOICE_KINDS),
+                    "operation_category": choices(OPERATION_CATEGORIES)}
+    form_args = {"operation_category": {"validators": [Optional()]}}
     inline_models = (InvoiceLineInline(InvoiceLine),)
     inline_model_form_converter = LineGridConverter
     list_template = "invoices/list.html"
@@ -110,6 +121,13 @@ class InvoiceView(SecuredModelView):
 
     def on_model_change(self, form, model, is_created):
         super().on_model_change(form, model, is_created)
+        if is_created and not model.kind:
+            model.kind = "invoice"
+        if model.kind == "credit_note" and model.credited_invoice is not None:
+            model.client_id = model.credited_invoice.client_id  # a credit note is for its invoice's client
+            model.client = model.credited_invoice.client
+        if model.client is not None and is_created and model.kind == "invoice" and model.client.reverse_charge:
+            model.reverse_charge = True  # the client's default
         for position, line in enumerate(sorted(model.lines, key=lambda line: line.position or 0), start=1):
             line.tenant_id = model.tenant_id
             line.position = position
@@ -178,8 +196,8 @@ class InvoiceView(SecuredModelView):
     def action_validate(self, ids):
         if not self.can_write:
             abort(403)
-        for invoice_id in sorted(int(i) for i in ids):
-            self._validate(invoice_id, confirm_zero_total=False)
+        for invoice_id in sorted(int(i) for i in ids):  # documents made at their first download
+            self._validate(invoice_id, confirm_zero_total=False, render=False)
 
     @expose("/validate/", methods=("POST",))
     def validate_view(self):
@@ -189,11 +207,17 @@ class InvoiceView(SecuredModelView):
         self._validate(invoice.id, confirm_zero_total=request.form.get("confirm_zero_total") == "1")
         return redirect(self.get_url(".details_view", id=invoice.id))
 
-    def _validate(self, invoice_id: int, confirm_zero_total: bool) -> None:
+    def _validate(self, invoice_id: int, confirm_zero_total: bool, render: bool = True) -> None:
         try:
             invoice = validate_invoice(invoice_id, current_tenant_id(), confirm_zero_total)
+            number, is_credit_note, validated_id = invoice.number, invoice.is_credit_note, invoice.id
             transaction.commit()
-            flash(_("Invoice validated with number %(number)s.", number=invoice.number), "success")
+            if is_credit_note:
+                flash(_("Credit note validated with number %(number)s.", number=number), "success")
+            else:
+                flash(_("Invoice validated with number %(number)s.", number=number), "success")
+            if render:
+                store_document_quietly(validated_id, current_tenant_id())  # after the commit, never inside it
         except ZeroTotalNeedsConfirmation as error:
             transaction.rollback()
             flash(str(error), "warning")
@@ -243,3 +267,58 @@ class InvoiceView(SecuredModelView):
     def print_view(self):
         invoice = get_by_id_and_tenant(Invoice, request.args.get("id"))
         return self.render("invoices/print.html", invoice=invoice)
+
+    @expose("/pdf/")
+    def pdf_view(self):
+        """The document: a Factur-X PDF once validated (stored, served byte-identical), a
+        plain PDF marked *Brouillon* for a draft."""
+        invoice = get_by_id_and_tenant(Invoice, request.args.get("id"))
+        try:
+            content, filename = invoice_pdf(invoice.id, current_tenant_id())
+        except DocumentError as error:
+            transaction.rollback()
+            flash(str(error), "error")
+            return redirect(self.get_url(".details_view", id=invoice.id))
+        transaction.commit()
+        return send_download(content, filename)
+
+    @expose("/credit-note/", methods=("POST",))
+    def credit_note_view(self):
+        """*Créer un avoir*: a draft credit note of a validated invoice, opened for editing
+        (lower quantities or remove lines to credit part of it)."""
+        if not self.can_write:
+            abort(403)
+        invoice = get_by_id_and_tenant(Invoice, request.form.get("id"))
+        try:
+            credit = create_credit_note(invoice.id, current_tenant_id())
+            credit_id = credit.id
+            transaction.commit()
+        except InvoiceError as error:
+            transaction.rollback()
+            flash(str(error), "error")
+            return redirect(self.get_url(".details_view", id=invoice.id))
+        flash(_("Draft credit note created: lower the quantities or remove lines to credit part of the "
+                "invoice, then validate it."), "success")
+        return redirect(self.get_url(".edit_view", id=credit_id))
+
+    def credit_notes_of(self, invoice) -> list:
+        return tenant_query(Invoice).filter(Invoice.credited_invoice_id == invoice.id).order_by(Invoice.id).all()
+
+    def credited_amount(self, invoice):
+        return credited_amounts([invoice.id], invoice.tenant_id)[invoice.id]
+
+    def export_field_names(self) -> list[str]:
+        names = super().export_field_names()
+        return names if "kind" in names else [*names, "kind"]
+
+    def readable_rows(self, fields, rows):
+        """Exported amounts are signed: a credit note's totals are negative (invoicing.md)."""
+        names = [field.name for field in fields]
+        kind, signed = names.index("kind"), [names.index(n) for n in self.SIGNED_EXPORT_FIELDS if n in names]
+
+        def signed_rows():
+            for row in rows:
+                if row[kind] == "credit_note":
+                    row = tuple(-value if i in signed and value is not None else value for i, value in enumerate(row))
+                yield row
+        return super().readable_rows(fields, signed_rows())

@@ -80,13 +80,19 @@ class MasterDataView(SecuredModelView):
 class ClientView(MasterDataView):
     column_list = ("code", "name", "postcode", "city", "client_family", "salesperson", "deactivated")
     column_export_list = form_columns = (
-        "code", "name", "deactivated", "address", "postcode", "city", "country", "email", "phone",
-        "siret", "vat_number", "client_family", "salesperson")
+        "code", "name", "deactivated", "professional", "address", "postcode", "city", "country", "email", "phone",
+        "siren", "siret", "vat_number", "electronic_address", "reverse_charge", "client_family", "salesperson")
     column_searchable_list = ("code", "name", "city")
     column_filters = ("deactivated", "postcode", "city", "client_family.code", "salesperson.code")
     column_sortable_list = ("code", "name", "postcode", "city", ("client_family", "client_family.code"),
                             ("salesperson", "salesperson.code"), "deactivated")
     form_ajax_refs = {"salesperson": EMPLOYEE_LOOKUP}
+    column_descriptions = {
+        "professional": _l("A business needs its SIREN (French) or its VAT number (foreign) on its invoices."),
+        "country": _l("ISO code (FR, BE, CH…) or the country's name."),
+        "electronic_address": _l("Where the client receives e-invoices; its SIREN when empty."),
+        "reverse_charge": _l("New invoices of this client are in reverse charge (building subcontracting)."),
+    }
 
 
 class SupplierView(MasterDataView):
@@ -119,7 +125,8 @@ class SiteView(MasterDataView):
 
 class JobSiteView(MasterDataView):
     column_list = ("code", "name", "client", "site", "sector", "status", "start_date")
-    column_export_list = form_columns = ("code", "name", "client", "site", "sector", "status", "start_date")
+    column_export_list = form_columns = ("code", "name", "client", "site", "sector", "status", "start_date",
+                                         "address", "postcode", "city")
     column_filters = (
         FilterEqual(JobSite.status, FIELD_LABELS["status"], options=choices(JOB_SITE_STATUSES)),
         "client.code", "site.code", "sector.code", "start_date")

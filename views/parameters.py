@@ -21,6 +21,13 @@ class ParameterView(SecuredModelView):
     form_columns = ("code", "label")
 
 
+class UnitView(ParameterView):
+    column_list = column_export_list = form_columns = ("code", "label", "un_ece_code")
+    column_descriptions = {"un_ece_code": _l(
+        "UN/ECE Recommendation 20 code, needed by the electronic invoice: HUR hour, H87 piece, C62 one, "
+        "MTR metre, MTK square metre, KGM kilogram, LTR litre, DAY day, KMT kilometre.")}
+
+
 class DocumentTitleView(ParameterView):
     column_list = column_export_list = form_columns = ("code", "label", "document_type", "print_mask")
     column_filters = ("code", "label", "document_type")
@@ -97,7 +104,7 @@ PARAMETER_SCREENS = (
     (NumberingSequence, NumberingSequenceView, "numbering-sequences", _l("Numbering sequences")),
     (ProductNature, ProductNatureView, "product-natures", _l("Product natures")),
     (ArticleFamily, ArticleFamilyView, "article-families", _l("Article families")),
-    (Unit, ParameterView, "units", _l("Units")),
+    (Unit, UnitView, "units", _l("Units")),
     (PriceCategory, ParameterView, "price-categories", _l("Price categories")),
     (Establishment, EstablishmentView, "establishments", _l("Establishments")),
     (Depot, ParameterView, "depots", _l("Depots")),

@@ -10,9 +10,15 @@ from core.glossary import choices
 from core.tenancy import current_tenant_id
 from models import DossierSettings
 from models import enums
-from rules.settings import BILLING_CODES_NEEDING_CREDIT_NOTE, dossier_settings_errors
+from rules.settings import BILLING_CODES_NEEDING_CREDIT_NOTE, dossier_settings_errors, settings_for  # noqa: F401
 from views.base import SecuredModelView
 
+# invoicing.md: the seller's identity printed on the legal invoices
+COMPANY_FIELDS = (
+    "legal_name", "legal_form", "share_capital", "siren", "siret", "vat_number", "registration", "address",
+    "postcode", "city", "country", "email", "phone", "iban", "bic", "payment_terms_days",
+    "payment_terms_end_of_month", "late_penalty_rate", "early_payment_discount", "vat_on_debits",
+    "insurer_name", "insurer_address", "insurance_policy", "insurance_coverage", "electronic_address")
 SETTINGS_TABS = (
     ("works-quote", _l("Works quote"), (
         "works_quote_prefix", "dynamic_totals", "copy_work_texts", "operational_order_without_progress_billing",
@@ -24,8 +30,7 @@ SETTINGS_TABS = (
         "overhead_coefficient")),
     ("printing", _l("Printing"), (
         "prospect_quote_title", "client_quote_title", "order_confirmation_title", "print_equipment_list",
-        "terms_of_sale_text_code", "header_text", "footer_text",
-        "siren", "vat_number", "iban")),
+        "terms_of_sale_text_code", "header_text", "footer_text")),
     ("intervention", _l("Intervention"), (
         "operational_order_operation_code", "labour_grouping", "quantity_price_mode",
         "intervention_time_unit", "contract_check_on_equipment", "crm_time_unit", "default_work",
@@ -43,18 +48,9 @@ SETTINGS_TABS = (
         "recap_current_progress_invoice")),
     ("contracts", _l("Contracts"), ("fixed_term_end_date_basis",)),
     ("equipment", _l("Equipment"), ("select_equipment_by_contract_site",)),
+    ("company", _l("Company"), COMPANY_FIELDS),
 )
 SETTINGS_FIELDS = tuple(name for _slug, _label, names in SETTINGS_TABS for name in names)
-
-
-def settings_for(tenant_id: int) -> DossierSettings:
-    """The tenant's settings row, created with the defaults when missing."""
-    settings = db.session.query(DossierSettings).filter_by(tenant_id=tenant_id).one_or_none()
-    if settings is None:
-        settings = DossierSettings(tenant_id=tenant_id)
-        db.session.add(settings)
-        db.session.flush()
-    return settings
 
 
 class DossierSettingsView(SecuredModelView):
@@ -86,6 +82,9 @@ class DossierSettingsView(SecuredModelView):
         "grouped_billing_line_label": _l("#TVA# is replaced by the VAT rate and #FACTURE# by the invoice number."),
         "down_payment_label": _l("#TVA# is replaced by the VAT rate."),
         "operational_order_operation_code": _l("Must not be billable."),
+        "electronic_address": _l("The address through which the company receives e-invoices; its SIREN when empty."),
+        "siret": _l("14 digits: the SIREN then the establishment."),
+        "late_penalty_rate": _l("Printed on the invoices; at least three times the legal interest rate."),
     }
 
     # Settings that need a billable code offer billable codes only; the operational order

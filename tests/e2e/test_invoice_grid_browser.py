@@ -10,6 +10,7 @@ from models import DossierSettings, NumberingSequence, ProductNature, Site, Unit
 from models.invoices import Invoice
 from models.master_data import Article, Client
 from tests.e2e.test_operation_codes import choose_select2, log_in
+from tests.rules.invoice_factory import legal_identity
 
 SPACES = re.compile(r"[\s\u00a0\u202f]+")
 
@@ -18,10 +19,11 @@ def _dossier(app, tenant_id):
     with app.app_context():
         vat20 = VatRate(tenant_id=tenant_id, code="T20", label="TVA 20 %", rate=D("20"))
         vat10 = VatRate(tenant_id=tenant_id, code="T10", label="TVA 10 %", rate=D("10"))
-        unit = Unit(tenant_id=tenant_id, code="H", label="Heure")
+        legal_identity(tenant_id)  # the company identity that validation requires (invoicing.md)
+        unit = Unit(tenant_id=tenant_id, code="H", label="Heure", un_ece_code="HUR")
         nature = ProductNature(tenant_id=tenant_id, code="4MO", label="Main-d'œuvre")
-        client = Client(tenant_id=tenant_id, code="C100", name="Martin Rénovation")
-        other = Client(tenant_id=tenant_id, code="C200", name="Résidence Les Tilleuls")
+        client = Client(tenant_id=tenant_id, code="C100", name="Martin Rénovation", siren="552100554")
+        other = Client(tenant_id=tenant_id, code="C200", name="Résidence Les Tilleuls", siren="542051180")
         db.session.add_all([vat20, vat10, unit, nature, client, other, NumberingSequence(
             tenant_id=tenant_id, code="FAC", label="Factures", document_type="invoice", prefix="FA", padding=6,
             next_number=57, gapless=True)])

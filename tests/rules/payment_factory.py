@@ -29,7 +29,7 @@ def payment_invoices(tenant_id: int) -> dict:
     FA000003 (C002, 500.00), dated 01/10/2026, on job sites CH1 (sector NORD) and CH2
     (sector SUD); one draft invoice (C001, 120.00). Returns their ids and the setup."""
     setup = invoice_setup(tenant_id, prefix="FA0")
-    other = Client(tenant_id=tenant_id, code="C002", name="Martin SARL")
+    other = Client(tenant_id=tenant_id, code="C002", name="Martin SARL", siren="542051180")
     north = Sector(tenant_id=tenant_id, code="NORD", label="Nord")
     south = Sector(tenant_id=tenant_id, code="SUD", label="Sud")
     db.session.add_all([other, north, south])

@@ -13,6 +13,7 @@ from models import (
 )
 from models.master_data import Client
 from rules.health import health_findings
+from tests.rules.invoice_factory import COMPANY
 
 
 def _rules(tenant_id) -> dict[str, list[str]]:
@@ -35,10 +36,11 @@ def _healthy(tenant_id):
                           prefix="AV", padding=6, gapless=True),
         ProductNature(tenant_id=tenant_id, code="4MO01", label="Main-d'œuvre"),
         VatRate(tenant_id=tenant_id, code="T20", label="TVA 20 %", rate=Decimal("20")),
-        Unit(tenant_id=tenant_id, code="H", label="Heure"),
+        Unit(tenant_id=tenant_id, code="H", label="Heure", un_ece_code="HUR"),
     ])
-    settings = db.session.query(DossierSettings).filter_by(tenant_id=tenant_id).one()
-    settings.siren, settings.vat_number = "732829320", "FR44732829320"
+    db.session.flush()
+    for name, value in COMPANY.items():  # the complete identity the legal invoices need
+        setattr(db.session.query(DossierSettings).filter_by(tenant_id=tenant_id).one(), name, value)
     db.session.flush()
 
 
@@ -58,6 +60,7 @@ def test_each_rule_on_a_tenant_built_to_break_it(app_ctx, tenants):
                       credit_note_operation_code=wrong),
         VatRate(tenant_id=acme, code="T07", label="TVA 7 %", rate=Decimal("7")),
         Article(tenant_id=acme, code="ART1", label="Sans TVA ni unité"),
+        Unit(tenant_id=acme, code="M", label="Mètre"),  # no UN/ECE code
     ])
     settings = db.session.query(DossierSettings).filter_by(tenant_id=acme).one()
     settings.operational_order_operation_code = wrong
@@ -77,7 +80,7 @@ def test_each_rule_on_a_tenant_built_to_break_it(app_ctx, tenants):
     assert found["INVOICE_NUMBER_TOO_LONG"] == ["FAC"]
     assert found["VAT_RATE_NOT_FRENCH"] == ["T07"]
     assert found["ARTICLE_WITHOUT_VAT_RATE"] == ["ART1"] and found["ARTICLE_WITHOUT_UNIT"] == ["ART1"]
-    assert found["COMPANY_IDENTITY_INCOMPLETE"] == [""]
+    assert found["COMPANY_IDENTITY_INCOMPLETE"] == [""] and found["UNIT_WITHOUT_UN_ECE_CODE"] == ["M"]
     assert "LABOUR_NATURE_MISSING" not in found
     messages = {f.rule: f.message for f in health_findings(acme)}
     assert "7 %" in messages["VAT_RATE_NOT_FRENCH"] and "numéro de tva" in messages["COMPANY_IDENTITY_INCOMPLETE"].lower()

@@ -43,6 +43,12 @@ TABS = {
         "recap_skip_cancelled", "recap_current_progress_invoice"),
     "contracts": ("fixed_term_end_date_basis",),
     "equipment": ("select_equipment_by_contract_site",),
+    # invoicing.md: the company identity of the legal invoices
+    "company": (
+        "legal_name", "legal_form", "share_capital", "siren", "siret", "vat_number", "registration", "address",
+        "postcode", "city", "country", "email", "phone", "iban", "bic", "payment_terms_days",
+        "payment_terms_end_of_month", "late_penalty_rate", "early_payment_discount", "vat_on_debits",
+        "insurer_name", "insurer_address", "insurance_policy", "insurance_coverage", "electronic_address"),
 }
 # Closed lists of the spec: values, and the default when the spec gives one.
 CLOSED_LISTS = {
