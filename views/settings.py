@@ -5,10 +5,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from core import transaction
-from core.extensions import db
 from core.glossary import choices
 from core.tenancy import current_tenant_id
-from models import DossierSettings
 from models import enums
 from rules.settings import BILLING_CODES_NEEDING_CREDIT_NOTE, dossier_settings_errors, settings_for  # noqa: F401
 from views.base import SecuredModelView
