@@ -72,7 +72,7 @@ def test_articles_clients_and_contacts_files_with_their_headers(ctx):
     clients, _names = _read(ctx, "Clients_")
     assert clients == [["Code", "Nom", "Adresse", "CodePostal", "Ville", "Pays", "Email", "Telephone", "NumTVA"],
                        ["C1", "Dupont; et fils", "", "", "Paris", "FR", "", "", "FR40303265045"],
-                       ["C3", "Durand", "", "", "", "", "", "", ""]]
+                       ["C3", "Durand", "", "", "", "FR", "", "", ""]]  # no country given: FR (ISO)
     contacts, _names = _read(ctx, "Contacts_")
     assert contacts == [["CodeClient", "Nom", "Email", "Telephone", "Fonction"], ["C1", "Sophie", "s@x.fr", "", "Achats"]]
     assert not [name for name in os.listdir(ctx["out"]) if name.endswith(".tmp") or name.startswith(".")]
@@ -92,7 +92,7 @@ def test_only_what_changed_is_sent_and_send_everything_again_sends_all(ctx):
     db.session.commit()
     report = _send(ctx)
     clients, _names = _read(ctx, "Clients_")
-    assert clients[1:] == [["C3", "Durand", "", "", "Lyon", "", "", "", ""]]
+    assert clients[1:] == [["C3", "Durand", "", "", "Lyon", "FR", "", "", ""]]
     assert "1 lignes écrites, 1 inchangées non envoyées." in [item["message"] for item in report["items"]]
     for name in os.listdir(ctx["out"]):
         os.unlink(ctx["out"] / name)
