@@ -23,6 +23,7 @@ from core.extensions import db
 from core.paths import FolderRefused, exchange_folder
 from exchange.schedules import ScheduleError, normalised, setting_name
 from models.exchange import DIRECTIONS, Connector
+from spreadsheets import cells
 from rules import health
 
 TEXT, INTEGER, BOOLEAN, CHOICE, FOLDER, SECRET = "text", "integer", "boolean", "choice", "folder", "secret"
@@ -182,12 +183,13 @@ def schedule_settings(*directions: str) -> tuple[Setting, ...]:
     labels = {"receive": _l("Receive schedule"), "send": _l("Send schedule")}
     return tuple(Setting(setting_name(direction), labels[direction], SCHEDULE, default="", help=SCHEDULE_HELP)
                  for direction in directions)
+DECIMAL_LIMITS = cells.Limits(precision=13, scale=4)  # up to 9 digits before the point, 4 after
+
+
 def _decimal_text(setting: Setting, text: str) -> str:
-    """A decimal typed with a point or a comma, as its canonical text (``"0.45"``)."""
-    compact = text.replace(" ", "").replace("\u202f", "").replace("\xa0", "").replace(",", ".")
-    if not re.fullmatch(r"[+-]?\d{1,9}(\.\d{1,4})?", compact):
-        raise ValueError(_("Give a number, with at most 4 decimals (e.g. 0.45)."))
-    number = Decimal(compact)
+    """A decimal typed with a point or a comma (read by the one cell parser), as its
+    canonical text (``"0.45"``)."""
+    number = cells.parse_decimal(text, DECIMAL_LIMITS)
     if setting.minimum is not None and number < setting.minimum:
         raise ValueError(_("Give a number of at least %(minimum)s.", minimum=setting.minimum))
     return format(number.normalize(), "f") if number else "0"

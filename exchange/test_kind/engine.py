@@ -1,8 +1,5 @@
 """The test kind's engines (see the package docstring)."""
-import csv
 import logging
-import os
-import tempfile
 import time
 
 from flask_babel import gettext as _
@@ -12,6 +9,7 @@ from core.extensions import db
 from core.paths import absolute_folder, exchange_root
 from exchange.base import ItemError, RunFailed
 from models import Client
+from spreadsheets.csv_files import write_csv
 
 logger = logging.getLogger(__name__)
 
@@ -71,11 +69,5 @@ def send(run) -> None:
         run.item("client", code, "ok")
     if run.dry_run or not run.settings.get("export_folder"):
         return
-    folder = absolute_folder(run.settings["export_folder"])
-    folder.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".clients-", suffix=".tmp")
-    with os.fdopen(handle, "w", newline="", encoding="utf-8") as out:
-        writer = csv.writer(out, delimiter=";")
-        writer.writerow(["Code"])
-        writer.writerows([code] for code in codes)
-    os.replace(temporary, folder / f"Clients_{run.id}.csv")
+    write_csv(absolute_folder(run.settings["export_folder"]), f"Clients_{run.id}.csv", ["Code"],
+              ([code] for code in codes))

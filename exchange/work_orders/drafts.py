@@ -18,7 +18,6 @@ plain functions (no request; flush only).
   without rate is a problem naming it (the delivery is refused whole).
 """
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -26,7 +25,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from core import clock
+from core import clock, search
 from core.extensions import db
 from exchange import received
 from exchange.base import decimal_setting
@@ -42,9 +41,8 @@ EU_PREFIXES = {"EL": "GR"}  # the VAT prefix of Greece is not its ISO code
 
 
 def fold(text: str | None) -> str:
-    """Lower case, without accents, spaces collapsed."""
-    plain = unicodedata.normalize("NFKD", str(text or "")).encode("ascii", "ignore").decode()
-    return " ".join(plain.lower().split())
+    """Without accents nor case (the search's one fold), spaces collapsed."""
+    return " ".join(search.fold(text or "").split())
 
 
 def name_key(text: str | None) -> str:
