@@ -27,12 +27,19 @@ BILLING_SETTINGS = ("grouped_billing_operation_code", "detailed_billing_operatio
 
 
 CHECKS: list = []
+WARNING_ONLY: set = set()  # checks that never find anything blocking
 
 
-def check(function):
-    """Register a check (a function of a tenant id returning findings)."""
-    CHECKS.append(function)
-    return function
+def check(function=None, *, warnings_only: bool = False):
+    """Register a check (a function of a tenant id returning findings); one that only
+    ever warns says so, and the home page's count of blocking problems skips it (it may
+    read large tables: the articles)."""
+    def register(function):
+        CHECKS.append(function)
+        if warnings_only:
+            WARNING_ONLY.add(function)
+        return function
+    return register(function) if function is not None else register
 
 
 @dataclass(frozen=True)
@@ -83,7 +90,7 @@ def operational_order_code(tenant_id: int) -> list[Finding]:
     return []
 
 
-@check
+@check(warnings_only=True)
 def inactive_settings(tenant_id: int) -> list[Finding]:
     """Dossier settings pointing at a row that was deactivated."""
     settings = _settings(tenant_id)
@@ -148,7 +155,7 @@ def invoice_sequences(tenant_id: int) -> list[Finding]:
     return []
 
 
-@check
+@check(warnings_only=True)
 def articles(tenant_id: int) -> list[Finding]:
     """Active articles without VAT rate or unit, and labour articles without purchase
     price when the valuation method needs it (counted, the first ones named)."""
@@ -171,7 +178,7 @@ def articles(tenant_id: int) -> list[Finding]:
     return findings
 
 
-@check
+@check(warnings_only=True)
 def vat_rates(tenant_id: int) -> list[Finding]:
     rates = db.session.query(VatRate).filter_by(tenant_id=tenant_id).order_by(VatRate.code)
     return [Finding("VAT_RATE_NOT_FRENCH", WARNING, _(
@@ -201,7 +208,7 @@ def company_identity(tenant_id: int) -> list[Finding]:
             for message in (identity_errors(settings) if settings else [])]
 
 
-@check
+@check(warnings_only=True)
 def unit_codes(tenant_id: int) -> list[Finding]:
     """Units used on invoices need their UN/ECE code (Factur-X)."""
     units = db.session.query(Unit).filter(Unit.tenant_id == tenant_id, or_(Unit.un_ece_code.is_(None),
@@ -215,6 +222,12 @@ def health_findings(tenant_id: int) -> list[Finding]:
     """Every finding of every check, blocking first."""
     findings = [finding for check in CHECKS for finding in check(tenant_id)]
     return sorted(findings, key=lambda f: (SEVERITIES.index(f.severity), f.rule, f.row_code))
+
+
+def count_blocking(tenant_id: int) -> int:
+    """How many blocking problems the dossier has (the home page's count): the checks
+    that may block only."""
+    return blocking_count(finding for check in CHECKS if check not in WARNING_ONLY for finding in check(tenant_id))
 
 
 def blocking_count(findings) -> int:

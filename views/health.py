@@ -9,7 +9,7 @@ from werkzeug.routing import BuildError
 
 from core.tenancy import PARAMETER_WRITERS, current_tenant_id
 from core.waiting import register_waiting
-from rules.health import BLOCKING, WARNING, blocking_count, health_findings
+from rules.health import BLOCKING, WARNING, count_blocking, health_findings
 from spreadsheets import xlsx
 from views.base import SecuredView
 from views.downloads import send_temporary_download
@@ -54,6 +54,6 @@ class ParameterHealthView(SecuredView):
 
 
 register_waiting(
-    "parameter_health", roles=PARAMETER_WRITERS, count=lambda tenant_id: blocking_count(health_findings(tenant_id)),
+    "parameter_health", roles=PARAMETER_WRITERS, count=count_blocking,
     label=lambda count: ngettext("%(num)s blocking parameter problem", "%(num)s blocking parameter problems", count),
     url=lambda: url_for("parameter-health.index"))
