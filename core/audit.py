@@ -157,9 +157,11 @@ def _write_audit_entries(session: Session, flush_context) -> None:
 
 
 def audit_in_one_entry(tenant_id: int, table_name: str, action: str, text: str, row_id: int | None = None,
-                       row_code: str = "") -> None:
-    """The one audit entry of a bulk write (an import, a copy): who, what, counts."""
-    user_id, email = _actor()
-    db.session.connection().execute(AuditLogEntry.__table__.insert().values(
+                       row_code: str = "", actor: tuple | None = None, connection=None) -> None:
+    """The one audit entry of a bulk write (an import, a copy, a connector run): who,
+    what, counts. ``actor`` defaults to the request's user or the command's actor;
+    ``connection`` to the session's (a run writes on its own connection)."""
+    user_id, email = actor or _actor()
+    (connection or db.session.connection()).execute(AuditLogEntry.__table__.insert().values(
         tenant_id=tenant_id, user_id=user_id, user_email=email, changed_at=utcnow(), table_name=table_name,
         row_id=row_id, row_code=row_code, action=action, field="", old_value=None, new_value=text))

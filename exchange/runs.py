@@ -24,7 +24,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, insert, select, update
 
 from core import transaction
-from core.audit import audited_in_bulk
+from core.audit import audit_in_one_entry, audited_in_bulk
 from core.bulk import fast_insert
 from core.crypto import decrypt_secrets
 from core.extensions import db
@@ -33,7 +33,6 @@ from exchange.base import ItemError, RunFailed, kind_of
 from exchange.labels import label
 from exchange.locking import AlreadyRunning, acquire, close_expired, heartbeat, lease_expiry, lease_key, new_owner
 from exchange.received import AlreadyReceived
-from models import AuditLogEntry
 from models.base import utcnow
 from models.exchange import ITEM_STATES, Connector, SyncRun, SyncRunItem
 
@@ -152,10 +151,8 @@ class Run:
                 status=status, finished_at=now, lease_key=None, message=failed_message or "",
                 **self._progress_values())).rowcount
             if closed and not self.dry_run:
-                connection.execute(insert(AuditLogEntry.__table__).values(
-                    tenant_id=tenant_id, user_id=actor[0], user_email=actor[1], changed_at=now,
-                    table_name="sync_runs", row_id=self.id, row_code=code, action="run",
-                    field="", old_value=None, new_value=text))
+                audit_in_one_entry(tenant_id, "sync_runs", "run", text, row_id=self.id, row_code=code, actor=actor,
+                                   connection=connection)
         return status if closed else "failed"
 
     def audit_text(self, status: str) -> str:
