@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from sqlalchemy import inspect, select
 from sqlalchemy.exc import DataError, IntegrityError
 
+from core.batching import chunks
 from core.audit import audit_in_one_entry, audited_in_bulk
 from core.extensions import db
 from core.glossary import CHOICE_LABELS, label_of
@@ -241,17 +242,6 @@ def _parsed_rows(spec: TableSpec, table: Table, mapping: dict):
         yield number, values, errors
 
 
-def _chunks(rows, size: int):
-    chunk = []
-    for row in rows:
-        chunk.append(row)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
 def _check_chunk(spec: TableSpec, parsed_rows: list, tenant_id: int, progress: _Progress, singleton=None) -> list:
     """Check the rows of one chunk and build their objects (new ones not yet in the
     session): a list of (RowResult, object). A table without codes has one row, which
@@ -315,7 +305,7 @@ def _check_and_write(spec: TableSpec, table: Table, tenant_id: int, dry_run: boo
         return report
     progress = _Progress()
     size = 10 ** 9 if spec.refers_to_itself else CHUNK_ROWS  # a table referring to itself: one chunk
-    for chunk in _chunks(_parsed_rows(spec, table, mapping), size):
+    for chunk in chunks(_parsed_rows(spec, table, mapping), size):
         results = _check_chunk(spec, chunk, tenant_id, progress, singleton)
         for row, _obj in results:
             report.add(row)

@@ -34,6 +34,7 @@ from sqlalchemy import bindparam, case, delete, insert, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from core import transaction
+from core.batching import chunks
 from core.bulk import fast_insert
 from core.extensions import db
 from exchange.base import ItemError, RunFailed
@@ -92,11 +93,6 @@ def _pending(run, table, read: list[dict], key: tuple) -> list[dict]:
     return rows
 
 
-def _chunks(rows: list, size: int):
-    for start in range(0, len(rows), size):
-        yield rows[start:start + size]
-
-
 def _id_by_code(model, tenant_id: int, code: str | None) -> int | None:
     if not code:
         return None
@@ -106,7 +102,7 @@ def _id_by_code(model, tenant_id: int, code: str | None) -> int | None:
 def _ids_by_code(table, tenant_id: int, codes, columns=()) -> dict:
     found = {}
     codes = list(dict.fromkeys(codes))
-    for part in _chunks(codes, CHUNK):
+    for part in chunks(codes, CHUNK):
         for row in db.session.execute(select(table.c.id, table.c.code, *[table.c[name] for name in columns])
                                       .where(table.c.tenant_id == tenant_id, table.c.code.in_(part))):
             found[row.code] = row
@@ -115,7 +111,7 @@ def _ids_by_code(table, tenant_id: int, codes, columns=()) -> dict:
 
 def _delete_pending(table, ids) -> None:
     ids = [row_id for row_id in ids if row_id is not None]
-    for part in _chunks(ids, CHUNK):
+    for part in chunks(ids, CHUNK):
         db.session.execute(delete(table).where(table.c.id.in_(part)))
 
 
@@ -176,7 +172,7 @@ def _integrate_parties(run, parties: list[dict]) -> set:
     contacts = [party for party in parties if party["party_type"] == "CONTACT"]
     size = current_app.config["CSV_EXCHANGE_BATCH_SIZE"]
     dry_clients, dry_suppliers = set(), set()
-    for batch in _chunks(companies, size):
+    for batch in chunks(companies, size):
         existing = {kind: _ids_by_code(table, tenant_id, [p["code"] for p in batch if p["party_type"] == kind],
                                        PARTY_FIELDS)
                     for kind, table in (("CLIENT", CLIENTS), ("FOURNISSEUR", SUPPLIERS))}
@@ -195,7 +191,7 @@ def _integrate_parties(run, parties: list[dict]) -> set:
                 _party, state, message = one.outcomes[0]
                 if state == "skipped":
                     outcome.skip(message)
-    for batch in _chunks(contacts, size):
+    for batch in chunks(contacts, size):
         _integrate_contacts(run, batch, dry_clients | dry_suppliers)
     return dry_clients
 
@@ -285,7 +281,7 @@ def _integrate_documents(run, documents: list[dict], dry_clients: set) -> None:
                       _vat_rates(tenant_id), {})
     sequence_id = None
     size = current_app.config["CSV_EXCHANGE_BATCH_SIZE"]
-    for batch in _chunks(documents, size):
+    for batch in chunks(documents, size):
         received = known(connector.id, [document["reference"] for document in batch])
         mapped = mapped_articles(connector.id, [line["code"] for document in batch for line in document["lines"]])
         clients = {code: row.id for code, row in _ids_by_code(CLIENTS, tenant_id,
@@ -423,7 +419,7 @@ def _write_batch(run, documents, sequence_id: int, config: Settings) -> list[str
             for document, (number, formatted) in zip(documents, numbers)]
     fast_insert(headers, rows)  # no RETURNING: on SQLite it would go row by row
     by_number = {}
-    for part in _chunks([formatted for _number, formatted in numbers], CHUNK):
+    for part in chunks([formatted for _number, formatted in numbers], CHUNK):
         by_number.update(db.session.execute(select(headers.c.number, headers.c.id).where(
             headers.c.tenant_id == tenant_id, headers.c.number.in_(part))).all())
     ids = [by_number[formatted] for _number, formatted in numbers]

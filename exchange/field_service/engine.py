@@ -24,6 +24,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import aliased, selectinload
 
 from core import clock
+from core.batching import chunks
 from core.extensions import db
 from exchange import received, sent
 from exchange.base import ItemError, RunFailed
@@ -56,11 +57,6 @@ def ping(connector) -> str:
 
 
 # --- send -----------------------------------------------------------------------------------------
-
-def _chunks(values: list, size: int):
-    for start in range(0, len(values), size):
-        yield values[start:start + size]
-
 
 def _records(query):
     """The rows of a column query as named tuples (plain attribute reads: the rules read
@@ -200,7 +196,7 @@ def _send(run, sender, size: int) -> None:
             _count_rows(run, entity_type, name, [code for code, _payload in batch])
 
         try:
-            for number, batch in enumerate(_chunks(list(to_send.items()), size), start=1):
+            for number, batch in enumerate(chunks(list(to_send.items()), size), start=1):
                 name = f"{path.rsplit('/', 1)[-1]} #{number}"
                 future = None if run.dry_run else sender.put(path, {"items": [p for _c, p in batch]})
                 if pending is not None:  # recorded while the next batch travels
@@ -269,7 +265,7 @@ def _fetch(peer, since) -> list:
 def _load(model, column, codes, tenant_id, *options) -> dict:
     found = {}
     codes = sorted({str(code) for code in codes if code})
-    for chunk in _chunks(codes, CHUNK):
+    for chunk in chunks(codes, CHUNK):
         query = select(model).where(model.tenant_id == tenant_id, column.in_(chunk))
         if options:
             query = query.options(*options)
@@ -283,7 +279,7 @@ def _references(run, interventions: list) -> rules.References:
     item_ids = {str(line.get("itemId")) for line in lines if line.get("itemId")}
     article_options = (selectinload(Article.nature), selectinload(Article.vat_rate))
     mapped = {}
-    for chunk in _chunks(sorted(item_ids), CHUNK):
+    for chunk in chunks(sorted(item_ids), CHUNK):
         rows = db.session.execute(select(ArticleMapping.external_code, Article).join(
             Article, Article.id == ArticleMapping.article_id).where(
             ArticleMapping.connector_id == connector_id, ArticleMapping.external_code.in_(chunk))
@@ -304,7 +300,7 @@ def integrated(connector, keys: list[str]) -> set[str]:
     invoice of the same origin (a look-up to skip without a transaction; the unique
     keys are what guarantee it when another process integrates meanwhile)."""
     found = set(received.known(connector.id, keys))
-    for chunk in _chunks(keys, CHUNK):
+    for chunk in chunks(keys, CHUNK):
         found.update(db.session.execute(select(Invoice.external_reference).where(
             Invoice.tenant_id == connector.tenant_id, Invoice.origin == rules.ORIGIN,
             Invoice.external_reference.in_([key[:80] for key in chunk]))).scalars())
@@ -359,7 +355,7 @@ def _receive(run) -> None:
     policy = settings.get("zero_value_policy") or rules.SKIP_WITH_WARNING
     attach = bool(settings.get("attach_report"))
     today = clock.today()
-    for batch in _chunks(wanted, CHUNK):
+    for batch in chunks(wanted, CHUNK):
         already = integrated(connector, [str(i["id"]) for i in batch])
         refs = _references(run, batch)
         for intervention in batch:
