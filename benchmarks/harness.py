@@ -5,8 +5,10 @@ The database is a temporary SQLite file, or, when ``DATABASE_URL`` is set, a
 PostgreSQL schema of its own (``passerelle_bench``) dropped at the end: the
 benchmark never touches the database's ``public`` schema.
 """
+import cProfile
 import logging
 import os
+import pstats
 import re
 import shutil
 import statistics
@@ -52,7 +54,10 @@ class Figure:
         text_ += f"  rows {self.rows}"
         if "matches" in self.extra:
             text_ += f"  matches {self.extra['matches']}"
-        return text_ + ("" if self.ok else "  ** NOT MET **")
+        text_ += "" if self.ok else "  ** NOT MET **"
+        if "time_shares" in self.extra:
+            text_ += "\n" + " " * 19 + "time in: " + describe_shares(self.extra["time_shares"])
+        return text_
 
     def as_dict(self) -> dict:
         return {"ratio": round(self.ratio, 3), "target": self.target, "baseline_s": round(self.baseline_s, 4),
@@ -85,6 +90,55 @@ def best_of_pair(measured, baseline, repeat: int) -> tuple[tuple[float, float], 
             function()
             bucket.append(time.perf_counter() - start)
     return tuple((min(bucket), statistics.median(bucket)) for bucket in times)
+
+
+# --- What dominates a figure ----------------------------------------------------------
+
+# (part, what its code's file path or built-in's name contains), first match wins: the own
+# time of every profiled function is given to one part.
+PARTS = (
+    ("database", ("sqlite3", "psycopg", "_sqlite", "pq.", "/psycopg/")),
+    ("SQLAlchemy", ("/sqlalchemy/",)),
+    ("templates (Jinja)", ("/jinja2/", "/markupsafe/", "<template>", ".html")),
+    ("XLSX writing", ("/xlsxwriter/", "zlib", "zipfile")),
+    ("XLSX reading", ("/python_calamine/", "python_calamine", "/openpyxl/")),
+    ("PDF (WeasyPrint)", ("/weasyprint/", "/pydyf/", "/fontTools/", "/tinycss2/", "/cssselect2/", "/PIL/")),
+    ("HTTP and waiting for the peer", ("/requests/", "/urllib3/", "http/client", "socket", "select",
+                                       "ssl", "/http/")),
+    ("Flask, Werkzeug, WTForms", ("/flask/", "/werkzeug/", "/flask_admin/", "/wtforms/", "/flask_wtf/",
+                                  "/flask_login/", "/flask_babel/", "/babel/")),
+    ("Passerelle code", tuple(f"/{package}/" for package in
+                              ("core", "rules", "exchange", "views", "spreadsheets", "models", "jobs", "commands"))),
+)
+
+
+def time_shares(function) -> dict[str, float]:
+    """Run ``function()`` once under cProfile; returns each part's share of the time
+    (0..1, largest first) so that a figure says where its time goes. Time spent in other
+    processes (a peer, workers) is not seen, except as waiting on sockets."""
+    profiler = cProfile.Profile()
+    profiler.runcall(function)
+    stats = pstats.Stats(profiler).stats
+    totals: dict[str, float] = {}
+    for (filename, _line, name), (_calls, _primitive, own_time, _cumulative, _callers) in stats.items():
+        part = _part_of(filename if filename != "~" else name)
+        totals[part] = totals.get(part, 0.0) + own_time
+    whole = sum(totals.values()) or 1.0
+    return {part: round(seconds / whole, 3)
+            for part, seconds in sorted(totals.items(), key=lambda item: item[1], reverse=True)}
+
+
+def _part_of(where: str) -> str:
+    where = where.replace("\\", "/")
+    for part, needles in PARTS:
+        if any(needle in where for needle in needles):
+            return part
+    return "other Python (standard library, built-ins)"
+
+
+def describe_shares(shares: dict[str, float], parts: int = 4) -> str:
+    """'database 48 %, SQLAlchemy 21 %, …' — the largest parts."""
+    return ", ".join(f"{part} {share * 100:.0f} %" for part, share in list(shares.items())[:parts])
 
 
 # --- The benchmark's app and database ----------------------------------------------------

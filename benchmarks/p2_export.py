@@ -17,7 +17,7 @@ import xlsxwriter
 from benchmarks import memprobe
 from benchmarks.datasets import DATASETS, EXPORT_DATASET
 from benchmarks.harness import (
-    Figure, analyze, bench_app, best_of_pair, bulk_insert, create_tenant_user, dialect_name, login,
+    Figure, analyze, bench_app, best_of_pair, bulk_insert, create_tenant_user, dialect_name, login, time_shares,
 )
 
 SMALL, LARGE = 20_000, 200_000
@@ -104,6 +104,7 @@ def run(dataset_name: str | None = None, repeat: int = 3, large: int = LARGE, sm
                 raise RuntimeError(f"the export has {len(cells) - 1} rows, expected {large}")
             (measured, measured_median), (baseline, baseline_median) = best_of_pair(
                 lambda: _export_to(client, url), lambda: write_bare(bare, cells), repeat)
+            shares = time_shares(lambda: _export_to(client, url))
     finally:
         for path in (exported, bare):
             if os.path.exists(path):
@@ -116,7 +117,7 @@ def run(dataset_name: str | None = None, repeat: int = 3, large: int = LARGE, sm
         "peak_mb": peak_large, "peak_mb_small": peak_small, "rows_small": small,
         "peak_target_mb": MEMORY_LIMIT_MB, "memory_ok": memory_ok, "cells": sum(len(row) for row in cells),
         "baseline_median_s": round(baseline_median, 4), "measured_median_s": round(measured_median, 4),
-        "database": database, "dataset": dataset.resource,
+        "database": database, "dataset": dataset.resource, "time_shares": shares,
     })
     report(figure.line())
     return figure.as_dict()
