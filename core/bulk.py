@@ -8,6 +8,9 @@ the driver takes, a date its ISO text on SQLite), exactly as SQLAlchemy would
 convert them. A column a row leaves out takes its Python default (a callable one
 is called once for the whole insert).
 """
+from operator import itemgetter
+from types import FunctionType
+
 from sqlalchemy import insert
 from sqlalchemy.exc import DBAPIError
 
@@ -28,18 +31,19 @@ def fast_insert(table, rows: list[dict], connection=None) -> None:
             continue
         default = column.default
         defaults[column.key] = default.arg(None) if default.is_callable else default.arg if default.is_scalar else None
-    if defaults:
-        rows = [{**defaults, **row} for row in rows]
-        keys += list(defaults)
+    keys += list(defaults)
     compiled = insert(table).compile(dialect=dialect, column_keys=keys)
-    processors = {key: table.c[key].type.dialect_impl(dialect).bind_processor(dialect) for key in keys}
-    if compiled.positional:
-        order = list(compiled.positiontup)
-        plan = [(key, processors[key]) for key in order]
-        parameters = [tuple(process(row[key]) if process else row[key] for key, process in plan) for row in rows]
-    else:
-        plan = [(key, processors[key]) for key in keys]
-        parameters = [{key: process(row[key]) if process else row[key] for key, process in plan} for row in rows]
+    order = list(compiled.positiontup) if compiled.positional else keys
+    columns = []  # converted column by column: one bind processor call per value, no Python loop per row
+    for key in order:
+        process = table.c[key].type.dialect_impl(dialect).bind_processor(dialect)
+        if key in defaults:
+            columns.append([process(defaults[key]) if process else defaults[key]] * len(rows))
+            continue
+        values = list(map(itemgetter(key), rows))
+        columns.append(_converted(values, process) if process else values)
+    parameters = list(zip(*columns)) if compiled.positional else [dict(zip(order, values))
+                                                                   for values in zip(*columns)]
     cursor = connection.connection.driver_connection.cursor()
     statement = str(compiled)
     try:
@@ -48,3 +52,18 @@ def fast_insert(table, rows: list[dict], connection=None) -> None:
         raise DBAPIError.instance(statement, None, error, dialect.dbapi.Error, dialect=dialect) from error
     finally:
         cursor.close()
+
+
+def _converted(values: list, process) -> list:
+    """``values`` through ``process``; through a Python one (dates and times), a value
+    repeated (the run's time stamp, the file's date) converted once."""
+    if not isinstance(process, FunctionType):  # compiled: as fast as a look-up
+        return list(map(process, values))
+    try:
+        distinct = set(values)
+    except TypeError:  # unhashable (JSON)
+        return list(map(process, values))
+    if len(distinct) > len(values) // 2:
+        return list(map(process, values))
+    converted = {value: process(value) for value in distinct}
+    return list(map(converted.__getitem__, values))

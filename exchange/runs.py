@@ -115,11 +115,18 @@ class Run:
 
     def item(self, type_: str, identifier: str, state: str, message: str = "", batch: str = "") -> None:
         """Record one item (outside an open document transaction)."""
-        self.counts[state] += 1
-        self.processed += 1
-        self._buffer.append({"run_id": self.id, "type": type_, "identifier": str(identifier)[:250],
-                             "state": state, "message": str(message or ""), "batch": batch[:250],
-                             "created_at": utcnow()})
+        self.items(type_, [(identifier, state, message, batch)])
+
+    def items(self, type_: str, entries) -> None:
+        """Record the items (identifier, state, message, batch) of a batch at once (outside an
+        open document transaction): one time stamp, one check of the flush."""
+        now, counts, buffer = utcnow(), self.counts, self._buffer
+        before = len(buffer)
+        for identifier, state, message, batch in entries:
+            counts[state] += 1
+            buffer.append({"run_id": self.id, "type": type_, "identifier": str(identifier)[:250], "state": state,
+                           "message": str(message or ""), "batch": batch[:250], "created_at": now})
+        self.processed += len(buffer) - before
         self.flush()
 
     def flush(self, force: bool = False) -> None:

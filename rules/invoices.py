@@ -50,12 +50,18 @@ def compute_totals(invoice: Invoice) -> None:
         line.amount = line_amount(line.quantity, line.unit_price)
         rate = Decimal(line.vat_rate.rate) if line.vat_rate is not None else Decimal(0)
         bases[rate] += line.amount
+    invoice.total_excl_vat, invoice.total_vat, invoice.total_incl_vat = totals_of(
+        bases, getattr(invoice, "reverse_charge", False))
+
+
+def totals_of(bases: dict[Decimal, Decimal], reverse_charge: bool = False) -> tuple[Decimal, Decimal, Decimal]:
+    """(excluding VAT, VAT, including VAT) of the line amounts summed by VAT rate: VAT per
+    rate on the sum of its lines. ``compute_totals`` on objects; a bulk engine that holds
+    plain rows (the CSV reception) sums its amounts by rate and calls this directly."""
     excl = sum(bases.values(), Decimal(0)).quantize(CENT)
-    vat = sum(((base * rate / 100).quantize(CENT, ROUND_HALF_UP) for rate, base in bases.items()), Decimal(0))
-    if getattr(invoice, "reverse_charge", False):
-        vat = Decimal(0)
-    invoice.total_excl_vat, invoice.total_vat = excl, vat.quantize(CENT)
-    invoice.total_incl_vat = (excl + vat).quantize(CENT)
+    vat = Decimal(0) if reverse_charge else sum(
+        ((base * rate / 100).quantize(CENT, ROUND_HALF_UP) for rate, base in bases.items()), Decimal(0))
+    return excl, vat.quantize(CENT), (excl + vat).quantize(CENT)
 
 
 class LegalItemsMissing(InvoiceError):

@@ -24,8 +24,9 @@ whole and its documents are integrated one by one, each in its own transaction
 "already integrated" and the others go in. The run is audited once
 (``Run.finish``), not row by row.
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
+from operator import itemgetter
 from types import SimpleNamespace
 
 from flask import current_app
@@ -45,7 +46,7 @@ from models import (Article, Client, ClientFamily, Contact, Depot, Establishment
 from models.base import utcnow
 from models.pending import PendingDocument, PendingParty
 from models.sales_documents import SALES_DOCUMENT_MODELS
-from rules.invoices import compute_totals
+from rules.invoices import CENT, line_amount, totals_of
 from rules.mappings import mapped_articles
 from rules.numbering import NumberingError, find_sequence, format_number
 from rules.sales_documents import SalesDocumentError, article_kinds, create_sales_document
@@ -55,6 +56,8 @@ CLIENTS, SUPPLIERS, CONTACTS = Client.__table__, Supplier.__table__, Contact.__t
 RECEIVED = ReceivedDocument.__table__
 PARTY_FIELDS = ("name", "address", "postcode", "city", "email", "phone")
 CHUNK = 500
+UNREAD = ("connector_id", "read_at", "total", "party_name")  # of the pending rows
+LINE_FIELDS = ("article_id", "label", "quantity", "unit_price", "vat_rate_id", "unit_id", "kind", "position")
 
 
 def receive_all(run) -> None:
@@ -83,9 +86,13 @@ def integrate(run, reading=None) -> None:
 
 
 def _pending(run, table, read: list[dict], key: tuple) -> list[dict]:
-    """The connector's pending rows (and, in a dry run, those just read, which replace them)."""
-    rows = [dict(row._mapping) for row in db.session.execute(
-        select(table).where(table.c.connector_id == run.connector.id).order_by(table.c.id))]
+    """The connector's pending rows in the order read (and, in a dry run, those just read,
+    which replace them), without the columns integrating does not read. Sorted here: SQLite
+    would sort the whole rows (their lines) in a temporary file."""
+    result = db.session.execute(select(*[column for column in table.c if column.name not in UNREAD])
+                                .where(table.c.connector_id == run.connector.id))
+    keys = list(result.keys())
+    rows = sorted((dict(zip(keys, row)) for row in result.all()), key=itemgetter("id"))
     db.session.rollback()
     if read:
         fresh = {tuple(row[name] for name in key): row for row in read}
@@ -159,8 +166,8 @@ def _write_parties(writes: PartyWrites) -> None:
 
 
 def _record(run, outcomes) -> None:
-    for party, state, message in outcomes:
-        run.item("party", party["code"], state, message, party.get("file_name") or "")
+    run.items("party", [(party["code"], state, message, party.get("file_name") or "")
+                        for party, state, message in outcomes])
 
 
 def _integrate_parties(run, parties: list[dict]) -> set:
@@ -260,8 +267,16 @@ class Settings:
     establishment_id: int | None
     depot_id: int | None
     origin: str
-    vat_rates: dict
-    rate_objects: dict = None  # the rate text of a line -> (rate, VAT rate id), filled as lines come
+    vat_rates: dict  # rate -> VAT rate id
+    rates: dict = field(default_factory=dict)  # the rate text of a line -> (rate, VAT rate id or None)
+
+    def rate_of(self, text: str) -> tuple[Decimal, int | None]:
+        """A line's rate and its parameter (None: no VAT rate parameter has it), read once per text."""
+        found = self.rates.get(text)
+        if found is None:
+            rate = Decimal(text).quantize(CENT)
+            found = self.rates[text] = (rate, self.vat_rates.get(rate))
+        return found
 
 
 def _received_message(record, document) -> tuple[str, str]:
@@ -278,7 +293,7 @@ def _integrate_documents(run, documents: list[dict], dry_clients: set) -> None:
     config = Settings(settings.get("document_type") or "order",
                       _id_by_code(Establishment, tenant_id, settings.get("establishment")),
                       _id_by_code(Depot, tenant_id, settings.get("depot")), origin_of(connector),
-                      _vat_rates(tenant_id), {})
+                      _vat_rates(tenant_id))
     sequence_id = None
     size = current_app.config["CSV_EXCHANGE_BATCH_SIZE"]
     for batch in chunks(documents, size):
@@ -286,28 +301,32 @@ def _integrate_documents(run, documents: list[dict], dry_clients: set) -> None:
         mapped = mapped_articles(connector.id, [line["code"] for document in batch for line in document["lines"]])
         clients = {code: row.id for code, row in _ids_by_code(CLIENTS, tenant_id,
                                                                   [d["party_code"] for d in batch]).items()}
-        articles = {row.id: row.unit_id for row in db.session.execute(
+        units = {row.id: row.unit_id for row in db.session.execute(
             select(Article.id, Article.unit_id).where(Article.tenant_id == tenant_id,
                                                        Article.id.in_(set(mapped.values()))))}
-        kinds = article_kinds(tenant_id, articles)
+        kinds = article_kinds(tenant_id, units)
+        articles = {code: (article_id, kinds.get(article_id, "supply"), units.get(article_id))
+                    for code, article_id in mapped.items()}  # by external code: what a line takes
         received_states = {key: (record.content_hash, record.document_id) for key, record in received.items()}
         db.session.rollback()
-        ready, skipped = [], []
+        ready, skipped, refused = [], [], []
         for document in batch:
             reference = document["reference"]
             if reference in received_states:
                 record = SimpleNamespace(content_hash=received_states[reference][0])
                 skipped.append((document, *_received_message(record, document)))
                 continue
-            problem = _problem(document, mapped, clients, config, run.dry_run and document["party_code"] in dry_clients)
+            problem = _problem(document, articles, clients, config,
+                               run.dry_run and document["party_code"] in dry_clients)
             if problem:
-                run.item("document", reference, "error", problem, document.get("file_name") or "")
+                refused.append((reference, "error", problem, document.get("file_name") or ""))
                 continue
-            ready.append(_prepared(document, mapped, clients, articles, kinds, config))
+            ready.append(_prepared(document, articles, clients, config, tenant_id))
+        run.items("document", refused)
         if skipped:
             _in_one_transaction(run, lambda: _delete_pending(DOCUMENTS, [d.get("id") for d, *_rest in skipped]))
-            for document, state, message in skipped:
-                run.item("document", document["reference"], state, message, document.get("file_name") or "")
+            run.items("document", [(document["reference"], state, message, document.get("file_name") or "")
+                                   for document, state, message in skipped])
         if not ready:
             continue
         if sequence_id is None:
@@ -332,64 +351,48 @@ def _integrate_documents(run, documents: list[dict], dry_clients: set) -> None:
             continue
         created = dict(zip((document.reference for document in writable), numbers))
         template, integrated = _("Document %(number)s created as a draft."), _("Document integrated.")
-        for document in ready:  # in the order of the file, as a dry run reports them too
-            number = created.get(document.reference)
-            message = template % {"number": number} if number else integrated
-            run.item("document", document.reference, "ok", message, document.file_name)
+        run.items("document", [  # in the order of the file, as a dry run reports them too
+            (document.reference, "ok", template % {"number": created[document.reference]}
+             if document.reference in created else integrated, document.file_name) for document in ready])
 
 
-def _problem(document, mapped, clients, config, created_by_dry_run: bool) -> str:
-    unmapped = sorted({line["code"] for line in document["lines"]} - set(mapped))
+def _problem(document, articles, clients, config, created_by_dry_run: bool) -> str:
+    lines = document["lines"]
+    unmapped = {line["code"] for line in lines} - articles.keys()
     if unmapped:
-        return _("Articles without mapping: %(codes)s (the document stays pending).", codes=", ".join(unmapped))
+        return _("Articles without mapping: %(codes)s (the document stays pending).",
+                 codes=", ".join(sorted(unmapped)))
     if document["party_code"] not in clients and not created_by_dry_run:
         return _("Unknown client %(code)s: send its parties file or create it (the document stays pending).",
                  code=document["party_code"])
-    rates = sorted({Decimal(line["vat_rate"]).quantize(Decimal("0.01")) for line in document["lines"]}
-                   - set(config.vat_rates))
+    rates = sorted({rate for rate, rate_id in map(config.rate_of, {line["vat_rate"] for line in lines})
+                    if rate_id is None})
     if rates:
         return _("No VAT rate parameter for the rate %(rates)s (the document stays pending).",
                  rates=", ".join(f"{rate.normalize():f}".replace(".", ",") for rate in rates))
     return ""
 
 
-class _Line:
-    """A line as ``rules.invoices.compute_totals`` reads it (and the row written)."""
-
-    __slots__ = ("position", "article_id", "label", "kind", "quantity", "unit_price", "amount", "vat_rate_id",
-                 "unit_id", "vat_rate")
-
-    def __init__(self, position, article_id, label, kind, quantity, unit_price, vat_rate_id, unit_id, vat_rate):
-        self.position, self.article_id, self.label, self.kind = position, article_id, label, kind
-        self.quantity, self.unit_price, self.vat_rate_id, self.unit_id = quantity, unit_price, vat_rate_id, unit_id
-        self.vat_rate, self.amount = vat_rate, None
-
-
-class _Rate:
-    __slots__ = ("rate",)
-
-    def __init__(self, rate):
-        self.rate = rate
-
-
-def _prepared(document, mapped, clients, articles, kinds, config) -> SimpleNamespace:
-    lines = []
-    rates = config.rate_objects
+def _prepared(document, articles, clients, config, tenant_id: int) -> SimpleNamespace:
+    """A document checked by ``_problem``, ready to write: its line rows (all but the link
+    to the header) and its totals by the invoices' rules (line amounts, VAT per rate on the
+    sum of its lines), in Decimal, without an object per line."""
+    lines, bases, rates = [], {}, config.rates
     for position, line in enumerate(document["lines"], start=1):
-        article_id = mapped[line["code"]]
-        rate = rates.get(line["vat_rate"])
-        if rate is None:
-            value = Decimal(line["vat_rate"]).quantize(Decimal("0.01"))
-            rate = rates[line["vat_rate"]] = (_Rate(value), config.vat_rates[value])
-        lines.append(_Line(position, article_id, line["label"], kinds.get(article_id, "supply"),
-                           Decimal(line["quantity"]), Decimal(line["unit_price"]), rate[1], articles.get(article_id),
-                           rate[0]))
-    prepared = SimpleNamespace(pending_id=document.get("id"), reference=document["reference"],
-                               document_date=document["document_date"], client_id=clients.get(document["party_code"]),
-                               payment_method=document["payment_method"], content_hash=document["content_hash"],
-                               file_name=document.get("file_name") or "", lines=lines)
-    compute_totals(prepared)  # the invoices' rule: line amounts, VAT per rate on the sum of its lines
-    return prepared
+        article_id, kind, unit_id = articles[line["code"]]
+        rate, rate_id = rates.get(line["vat_rate"]) or config.rate_of(line["vat_rate"])
+        quantity, unit_price = Decimal(line["quantity"]), Decimal(line["unit_price"])
+        amount = line_amount(quantity, unit_price)
+        bases[rate] = bases.get(rate, 0) + amount
+        lines.append({"tenant_id": tenant_id, "position": position, "label": line["label"],
+                      "kind": kind, "quantity": quantity, "unit_price": unit_price, "amount": amount,
+                      "article_id": article_id, "vat_rate_id": rate_id, "unit_id": unit_id})
+    excl, vat, incl = totals_of(bases)
+    return SimpleNamespace(pending_id=document.get("id"), reference=document["reference"],
+                           document_date=document["document_date"], client_id=clients.get(document["party_code"]),
+                           payment_method=document["payment_method"], content_hash=document["content_hash"],
+                           file_name=document.get("file_name") or "", lines=lines, total_excl_vat=excl,
+                           total_vat=vat, total_incl_vat=incl)
 
 
 def _take_numbers(sequence_id: int, count: int, last_date) -> list[tuple[int, str]]:
@@ -423,10 +426,11 @@ def _write_batch(run, documents, sequence_id: int, config: Settings) -> list[str
         by_number.update(db.session.execute(select(headers.c.number, headers.c.id).where(
             headers.c.tenant_id == tenant_id, headers.c.number.in_(part))).all())
     ids = [by_number[formatted] for _number, formatted in numbers]
-    line_rows = [{"tenant_id": tenant_id, parent: document_id, "position": line.position, "label": line.label,
-                  "kind": line.kind, "quantity": line.quantity, "unit_price": line.unit_price, "amount": line.amount,
-                  "article_id": line.article_id, "vat_rate_id": line.vat_rate_id, "unit_id": line.unit_id}
-                 for document, document_id in zip(documents, ids) for line in document.lines]
+    line_rows = []
+    for document, document_id in zip(documents, ids):
+        for line in document.lines:
+            line[parent] = document_id
+        line_rows.extend(document.lines)
     fast_insert(lines_table, line_rows)
     fast_insert(RECEIVED, [
         {"tenant_id": tenant_id, "connector_id": run.connector.id, "external_key": document.reference,
@@ -444,9 +448,7 @@ def _one_by_one(run, document, config: Settings) -> None:
         try:
             created = create_sales_document(
                 config.document_type, tenant_id, client_id=document.client_id, document_date=document.document_date,
-                lines=[{"article_id": line.article_id, "label": line.label, "quantity": line.quantity,
-                        "unit_price": line.unit_price, "vat_rate_id": line.vat_rate_id, "unit_id": line.unit_id,
-                        "kind": line.kind, "position": line.position} for line in document.lines],
+                lines=[{name: line[name] for name in LINE_FIELDS} for line in document.lines],
                 establishment_id=config.establishment_id, depot_id=config.depot_id,
                 payment_method=document.payment_method, external_reference=document.reference,
                 origin=config.origin)
