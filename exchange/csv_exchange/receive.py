@@ -421,10 +421,11 @@ def _write_batch(run, documents, sequence_id: int, config: Settings) -> list[str
              "depot_id": config.depot_id, "numbering_sequence_id": sequence_id, "created_at": now}
             for document, (number, formatted) in zip(documents, numbers)]
     fast_insert(headers, rows)  # no RETURNING: on SQLite it would go row by row
-    by_number = {}
-    for part in chunks([formatted for _number, formatted in numbers], CHUNK):
-        by_number.update(db.session.execute(select(headers.c.number, headers.c.id).where(
-            headers.c.tenant_id == tenant_id, headers.c.number.in_(part))).all())
+    # their ids by their numbers, consecutive in the sequence: one range of its index (a row of
+    # the range with another number, from before a change of prefix, is not one of these)
+    by_number = dict(db.session.execute(select(headers.c.number, headers.c.id).where(
+        headers.c.numbering_sequence_id == sequence_id,
+        headers.c.sequence_number.between(numbers[0][0], numbers[-1][0]))).all())
     ids = [by_number[formatted] for _number, formatted in numbers]
     line_rows = []
     for document, document_id in zip(documents, ids):
