@@ -9,9 +9,11 @@ An engine receives a ``Run``: it declares its total, wraps every document in
 ``run.document(type, identifier)`` (the document's own transaction, rolled back
 in a dry run or on ``ItemError``) and may record items directly with
 ``run.item`` outside documents (skips). Items and counts are written on their own
-connection in batches (every 500 items or every second), after the document's
+connection in batches (every 5,000 items or every second), after the document's
 commit, so that progress is visible to the polling screen, and a dry run reports
-exactly what the real run would.
+exactly what the real run would. An engine writing a batch of documents in one
+transaction gives its items with ``items_with_batch`` inside it: they are committed
+with the batch instead of by a commit of their own.
 """
 import logging
 import threading
@@ -78,6 +80,7 @@ class Run:
     lease_lost: threading.Event = field(default_factory=threading.Event)
     _buffer: list = field(default_factory=list)
     _flushed_at: float = field(default_factory=time.monotonic)
+    _staged: list | None = None                    # the items of a batch's open transaction
 
     @property
     def settings(self) -> dict:
@@ -120,14 +123,54 @@ class Run:
     def items(self, type_: str, entries) -> None:
         """Record the items (identifier, state, message, batch) of a batch at once (outside an
         open document transaction): one time stamp, one check of the flush."""
-        now, counts, buffer = utcnow(), self.counts, self._buffer
-        before = len(buffer)
-        for identifier, state, message, batch in entries:
-            counts[state] += 1
-            buffer.append({"run_id": self.id, "type": type_, "identifier": str(identifier)[:250], "state": state,
-                           "message": str(message or ""), "batch": batch[:250], "created_at": now})
-        self.processed += len(buffer) - before
+        rows = self._rows(type_, entries)
+        self._count(rows)
+        self._buffer.extend(rows)
         self.flush()
+
+    def items_with_batch(self, type_: str, entries) -> None:
+        """The items of a batch written in one transaction by the engine, called inside it: in a
+        real run they are written there (after those buffered before, with the run's counts), so
+        they are committed with the batch's documents, without a commit of their own; the engine
+        then calls ``batch_ended``. A dry run's batch is rolled back: its items are buffered."""
+        rows = self._rows(type_, entries)
+        if self.dry_run:
+            self._staged = rows
+            return
+        written = self._buffer + rows
+        fast_insert(ITEMS, written)
+        counts = dict(self.counts)
+        for row in rows:
+            counts[row["state"]] += 1
+        db.session.execute(update(RUNS).where(RUNS.c.id == self.id).values(
+            **self._progress_values(counts, self.processed + len(rows))))
+        self._staged = rows
+
+    def batch_ended(self, committed: bool) -> None:
+        """After the transaction of ``items_with_batch``: its items counted if it was committed
+        (and, in a dry run, buffered), forgotten if it was rolled back."""
+        rows, self._staged = self._staged, None
+        if not committed or rows is None:
+            return
+        self._count(rows)
+        if self.dry_run:
+            self._buffer.extend(rows)
+            self.flush()
+            return
+        self._buffer.clear()
+        self._flushed_at = time.monotonic()
+
+    def _rows(self, type_: str, entries) -> list[dict]:
+        now = utcnow()
+        return [{"run_id": self.id, "type": type_, "identifier": str(identifier)[:250], "state": state,
+                 "message": str(message or ""), "batch": batch[:250], "created_at": now}
+                for identifier, state, message, batch in entries]
+
+    def _count(self, rows: list[dict]) -> None:
+        counts = self.counts
+        for row in rows:
+            counts[row["state"]] += 1
+        self.processed += len(rows)
 
     def flush(self, force: bool = False) -> None:
         if not force and len(self._buffer) < FLUSH_ITEMS and time.monotonic() - self._flushed_at < FLUSH_SECONDS:
@@ -138,10 +181,11 @@ class Run:
         self._buffer.clear()
         self._flushed_at = time.monotonic()
 
-    def _progress_values(self) -> dict:
-        return {"total": self.total, "processed": self.processed, "ok_count": self.counts["ok"],
-                "skipped_count": self.counts["skipped"], "warning_count": self.counts["warning"],
-                "error_count": self.counts["error"]}
+    def _progress_values(self, counts: dict | None = None, processed: int | None = None) -> dict:
+        counts = self.counts if counts is None else counts
+        return {"total": self.total, "processed": self.processed if processed is None else processed,
+                "ok_count": counts["ok"], "skipped_count": counts["skipped"], "warning_count": counts["warning"],
+                "error_count": counts["error"]}
 
     def finish(self, failed_message: str | None, actor: tuple) -> str:
         """Close the run (unless another process closed it meanwhile) and audit it once."""

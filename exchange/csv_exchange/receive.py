@@ -155,7 +155,7 @@ def _plan_parties(parties, existing, families) -> PartyWrites:
     return writes
 
 
-def _write_parties(writes: PartyWrites) -> None:
+def _write_parties(run, writes: PartyWrites, record: bool = True) -> None:
     for kind, table in (("CLIENT", CLIENTS), ("FOURNISSEUR", SUPPLIERS)):
         fast_insert(table, writes.inserts[kind])
         if writes.updates[kind]:
@@ -163,11 +163,9 @@ def _write_parties(writes: PartyWrites) -> None:
                                .values({name: bindparam(f"b_{name}") for name in PARTY_FIELDS}),
                                writes.updates[kind], execution_options={"synchronize_session": False})
     _delete_pending(PARTIES, writes.done)
-
-
-def _record(run, outcomes) -> None:
-    run.items("party", [(party["code"], state, message, party.get("file_name") or "")
-                        for party, state, message in outcomes])
+    if record:
+        run.items_with_batch("party", [(party["code"], state, message, party.get("file_name") or "")
+                                       for party, state, message in writes.outcomes])
 
 
 def _integrate_parties(run, parties: list[dict]) -> set:
@@ -188,13 +186,14 @@ def _integrate_parties(run, parties: list[dict]) -> set:
         if run.dry_run:
             dry_clients.update(row["code"] for row in writes.inserts["CLIENT"])
             dry_suppliers.update(row["code"] for row in writes.inserts["FOURNISSEUR"])
-        if _in_one_transaction(run, lambda: _write_parties(writes)):
-            _record(run, writes.outcomes)
+        written = _in_one_transaction(run, lambda: _write_parties(run, writes))
+        run.batch_ended(written)
+        if written:
             continue
         for party in batch:  # the database refused the batch: each party on its own
             with run.document("party", party["code"], party.get("file_name") or "") as outcome:
                 one = _plan_parties([party], existing, families)
-                _write_parties(one)
+                _write_parties(run, one, record=False)
                 _party, state, message = one.outcomes[0]
                 if state == "skipped":
                     outcome.skip(message)
@@ -336,9 +335,10 @@ def _integrate_documents(run, documents: list[dict], dry_clients: set) -> None:
                 raise RunFailed(str(error))
             db.session.rollback()
         writable = [document for document in ready if document.client_id is not None]
-        numbers = []
-        if writable and not _in_one_transaction(
-                run, lambda: numbers.extend(_write_batch(run, writable, sequence_id, config))):
+        written = bool(writable) and _in_one_transaction(run, lambda: _write_batch(run, ready, writable, sequence_id,
+                                                                                  config))
+        run.batch_ended(written)
+        if writable and not written:
             for document in ready:
                 if document.client_id is None:
                     run.item("document", document.reference, "ok", _("Document integrated."), document.file_name)
@@ -349,11 +349,8 @@ def _integrate_documents(run, documents: list[dict], dry_clients: set) -> None:
             _in_one_transaction(run, lambda: _delete_pending(
                 DOCUMENTS, [d.pending_id for d in writable if d.reference in keys]))
             continue
-        created = dict(zip((document.reference for document in writable), numbers))
-        template, integrated = _("Document %(number)s created as a draft."), _("Document integrated.")
-        run.items("document", [  # in the order of the file, as a dry run reports them too
-            (document.reference, "ok", template % {"number": created[document.reference]}
-             if document.reference in created else integrated, document.file_name) for document in ready])
+        if not writable:  # a dry run's documents of clients it "created"
+            run.items("document", _integrated(ready, {}))
 
 
 def _problem(document, articles, clients, config, created_by_dry_run: bool) -> str:
@@ -407,7 +404,16 @@ def _take_numbers(sequence_id: int, count: int, last_date) -> list[tuple[int, st
     return [(number, format_number(prefix, padding, number)) for number in range(highest - count + 1, highest + 1)]
 
 
-def _write_batch(run, documents, sequence_id: int, config: Settings) -> list[str]:
+def _integrated(ready, created: dict) -> list[tuple]:
+    """The items of ``ready`` documents once written (``created``: their numbers by reference),
+    in the order of the file, as a dry run reports them too."""
+    template, integrated = _("Document %(number)s created as a draft."), _("Document integrated.")
+    return [(document.reference, "ok", template % {"number": created[document.reference]}
+             if document.reference in created else integrated, document.file_name) for document in ready]
+
+
+def _write_batch(run, ready, documents, sequence_id: int, config: Settings) -> None:
+    """``documents`` (those of ``ready`` with a client) written, and the items of ``ready``."""
     header_model, line_model = SALES_DOCUMENT_MODELS[config.document_type]
     headers, lines_table = header_model.__table__, line_model.__table__
     parent = next(fk.parent.name for fk in lines_table.foreign_keys if fk.column.table is headers)
@@ -438,7 +444,8 @@ def _write_batch(run, documents, sequence_id: int, config: Settings) -> list[str
          "document_type": config.document_type, "document_id": document_id, "content_hash": document.content_hash,
          "run_id": run.id, "received_at": now} for document, document_id in zip(documents, ids)])
     _delete_pending(DOCUMENTS, [document.pending_id for document in documents])
-    return [formatted for _number, formatted in numbers]
+    run.items_with_batch("document", _integrated(ready, {
+        document.reference: formatted for document, (_number, formatted) in zip(documents, numbers)}))
 
 
 def _one_by_one(run, document, config: Settings) -> None:
