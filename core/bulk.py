@@ -1,5 +1,5 @@
-"""Bulk inserts at the speed of the driver: one compiled ``INSERT`` and plain tuples,
-inside the session's transaction.
+"""Bulk inserts at the speed of the driver: multi-row ``INSERT`` statements of plain
+values, inside the session's transaction.
 
 SQLAlchemy's Core ``executemany`` builds a parameter dictionary per row through the
 compiler (about as long as the insert itself on SQLite); here the values only go
@@ -8,11 +8,13 @@ the driver takes, a date its ISO text on SQLite), exactly as SQLAlchemy would
 convert them. A column a row leaves out takes its Python default (a callable one
 is called once for the whole insert).
 
-On SQLite the rows go as multi-row ``INSERT … VALUES (…), (…)`` statements of up to
-the dialect's ``insertmanyvalues`` page (what SQLAlchemy's "insertmanyvalues" does):
-one statement per row costs a statement journal per row on a table with triggers (the
-search index of clients: 16 KB written per row) and about 40 % more time elsewhere.
-Elsewhere (psycopg: pipelined) the driver's ``executemany``.
+The rows go as multi-row ``INSERT … VALUES (…), (…)`` statements of up to the
+dialect's ``insertmanyvalues`` page (what SQLAlchemy's "insertmanyvalues" does): on
+SQLite one statement per row costs a statement journal per row on a table with
+triggers (the search index of clients: 16 KB written per row) and about 40 % more
+time elsewhere. With psycopg 3 (PostgreSQL) they go by ``COPY … FROM STDIN``: one
+statement per row costs the server a statement per row, even pipelined, and psycopg
+parses a long multi-row statement again for every page, in Python.
 """
 from itertools import chain
 from operator import itemgetter
@@ -38,26 +40,30 @@ def fast_insert(table, rows: list[dict], connection=None) -> None:
             continue
         default = column.default
         defaults[column.key] = default.arg(None) if default.is_callable else default.arg if default.is_scalar else None
+    if dialect.paramstyle not in PLACEHOLDERS:  # another driver: SQLAlchemy's own executemany
+        connection.execute(insert(table), [{**defaults, **row} for row in rows])
+        return
     keys += list(defaults)
-    compiled = insert(table).compile(dialect=dialect, column_keys=keys)
-    order = list(compiled.positiontup) if compiled.positional else keys
     columns = []  # converted column by column: one bind processor call per value, no Python loop per row
-    for key in order:
+    for key in keys:
         process = table.c[key].type.dialect_impl(dialect).bind_processor(dialect)
         if key in defaults:
             columns.append([process(defaults[key]) if process else defaults[key]] * len(rows))
             continue
         values = list(map(itemgetter(key), rows))
         columns.append(_converted(values, process) if process else values)
-    parameters = list(zip(*columns)) if compiled.positional else [dict(zip(order, values))
-                                                                   for values in zip(*columns)]
+    rows_values = list(zip(*columns))
     cursor = connection.connection.driver_connection.cursor()
-    statement = str(compiled)
+    statement = ""
     try:
-        if dialect.paramstyle == "qmark" and _values_group(statement, len(order)):
-            _insert_many_values(cursor, statement, parameters, dialect)
+        if hasattr(cursor, "copy"):  # psycopg 3: COPY, no statement for the driver to parse
+            statement = f"COPY {_columns(table, keys, dialect)} FROM STDIN"
+            with cursor.copy(statement) as copy:
+                for values in rows_values:
+                    copy.write_row(values)
         else:
-            cursor.executemany(statement, parameters)
+            for statement, parameters in _pages(table, keys, rows_values, dialect):
+                cursor.execute(statement, parameters)
     except dialect.dbapi.Error as error:  # as SQLAlchemy raises it: IntegrityError on a unique key…
         raise DBAPIError.instance(statement, None, error, dialect.dbapi.Error, dialect=dialect) from error
     finally:
@@ -79,18 +85,22 @@ def _converted(values: list, process) -> list:
     return list(map(converted.__getitem__, values))
 
 
-def _values_group(statement: str, width: int) -> str:
-    """The ``(?, ?, …)`` a one-row qmark ``INSERT`` ends with, or "" when it is not that."""
-    _head, found, group = statement.rpartition(" VALUES ")
-    return group if found and group == "(" + ", ".join(["?"] * width) + ")" else ""
+PLACEHOLDERS = {"qmark": "?", "pyformat": "%s", "format": "%s"}  # positional, of the drivers
 
 
-def _insert_many_values(cursor, statement: str, parameters: list[tuple], dialect) -> None:
-    width = len(parameters[0])
-    head, _values, group = statement.rpartition(" VALUES ")
-    page = max(1, min(dialect.insertmanyvalues_page_size, dialect.insertmanyvalues_max_parameters // width))
-    full = f"{head} VALUES {', '.join([group] * page)}"
-    for start in range(0, len(parameters), page):
-        part = parameters[start:start + page]
-        sql = full if len(part) == page else f"{head} VALUES {', '.join([group] * len(part))}"
-        cursor.execute(sql, list(chain.from_iterable(part)))
+def _columns(table, keys: list, dialect) -> str:
+    """``t (a, b)``, quoted as the dialect quotes them."""
+    preparer = dialect.identifier_preparer
+    return f"{preparer.format_table(table)} ({', '.join(preparer.format_column(table.c[key]) for key in keys)})"
+
+
+def _pages(table, keys: list, rows_values: list[tuple], dialect):
+    """(statement, parameters) of pages of rows, each one ``INSERT INTO t (a, b) VALUES (…), (…)``
+    of positional parameters (an ``INSERT``'s values take the types of their columns: no cast)."""
+    head = f"INSERT INTO {_columns(table, keys, dialect)} VALUES "
+    group = "(" + ", ".join([PLACEHOLDERS[dialect.paramstyle]] * len(keys)) + ")"
+    page = max(1, min(dialect.insertmanyvalues_page_size, dialect.insertmanyvalues_max_parameters // len(keys)))
+    full = head + ", ".join([group] * page)
+    for start in range(0, len(rows_values), page):
+        part = rows_values[start:start + page]
+        yield full if len(part) == page else head + ", ".join([group] * len(part)), list(chain.from_iterable(part))

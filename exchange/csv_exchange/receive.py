@@ -111,7 +111,7 @@ def _ids_by_code(table, tenant_id: int, codes, columns=()) -> dict:
     codes = list(dict.fromkeys(codes))
     for part in chunks(codes, CHUNK):
         for row in db.session.execute(select(table.c.id, table.c.code, *[table.c[name] for name in columns])
-                                      .where(table.c.tenant_id == tenant_id, table.c.code.in_(part))):
+                                      .where(table.c.tenant_id == tenant_id, table.c.code.in_(part))).all():
             found[row.code] = row
     return found
 
