@@ -14,12 +14,15 @@ sequence.
 Speed (P1) with every document whole or absent: documents are integrated by
 batches of ``CSV_EXCHANGE_BATCH_SIZE``. Everything that can refuse a document is
 checked in Python before writing (look-ups batched: one query per batch for
-received keys, mappings, clients, articles); the batch is then written in one
-transaction with Core bulk inserts: its numbers taken at once (one ``UPDATE …
-RETURNING`` of the sequence by the batch's count), headers, lines, received keys,
-pending rows deleted. If the database still refuses the batch (another process
-integrated one of its documents meanwhile: the unique keys), it is rolled back
-whole and its documents are integrated one by one, each in its own transaction
+received keys, mappings, clients, articles), on plain rows (no object per line:
+the line rows are built once, the totals by ``rules.invoices.totals_of`` in
+Decimal); the batch is then written in one transaction with bulk inserts
+(``core.bulk.fast_insert``): its numbers taken at once (one ``UPDATE … RETURNING``
+of the gapless sequence by the batch's count, given back by a rollback), headers,
+lines, received keys, pending rows deleted, and the batch's run items and counts
+(``Run.items_with_batch``: committed with it). If the database still refuses the
+batch (another process integrated one of its documents meanwhile: the unique
+keys), it is rolled back whole and its documents are integrated one by one, each in its own transaction
 (``Run.document``: ``claim`` then ``create_sales_document``), so a loser's item says
 "already integrated" and the others go in. The run is audited once
 (``Run.finish``), not row by row.
