@@ -120,9 +120,22 @@ def _ids_by_code(table, tenant_id: int, codes, columns=()) -> dict:
 
 
 def _delete_pending(table, ids) -> None:
-    ids = [row_id for row_id in ids if row_id is not None]
-    for part in chunks(ids, CHUNK):
-        db.session.execute(delete(table).where(table.c.id.in_(part)))
+    """The pending rows ``ids``, by runs of consecutive ids (rows read from one file in a row:
+    usually one range per batch instead of lists of 500 ids)."""
+    ranges = _runs(sorted({row_id for row_id in ids if row_id is not None}))
+    for part in chunks(ranges, CHUNK // 2):
+        db.session.execute(delete(table).where(or_(*[table.c.id.between(low, high) for low, high in part])))
+
+
+def _runs(ids: list[int]) -> list[tuple[int, int]]:
+    """(first, last) of each run of consecutive integers of sorted ``ids``."""
+    runs = []
+    for row_id in ids:
+        if runs and runs[-1][1] == row_id - 1:
+            runs[-1][1] = row_id
+        else:
+            runs.append([row_id, row_id])
+    return [(low, high) for low, high in runs]
 
 
 # --- parties ----------------------------------------------------------------------------------------
