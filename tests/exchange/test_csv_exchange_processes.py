@@ -133,6 +133,7 @@ def test_the_database_key_refuses_a_document_the_look_up_missed(app, ctx, monkey
         report = runs.summary(runs.run_now(connector, "receive"))
         documents = [item for item in report["items"] if item["type"] == "document"]
         assert [(item["state"], item["message"]) for item in documents] == [("skipped", "Déjà intégré.")] * 3
+        assert sum(report["counts"].values()) == len(report["items"])  # the refused batch's items: neither kept
         db.session.expire_all()
         assert db.session.scalar(select(func.count(DeliveryNote.id))) == 3
         assert db.session.scalar(select(func.count(DeliveryNoteLine.id))) == 5

@@ -1,0 +1,51 @@
+"""``core.bulk.fast_insert``, what the receive and the run items write through: rows over
+several pages (multi-row INSERT on SQLite, COPY on PostgreSQL) come back as written,
+Decimal, dates and missing columns' defaults included, and a unique key refused is the
+``IntegrityError`` SQLAlchemy would raise."""
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from core.bulk import fast_insert
+from core.extensions import db
+from models import Client, VatRate
+from models.pending import PendingDocument
+
+import csv_env
+
+ROWS = 2500  # more than a page of the dialect's insertmanyvalues (1,000 rows)
+
+
+def test_rows_over_several_pages_come_back_as_written(app_ctx, tenants):
+    tenant = tenants["ACME"]
+    fast_insert(VatRate.__table__, [{"tenant_id": tenant, "code": f"R{i:04d}", "label": f"Taux {i}",
+                                     "rate": Decimal(i % 100) + Decimal("0.55")} for i in range(ROWS)])
+    db.session.commit()
+    rates = dict(db.session.execute(select(VatRate.code, VatRate.rate).where(VatRate.tenant_id == tenant)).all())
+    assert len(rates) == ROWS and rates["R0000"] == Decimal("0.55") and rates["R2499"] == Decimal("99.55")
+
+
+def test_dates_and_defaults_of_missing_columns(app_ctx, tenants):
+    tenant = tenants["ACME"]
+    csv_env.dossier(tenant)
+    connector_id = csv_env.connector(tenant).id
+    fast_insert(PendingDocument.__table__, [{"tenant_id": tenant, "connector_id": connector_id,
+                                             "reference": f"F{i}", "document_date": date(2026, 11, 18),
+                                             "lines": [{"code": "A", "quantity": "1"}]} for i in range(3)])
+    db.session.commit()
+    document = db.session.scalar(select(PendingDocument).where(PendingDocument.reference == "F2"))
+    assert document.document_date == date(2026, 11, 18) and document.lines == [{"code": "A", "quantity": "1"}]
+    assert (document.party_code, document.total, document.content_hash) == ("", Decimal("0"), "")
+    assert document.read_at is not None
+
+
+def test_a_unique_key_refused_is_an_integrity_error(app_ctx, tenants):
+    tenant = tenants["ACME"]
+    rows = [{"tenant_id": tenant, "code": "DUP", "name": "Un"}, {"tenant_id": tenant, "code": "DUP", "name": "Deux"}]
+    with pytest.raises(IntegrityError):
+        fast_insert(Client.__table__, rows)
+    db.session.rollback()
+    assert db.session.scalar(select(Client.id).where(Client.code == "DUP")) is None
