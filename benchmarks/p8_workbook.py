@@ -14,7 +14,9 @@ import xlsxwriter
 from python_calamine import CalamineWorkbook
 
 from benchmarks.p2_export import write_rows
-from benchmarks.harness import Figure, analyze, best_of_pair, bench_app, bulk_insert, create_tenant_user
+from benchmarks.harness import (
+    Figure, analyze, best_of_pair, bench_app, bulk_insert, create_tenant_user, dialect_name, time_shares,
+)
 
 ROWS = 10_000
 TARGET = 3.0
@@ -93,6 +95,8 @@ def run(dataset_name: str | None = None, repeat: int = 3, rows: int = ROWS, repo
                 _sheets(bare)
 
             (measured, measured_median), (base, base_median) = best_of_pair(round_trip, baseline, repeat)
+            shares = time_shares(round_trip)
+            database = dialect_name()
     finally:
         for path in (exported, bare):
             if os.path.exists(path):
@@ -100,6 +104,6 @@ def run(dataset_name: str | None = None, repeat: int = 3, rows: int = ROWS, repo
         os.rmdir(work_dir)
     figure = Figure("P8", "P8 params workbook", TARGET, base, measured, per_table * len(tables), {
         "cells": cells, "sheets": len(sheets), "baseline_median_s": round(base_median, 4),
-        "measured_median_s": round(measured_median, 4)})
+        "measured_median_s": round(measured_median, 4), "database": database, "time_shares": shares})
     report(figure.line())
     return figure.as_dict()
