@@ -58,6 +58,7 @@ def write_bare(path: str, sheets) -> None:
 def run(dataset_name: str | None = None, repeat: int = 3, rows: int = ROWS, report=print) -> dict:
     from commands.context import tenant_context
     from core import transaction
+    from core.extensions import db
     from spreadsheets.workbook import import_parameters_workbook, write_parameters_workbook
 
     work_dir = tempfile.mkdtemp(prefix="passerelle-bench-p8-")
@@ -81,6 +82,10 @@ def run(dataset_name: str | None = None, repeat: int = 3, rows: int = ROWS, repo
                 with open(exported, "rb") as handle:
                     data = handle.read()
                 with app.test_request_context(), tenant_context("EMPTY"):
+                    # pysqlite begins no transaction for a SAVEPOINT: the import's own savepoint
+                    # would start it and its release commit it, and the next runs would update
+                    # instead of create. An outer savepoint keeps every run's work undoable.
+                    db.session.begin_nested()
                     result = import_parameters_workbook(data, empty_id)
                     if not result.ok:
                         raise RuntimeError("; ".join(result.messages()[:5]))

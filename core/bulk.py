@@ -1,5 +1,6 @@
 """Bulk inserts at the speed of the driver: one compiled ``INSERT`` and the DB-API
-``executemany`` of plain tuples, inside the session's transaction.
+``executemany`` of plain tuples (on SQLite, one multi-row ``INSERT`` per group of
+rows), inside the session's transaction.
 
 SQLAlchemy's Core ``executemany`` builds a parameter dictionary per row through the
 compiler (about as long as the insert itself on SQLite); here the values only go
@@ -8,10 +9,15 @@ the driver takes, a date its ISO text on SQLite), exactly as SQLAlchemy would
 convert them. A column a row leaves out takes its Python default (a callable one
 is called once for the whole insert).
 """
+import sqlite3
+
 from sqlalchemy import insert
 from sqlalchemy.exc import DBAPIError
 
 from core.extensions import db
+
+GROUP_ROWS = 200
+SQLITE_MAX_VARIABLES = 32766 if sqlite3.sqlite_version_info >= (3, 32, 0) else 999
 
 
 def fast_insert(table, rows: list[dict], connection=None) -> None:
@@ -43,8 +49,25 @@ def fast_insert(table, rows: list[dict], connection=None) -> None:
     cursor = connection.connection.driver_connection.cursor()
     statement = str(compiled)
     try:
-        cursor.executemany(statement, parameters)
+        if dialect.name == "sqlite":
+            _insert_in_groups(cursor, statement, parameters, len(compiled.positiontup))
+        else:
+            cursor.executemany(statement, parameters)
     except dialect.dbapi.Error as error:  # as SQLAlchemy raises it: IntegrityError on a unique key…
         raise DBAPIError.instance(statement, None, error, dialect.dbapi.Error, dialect=dialect) from error
     finally:
         cursor.close()
+
+
+def _insert_in_groups(cursor, statement: str, parameters: list[tuple], width: int) -> None:
+    """SQLite: ``GROUP_ROWS`` rows per ``INSERT … VALUES (…), (…)`` rather than one statement
+    per row: a third of the time on a table with search triggers (P8), the work done once
+    per statement being done once per group."""
+    head, values = statement.split(" VALUES ", 1)
+    per_statement = max(1, min(GROUP_ROWS, SQLITE_MAX_VARIABLES // max(width, 1)))
+    texts = {}
+    for start in range(0, len(parameters), per_statement):
+        group = parameters[start:start + per_statement]
+        if len(group) not in texts:
+            texts[len(group)] = f"{head} VALUES {', '.join([values] * len(group))}"
+        cursor.execute(texts[len(group)], [value for row in group for value in row])
