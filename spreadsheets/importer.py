@@ -5,6 +5,7 @@ relations are given by code; rows are created or updated by code. Every row is
 checked with the same rules as the screens, every error is reported by row and
 column, and the file is imported whole or not at all.
 """
+import itertools
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -235,10 +236,10 @@ def _stand_in(model, columns: dict):
     return model(**columns)
 
 
-def _validated(model, values: dict) -> dict:
-    """``values`` through the model's ``@validates`` methods, as setting them on an
-    object would (a SIRET compacted, a country as its code). They use their value only."""
-    validators = inspect(model).validators
+def _validated(validators, values: dict) -> dict:
+    """``values`` through the model's ``@validates`` methods (``inspect(model).validators``),
+    as setting them on an object would (a SIRET compacted, a country as its code). They
+    use their value only."""
     for name in validators.keys() & values.keys():
         method, _options = validators[name]
         values[name] = method(None, name, values[name])
@@ -273,6 +274,7 @@ class ImportBatch:
         self.checked: dict = {}
         self.first_row: dict = {}
         self.created_ids: dict = {}
+        self._provisional_ids = itertools.count(-1, -1)
 
     def created_id(self, model, code: str) -> int:
         """The id of a row this import created, read (with the table's others) when first needed."""
@@ -284,12 +286,21 @@ class ImportBatch:
 
     def stand_in(self, model, checked: _Checked):
         """The row pointed at as the rules see it: its columns in the database, then its
-        values in the file (its own relations as they were: they are resolved later)."""
+        values and relations in the file. A row to create has a provisional id below
+        zero (``is_created``), so that the rules comparing ids (a subfamily's family, a
+        sequence's establishment) compare rows of this import too."""
         if checked.stand_in is None:
-            columns = dict(checked.existing or {"tenant_id": self.tenant_id})
+            columns = dict(checked.existing or {"tenant_id": self.tenant_id, "id": next(self._provisional_ids)})
             columns.update(checked.plain)
+            for name, target in checked.relations.items():
+                columns[_foreign_key(model, name)] = None if target is None else target.id
             checked.stand_in = _stand_in(model, columns)
         return checked.stand_in
+
+
+def is_created(stand_in) -> bool:
+    """Whether a stand-in is of a row this import creates (not written yet)."""
+    return stand_in.id < 0
 
 
 def _parsed_rows(spec: TableSpec, table: Table, mapping: dict):
@@ -321,6 +332,7 @@ def check_rows(spec: TableSpec, parsed_rows: list, batch: ImportBatch, singleton
     remembered = batch.checked.setdefault(model, {}) if batch.remember or spec.refers_to_itself else None
     first_row = batch.first_row.setdefault(model, {})
     relations = {f.name for f in spec.fields if f.relation}
+    validators = inspect(model).validators
     results = []
     for number, values, errors in parsed_rows:
         code = "" if singleton is not None else str(values.get("code") or "")
@@ -329,8 +341,9 @@ def check_rows(spec: TableSpec, parsed_rows: list, batch: ImportBatch, singleton
                                code=code, row=first_row[code])
         first_row.setdefault(code, number)
         found = existing.get(code)
-        plain = _validated(model, {name: value for name, value in values.items()
-                                   if name not in relations and name not in errors})
+        plain = {name: value for name, value in values.items() if name not in relations and name not in errors}
+        if validators:
+            _validated(validators, plain)
         checked = _Checked(RowResult(number, code, "update" if found else "create", values, errors), found, plain)
         if remembered is not None and code and "code" not in errors:
             remembered[code] = checked
@@ -358,7 +371,10 @@ def _resolve_relations(spec: TableSpec, results: list[_Checked], batch: ImportBa
             if code is not None and code not in found:
                 checked.row.errors[f.name] = _("Unknown code %(code)s.", code=code)
             else:
-                checked.relations[f.name] = found.get(code)
+                checked.relations[f.name] = target_row = found.get(code)
+                if checked.stand_in is not None:  # pointed at before its relations were known
+                    setattr(checked.stand_in, _foreign_key(spec.model, f.name),
+                            None if target_row is None else target_row.id)
 
 
 def _apply_rules(spec: TableSpec, results: list[_Checked], batch: ImportBatch) -> None:
@@ -410,7 +426,7 @@ def write_rows(spec: TableSpec, results: list[_Checked], batch: ImportBatch) -> 
         for name, target in checked.relations.items():
             key = _foreign_key(model, name)
             columns[key] = _target_id(model, inspect(model).relationships[name].mapper.class_, target, batch)
-            if target is not None and columns[key] is None:
+            if target is not None and is_created(target) and columns[key] is None:
                 links.append((checked, key, target.code))
         if checked.existing is None:
             creates.append({"tenant_id": batch.tenant_id, **columns})
@@ -430,7 +446,7 @@ def write_rows(spec: TableSpec, results: list[_Checked], batch: ImportBatch) -> 
 def _target_id(model, target_model, target, batch: ImportBatch):
     """The id a relation's column takes: the row's, or the one it was created with by
     this import; None for a row of the same table not created yet (linked after)."""
-    if target is None or target.id is not None:
+    if target is None or not is_created(target):
         return None if target is None else target.id
     if target_model is model:
         return None

@@ -4,10 +4,11 @@ two columns (setting, value), and the import of such a workbook, all sheets or n
 
 Each sheet goes through the table catalogue and the table import (the same headers,
 cell parsers, closed lists, relations by code and row rules as a one-table import).
-The import reads every sheet first, then imports them in dependency order (families
-before subfamilies, credit-note codes before the codes that point at them) inside
-one savepoint: each sheet is checked against the rows of the sheets before it, and a
-sheet with an error, or a dry run, undoes them all.
+The import checks every sheet in dependency order (families before subfamilies,
+credit-note codes before the codes that point at them) before writing anything: each
+sheet is checked against the tenant's rows and the rows of the sheets before it (one
+``ImportBatch``). Only when no sheet has an error, and not in a dry run, are they all
+written, in one savepoint: one bulk insert and one executemany update per table.
 """
 from dataclasses import dataclass, field
 
@@ -79,9 +80,11 @@ def _as_table(sheet) -> Table:
     headers = ["" if value is None else str(value).strip() for value in rows[0]]
 
     def body():
+        formulas = sheet.formula_cells
         for number, values in enumerate(rows[1:], start=2):
-            values = [Formula(str(value)) if (number, index) in sheet.formula_cells else value
-                      for index, value in enumerate(values)]
+            if formulas:
+                values = [Formula(str(value)) if (number, index) in formulas else value
+                          for index, value in enumerate(values)]
             if any(not cells.is_blank(value) for value in values):
                 yield number, values
     return Table(headers, body())
