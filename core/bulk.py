@@ -23,6 +23,14 @@ SQLITE_MAX_VARIABLES = 32766 if sqlite3.sqlite_version_info >= (3, 32, 0) else 9
 COPIED_TYPES = (String, Integer, Numeric, Boolean, Date, DateTime, Float)
 
 
+def _copied(column_type) -> bool:
+    """Whether COPY stores the column's values as an INSERT would: not for a timestamp
+    without time zone (an aware value's offset would be dropped, not converted)."""
+    if isinstance(column_type, DateTime) and not column_type.timezone:
+        return False
+    return isinstance(column_type, COPIED_TYPES)
+
+
 def fast_insert(table, rows: list[dict], connection=None) -> None:
     """Insert ``rows`` (dicts of the same keys) into ``table`` on ``connection`` (a Core
     connection; the session's by default, inside its transaction)."""
@@ -54,7 +62,7 @@ def fast_insert(table, rows: list[dict], connection=None) -> None:
     try:
         if dialect.name == "sqlite":
             _insert_in_groups(cursor, statement, parameters, len(compiled.positiontup))
-        elif hasattr(cursor, "copy") and all(isinstance(table.c[key].type, COPIED_TYPES) for key in keys):
+        elif hasattr(cursor, "copy") and all(_copied(table.c[key].type) for key in keys):
             statement = _copy(cursor, dialect, table, keys, parameters)
         else:
             cursor.executemany(statement, parameters)
