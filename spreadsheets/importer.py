@@ -130,31 +130,30 @@ class TableSpec:
         return mapping, errors
 
 
-def _parse(spec: TableSpec, f: Field, raw):
-    """The typed value of a cell (``spreadsheets.cells``, within the column's limits), or
-    raise ValueError with the user's message."""
-    if isinstance(raw, Formula):
-        raise ValueError(_("formulas are not imported: type the value itself."))
-    if cells.is_blank(raw):
-        if f.kind == xlsx.BOOLEAN:
-            return False
-        return "" if f.kind == xlsx.TEXT and not f.relation and f.name not in spec.choices else None
+def _parser(spec: TableSpec, f: Field):
+    """How a column's cells are read: (the value of a blank cell, the function typing any
+    other cell within the column's limits — ``spreadsheets.cells`` — or raising
+    ValueError with the user's message). Chosen once per column, not per cell."""
+    if f.kind == xlsx.BOOLEAN and not f.relation and f.name not in spec.choices:
+        return False, cells.parse_bool
+    blank = False if f.kind == xlsx.BOOLEAN else (
+        "" if f.kind == xlsx.TEXT and not f.relation and f.name not in spec.choices else None)
     if f.relation:
-        return cells.parse_text(raw, spec.relation_limits[f.name])
+        limits = spec.relation_limits[f.name]
+        return blank, lambda raw: cells.parse_text(raw, limits)
     if f.name in spec.choices:
-        return _parse_choice(spec.choices[f.name], raw)
+        values = spec.choices[f.name]
+        return blank, lambda raw: _parse_choice(values, raw)
     limits = spec.limits[f.name]
     if f.kind in (xlsx.MONEY, xlsx.DECIMAL):
-        return cells.parse_decimal(raw, limits)
+        return blank, lambda raw: cells.parse_decimal(raw, limits)
     if f.kind == xlsx.INTEGER:
-        return cells.parse_integer(raw, limits)
+        return blank, lambda raw: cells.parse_integer(raw, limits)
     if f.kind == xlsx.DATE:
-        return cells.parse_date(raw)
+        return blank, cells.parse_date
     if f.kind == xlsx.DATETIME:
-        return cells.parse_datetime(raw)
-    if f.kind == xlsx.BOOLEAN:
-        return cells.parse_bool(raw)
-    return cells.parse_text(raw, limits)
+        return blank, cells.parse_datetime
+    return blank, lambda raw: cells.parse_text(raw, limits)
 
 
 def _spellings(name: str, label) -> set[str]:
@@ -304,14 +303,23 @@ def is_created(stand_in) -> bool:
 
 
 def _parsed_rows(spec: TableSpec, table: Table, mapping: dict):
+    """(row number, typed values, errors) of every row: a formula, or a cell its parser
+    refuses, is the cell's error."""
+    plan = [(index, f.name, *_parser(spec, f)) for index, f in mapping.items()]
+    is_blank = cells.is_blank
     for number, raw_cells in table.rows:
-        values, errors = {}, {}
-        for index, f in mapping.items():
-            raw = raw_cells[index] if index < len(raw_cells) else None
-            try:
-                values[f.name] = _parse(spec, f, raw)
-            except ValueError as error:
-                errors[f.name] = str(error)
+        values, errors, width = {}, {}, len(raw_cells)
+        for index, name, blank, parse in plan:
+            raw = raw_cells[index] if index < width else None
+            if isinstance(raw, Formula):
+                errors[name] = _("formulas are not imported: type the value itself.")
+            elif is_blank(raw):
+                values[name] = blank
+            else:
+                try:
+                    values[name] = parse(raw)
+                except ValueError as error:
+                    errors[name] = str(error)
         yield number, values, errors
 
 
