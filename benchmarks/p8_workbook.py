@@ -14,7 +14,9 @@ import xlsxwriter
 from python_calamine import CalamineWorkbook
 
 from benchmarks.p2_export import write_rows
-from benchmarks.harness import Figure, analyze, best_of_pair, bench_app, bulk_insert, create_tenant_user
+from benchmarks.harness import (
+    Figure, analyze, best_of_pair, bench_app, bulk_insert, create_tenant_user, dialect_name, time_shares,
+)
 
 ROWS = 10_000
 TARGET = 3.0
@@ -56,6 +58,7 @@ def write_bare(path: str, sheets) -> None:
 def run(dataset_name: str | None = None, repeat: int = 3, rows: int = ROWS, report=print) -> dict:
     from commands.context import tenant_context
     from core import transaction
+    from core.extensions import db
     from spreadsheets.workbook import import_parameters_workbook, write_parameters_workbook
 
     work_dir = tempfile.mkdtemp(prefix="passerelle-bench-p8-")
@@ -79,6 +82,10 @@ def run(dataset_name: str | None = None, repeat: int = 3, rows: int = ROWS, repo
                 with open(exported, "rb") as handle:
                     data = handle.read()
                 with app.test_request_context(), tenant_context("EMPTY"):
+                    # pysqlite begins no transaction for a SAVEPOINT: the import's own savepoint
+                    # would start it and its release commit it, and the next runs would update
+                    # instead of create. An outer savepoint keeps every run's work undoable.
+                    db.session.begin_nested()
                     result = import_parameters_workbook(data, empty_id)
                     if not result.ok:
                         raise RuntimeError("; ".join(result.messages()[:5]))
@@ -93,6 +100,8 @@ def run(dataset_name: str | None = None, repeat: int = 3, rows: int = ROWS, repo
                 _sheets(bare)
 
             (measured, measured_median), (base, base_median) = best_of_pair(round_trip, baseline, repeat)
+            shares = time_shares(round_trip)
+            database = dialect_name()
     finally:
         for path in (exported, bare):
             if os.path.exists(path):
@@ -100,6 +109,6 @@ def run(dataset_name: str | None = None, repeat: int = 3, rows: int = ROWS, repo
         os.rmdir(work_dir)
     figure = Figure("P8", "P8 params workbook", TARGET, base, measured, per_table * len(tables), {
         "cells": cells, "sheets": len(sheets), "baseline_median_s": round(base_median, 4),
-        "measured_median_s": round(measured_median, 4)})
+        "measured_median_s": round(measured_median, 4), "database": database, "time_shares": shares})
     report(figure.line())
     return figure.as_dict()

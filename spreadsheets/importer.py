@@ -5,17 +5,19 @@ relations are given by code; rows are created or updated by code. Every row is
 checked with the same rules as the screens, every error is reported by row and
 column, and the file is imported whole or not at all.
 """
+import itertools
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 from flask import current_app, has_app_context
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import inspect, select
+from sqlalchemy import bindparam, inspect, select, update
 from sqlalchemy.exc import DataError, IntegrityError
 
-from core.batching import chunks
 from core.audit import audit_in_one_entry, audited_in_bulk
+from core.batching import chunks
+from core.bulk import fast_insert
 from core.extensions import db
 from core.glossary import CHOICE_LABELS, label_of
 from rules.parameters import ROW_RULES
@@ -128,31 +130,30 @@ class TableSpec:
         return mapping, errors
 
 
-def _parse(spec: TableSpec, f: Field, raw):
-    """The typed value of a cell (``spreadsheets.cells``, within the column's limits), or
-    raise ValueError with the user's message."""
-    if isinstance(raw, Formula):
-        raise ValueError(_("formulas are not imported: type the value itself."))
-    if cells.is_blank(raw):
-        if f.kind == xlsx.BOOLEAN:
-            return False
-        return "" if f.kind == xlsx.TEXT and not f.relation and f.name not in spec.choices else None
+def _parser(spec: TableSpec, f: Field):
+    """How a column's cells are read: (the value of a blank cell, the function typing any
+    other cell within the column's limits — ``spreadsheets.cells`` — or raising
+    ValueError with the user's message). Chosen once per column, not per cell."""
+    if f.kind == xlsx.BOOLEAN and not f.relation and f.name not in spec.choices:
+        return False, cells.parse_bool
+    blank = False if f.kind == xlsx.BOOLEAN else (
+        "" if f.kind == xlsx.TEXT and not f.relation and f.name not in spec.choices else None)
     if f.relation:
-        return cells.parse_text(raw, spec.relation_limits[f.name])
+        limits = spec.relation_limits[f.name]
+        return blank, lambda raw: cells.parse_text(raw, limits)
     if f.name in spec.choices:
-        return _parse_choice(spec.choices[f.name], raw)
+        values = spec.choices[f.name]
+        return blank, lambda raw: _parse_choice(values, raw)
     limits = spec.limits[f.name]
     if f.kind in (xlsx.MONEY, xlsx.DECIMAL):
-        return cells.parse_decimal(raw, limits)
+        return blank, lambda raw: cells.parse_decimal(raw, limits)
     if f.kind == xlsx.INTEGER:
-        return cells.parse_integer(raw, limits)
+        return blank, lambda raw: cells.parse_integer(raw, limits)
     if f.kind == xlsx.DATE:
-        return cells.parse_date(raw)
+        return blank, cells.parse_date
     if f.kind == xlsx.DATETIME:
-        return cells.parse_datetime(raw)
-    if f.kind == xlsx.BOOLEAN:
-        return cells.parse_bool(raw)
-    return cells.parse_text(raw, limits)
+        return blank, cells.parse_datetime
+    return blank, lambda raw: cells.parse_text(raw, limits)
 
 
 def _spellings(name: str, label) -> set[str]:
@@ -202,92 +203,279 @@ def _targets(spec: TableSpec, f: Field):
     return inspect(spec.model).relationships[f.name].mapper.class_
 
 
-def _lookup_relations(spec: TableSpec, parsed_rows, tenant_id, file_objects):
-    """For each relation, code → row of the tenant (rows of this file first when the
-    relation points at the imported table itself), in one query per relation."""
-    lookups = {}
-    for f in spec.fields:
-        if not f.relation:
-            continue
-        target = _targets(spec, f)
-        codes = {values[f.name] for _n, values, _e in parsed_rows if values.get(f.name)}
-        found = rows_by_code(target, tenant_id, codes)
-        if target is spec.model:
-            found.update(file_objects)
-        lookups[f.name] = found
-    return lookups
+def _foreign_key(model, relation: str) -> str:
+    """The column holding the id of the row ``relation`` points at."""
+    (local, _remote), = inspect(model).relationships[relation].local_remote_pairs
+    return local.key
+
+
+def _table_rows(model, tenant_id: int, column: str, keys) -> list[dict]:
+    """The tenant's rows of ``model`` whose ``column`` is in ``keys``, as dicts of their
+    columns (Core rows, no ORM object), ``LOOKUP_BATCH`` keys per query."""
+    table = model.__table__
+    keys, found = sorted(set(keys)), []
+    for start in range(0, len(keys), LOOKUP_BATCH):
+        query = select(table).where(table.c[column].in_(keys[start:start + LOOKUP_BATCH]))
+        if "tenant_id" in table.c:
+            query = query.where(table.c.tenant_id == tenant_id)
+        found += [dict(row) for row in db.session.execute(query).mappings()]
+    return found
+
+
+def _tenant_rows(model, tenant_id: int, *columns: str) -> list[dict]:
+    """Every row of the tenant in ``model`` (``columns`` only when given), as dicts."""
+    table = model.__table__
+    query = select(*(table.c[name] for name in columns)) if columns else select(table)
+    return [dict(row) for row in db.session.execute(query.where(table.c.tenant_id == tenant_id)).mappings()]
+
+
+def _stand_in(model, columns: dict):
+    """A row as the row rules read it (its columns as attributes): a transient object,
+    never added to the session, built only for the rows a relation points at."""
+    return model(**columns)
+
+
+def _validated(validators, values: dict) -> dict:
+    """``values`` through the model's ``@validates`` methods (``inspect(model).validators``),
+    as setting them on an object would (a SIRET compacted, a country as its code). They
+    use their value only."""
+    for name in validators.keys() & values.keys():
+        method, _options = validators[name]
+        values[name] = method(None, name, values[name])
+    return values
 
 
 CHUNK_ROWS = 5000  # rows checked (and written) together: memory stays bounded whatever the file
 
 
 @dataclass
-class _Progress:
-    """What the chunks of one file share: the first row of each code, and the rows of
-    the file by code when the table refers to itself."""
+class _Checked:
+    """One row of the file once checked: its columns in the database (None: a row to
+    create), its plain values and its relations (field → the row pointed at, or None)."""
 
-    first_row_of_code: dict = field(default_factory=dict)
-    file_objects: dict = field(default_factory=dict)
+    row: RowResult
+    existing: dict | None
+    plain: dict
+    relations: dict = field(default_factory=dict)
+    stand_in: object = None
+
+
+class ImportBatch:
+    """What the tables of one import share: the rows checked so far by table and code
+    (relations point at them before anything is written: a table's own rows, a
+    workbook's earlier sheets), the first row of each code, and the ids of the rows
+    created. ``remember``: keep every row checked (a workbook); else only those of a
+    table referring to itself (one chunk), so that a large file stays in bounded memory."""
+
+    def __init__(self, tenant_id: int, remember: bool = False):
+        self.tenant_id = tenant_id
+        self.remember = remember
+        self.checked: dict = {}
+        self.first_row: dict = {}
+        self.created_ids: dict = {}
+        self._provisional_ids = itertools.count(-1, -1)
+
+    def created_id(self, model, code: str) -> int:
+        """The id of a row this import created, read (with the table's others) when first needed."""
+        ids = self.created_ids.get(model)
+        if ids is None or code not in ids:
+            ids = self.created_ids[model] = {row["code"]: row["id"] for row in _tenant_rows(
+                model, self.tenant_id, "id", "code")}
+        return ids[code]
+
+    def stand_in(self, model, checked: _Checked):
+        """The row pointed at as the rules see it: its columns in the database, then its
+        values and relations in the file. A row to create has a provisional id below
+        zero (``is_created``), so that the rules comparing ids (a subfamily's family, a
+        sequence's establishment) compare rows of this import too."""
+        if checked.stand_in is None:
+            columns = dict(checked.existing or {"tenant_id": self.tenant_id, "id": next(self._provisional_ids)})
+            columns.update(checked.plain)
+            for name, target in checked.relations.items():
+                columns[_foreign_key(model, name)] = None if target is None else target.id
+            checked.stand_in = _stand_in(model, columns)
+        return checked.stand_in
+
+
+def is_created(stand_in) -> bool:
+    """Whether a stand-in is of a row this import creates (not written yet)."""
+    return stand_in.id < 0
 
 
 def _parsed_rows(spec: TableSpec, table: Table, mapping: dict):
+    """(row number, typed values, errors) of every row: a formula, or a cell its parser
+    refuses, is the cell's error."""
+    plan = [(index, f.name, *_parser(spec, f)) for index, f in mapping.items()]
+    is_blank = cells.is_blank
     for number, raw_cells in table.rows:
-        values, errors = {}, {}
-        for index, f in mapping.items():
-            raw = raw_cells[index] if index < len(raw_cells) else None
-            try:
-                values[f.name] = _parse(spec, f, raw)
-            except ValueError as error:
-                errors[f.name] = str(error)
+        values, errors, width = {}, {}, len(raw_cells)
+        for index, name, blank, parse in plan:
+            raw = raw_cells[index] if index < width else None
+            if isinstance(raw, Formula):
+                errors[name] = _("formulas are not imported: type the value itself.")
+            elif is_blank(raw):
+                values[name] = blank
+            else:
+                try:
+                    values[name] = parse(raw)
+                except ValueError as error:
+                    errors[name] = str(error)
         yield number, values, errors
 
 
-def _check_chunk(spec: TableSpec, parsed_rows: list, tenant_id: int, progress: _Progress, singleton=None) -> list:
-    """Check the rows of one chunk and build their objects (new ones not yet in the
-    session): a list of (RowResult, object). A table without codes has one row, which
-    updates ``singleton``."""
-    model = spec.model
-    existing = rows_by_code(model, tenant_id, [values.get("code") for _n, values, _e in parsed_rows
-                                               if values.get("code")]) if spec.keyed_by_code else {}
+def check_rows(spec: TableSpec, parsed_rows: list, batch: ImportBatch, singleton=None) -> list[_Checked]:
+    """Check the rows of one chunk against the database as it is and the rows of
+    ``batch``, writing nothing: a list of ``_Checked``. A table without codes has one row,
+    which updates ``singleton``."""
+    model, tenant_id = spec.model, batch.tenant_id
+    if singleton is not None:
+        existing = {"": row for row in _table_rows(model, tenant_id, "id", [singleton.id])}
+    elif spec.keyed_by_code and batch.remember:  # a workbook's sheet: the whole table, one query
+        existing = {row["code"]: row for row in _tenant_rows(model, tenant_id)}
+    elif spec.keyed_by_code:
+        existing = {row["code"]: row for row in _table_rows(
+            model, tenant_id, "code", [values["code"] for _n, values, _e in parsed_rows if values.get("code")])}
+    else:
+        existing = {}
+    remembered = batch.checked.setdefault(model, {}) if batch.remember or spec.refers_to_itself else None
+    first_row = batch.first_row.setdefault(model, {})
+    relations = {f.name for f in spec.fields if f.relation}
+    validators = inspect(model).validators
     results = []
     for number, values, errors in parsed_rows:
-        if singleton is not None:
-            results.append((RowResult(number, "", "update", values, errors), singleton))
-            continue
-        code = str(values.get("code") or "")
-        if code and code in progress.first_row_of_code:
+        code = "" if singleton is not None else str(values.get("code") or "")
+        if code and code in first_row:
             errors["code"] = _("The code %(code)s is already on row %(row)s of the file.",
-                               code=code, row=progress.first_row_of_code[code])
-        progress.first_row_of_code.setdefault(code, number)
-        obj = existing.get(code) or model(tenant_id=tenant_id)
-        if code and "code" not in errors and spec.refers_to_itself:
-            progress.file_objects[code] = obj
-        results.append((RowResult(number, code, "update" if obj.id else "create", values, errors), obj))
-
-    lookups = _lookup_relations(spec, parsed_rows, tenant_id, progress.file_objects)
-    rule = ROW_RULES.get(model)
-    resolved = [_resolve(spec, row, lookups) for row, _obj in results]
-    # Plain values first, so that a row may refer to another row of the same file.
-    for (_row, obj), given in zip(results, resolved):
-        for name, value in given.items():
-            setattr(obj, name, value)
-    for row, obj in results:
-        values = {f.name: getattr(obj, f.name) for f in spec.fields}
-        for name in spec.required:
-            if values.get(name) in (None, "") and name not in row.errors:
-                row.errors[name] = _("The cell is empty: fill in « %(header)s », it is mandatory.", header=label_of(name))
-        if rule:
-            for name, message in rule(values, tenant_id, obj.id).items():
-                row.errors.setdefault(name, message)
+                               code=code, row=first_row[code])
+        first_row.setdefault(code, number)
+        found = existing.get(code)
+        plain = {name: value for name, value in values.items() if name not in relations and name not in errors}
+        if validators:
+            _validated(validators, plain)
+        checked = _Checked(RowResult(number, code, "update" if found else "create", values, errors), found, plain)
+        if remembered is not None and code and "code" not in errors:
+            remembered[code] = checked
+        results.append(checked)
+    _resolve_relations(spec, results, batch)
+    _apply_rules(spec, results, batch)
     return results
 
 
-def _forget(objects) -> None:
-    """Drop a checked chunk's changes from the session (a dry run, or after an error)."""
-    for obj in objects:
-        if obj in db.session.new:
-            db.session.expunge(obj)
-        elif obj in db.session:
+def _resolve_relations(spec: TableSpec, results: list[_Checked], batch: ImportBatch) -> None:
+    """Codes turned into the rows they name (rows of this import first, then the
+    tenant's, in one query per relation); an unknown code is the cell's error."""
+    for f in spec.fields:
+        if not f.relation:
+            continue
+        target = _targets(spec, f)
+        given = [checked for checked in results if f.name in checked.row.cells and f.name not in checked.row.errors]
+        codes = {checked.row.cells[f.name] for checked in given if checked.row.cells[f.name] is not None}
+        in_batch = batch.checked.get(target, {})
+        found = {code: batch.stand_in(target, in_batch[code]) for code in codes & in_batch.keys()}
+        found.update((row["code"], _stand_in(target, row)) for row in _table_rows(
+            target, batch.tenant_id, "code", codes - found.keys()))
+        for checked in given:
+            code = checked.row.cells[f.name]
+            if code is not None and code not in found:
+                checked.row.errors[f.name] = _("Unknown code %(code)s.", code=code)
+            else:
+                checked.relations[f.name] = target_row = found.get(code)
+                if checked.stand_in is not None:  # pointed at before its relations were known
+                    setattr(checked.stand_in, _foreign_key(spec.model, f.name),
+                            None if target_row is None else target_row.id)
+
+
+def _apply_rules(spec: TableSpec, results: list[_Checked], batch: ImportBatch) -> None:
+    """The mandatory cells and the row rules, on the row's values as they would be
+    saved (the file's, else the database's)."""
+    rule = ROW_RULES.get(spec.model)
+    current = _current_relations(spec, results, batch)
+    for checked in results:
+        existing = checked.existing or {}
+        values = {}
+        for f in spec.fields:
+            if f.relation:
+                values[f.name] = (checked.relations[f.name] if f.name in checked.relations
+                                  else current[f.name].get(existing.get(_foreign_key(spec.model, f.name))))
+            else:
+                values[f.name] = checked.plain[f.name] if f.name in checked.plain else existing.get(f.name)
+        for name in spec.required:
+            if values.get(name) in (None, "") and name not in checked.row.errors:
+                checked.row.errors[name] = _("The cell is empty: fill in « %(header)s », it is mandatory.",
+                                             header=label_of(name))
+        if rule:
+            for name, message in rule(values, batch.tenant_id, existing.get("id")).items():
+                checked.row.errors.setdefault(name, message)
+
+
+def _current_relations(spec: TableSpec, results: list[_Checked], batch: ImportBatch) -> dict:
+    """For each relation the file leaves as it is: id → the row the database points at."""
+    current = {}
+    for f in spec.fields:
+        if not f.relation:
+            continue
+        key = _foreign_key(spec.model, f.name)
+        ids = {checked.existing[key] for checked in results
+               if checked.existing and f.name not in checked.relations and checked.existing.get(key)}
+        target = _targets(spec, f)
+        current[f.name] = {row["id"]: _stand_in(target, row) for row in _table_rows(target, batch.tenant_id, "id", ids)}
+    return current
+
+
+def write_rows(spec: TableSpec, results: list[_Checked], batch: ImportBatch) -> int:
+    """Write checked rows (all valid): the new ones with one bulk insert, the changed ones
+    with one executemany update, relations to rows created by the same table set once
+    these exist. Returns how many rows were created or changed."""
+    model = spec.model
+    table = model.__table__
+    creates, updates, links = [], [], []
+    for checked in results:
+        columns = dict(checked.plain)
+        for name, target in checked.relations.items():
+            key = _foreign_key(model, name)
+            columns[key] = _target_id(model, inspect(model).relationships[name].mapper.class_, target, batch)
+            if target is not None and is_created(target) and columns[key] is None:
+                links.append((checked, key, target.code))
+        if checked.existing is None:
+            creates.append({"tenant_id": batch.tenant_id, **columns})
+        elif any(checked.existing.get(key) != value for key, value in columns.items()):
+            updates.append({"_row_id": checked.existing["id"], **columns})
+    connection = db.session.connection()
+    fast_insert(table, creates)
+    batch.created_ids.pop(model, None)  # read again when a row points at a created one
+    if updates:
+        connection.execute(update(table).where(table.c.id == bindparam("_row_id")), updates)
+    _link(model, links, batch)
+    if creates or updates:
+        _expire_loaded(model)
+    return len(creates) + len(updates)
+
+
+def _target_id(model, target_model, target, batch: ImportBatch):
+    """The id a relation's column takes: the row's, or the one it was created with by
+    this import; None for a row of the same table not created yet (linked after)."""
+    if target is None or not is_created(target):
+        return None if target is None else target.id
+    if target_model is model:
+        return None
+    return batch.created_id(target_model, target.code)
+
+
+def _link(model, links: list, batch: ImportBatch) -> None:
+    """Point rows at rows of their own table created in the same insert."""
+    by_column: dict = {}
+    for checked, key, code in links:
+        row_id = checked.existing["id"] if checked.existing else batch.created_id(model, checked.row.code)
+        by_column.setdefault(key, []).append({"_row_id": row_id, key: batch.created_id(model, code)})
+    for key, rows in by_column.items():
+        db.session.connection().execute(update(model.__table__).where(model.__table__.c.id == bindparam("_row_id")),
+                                        rows)
+
+
+def _expire_loaded(model) -> None:
+    """Rows of ``model`` the session holds are stale once written without it."""
+    for obj in list(db.session.identity_map.values()):
+        if isinstance(obj, model):
             db.session.expire(obj)
 
 
@@ -295,46 +483,39 @@ def _keep_rows() -> int:
     return current_app.config.get("IMPORT_MAX_SHOWN_ROWS", 200) if has_app_context() else 200
 
 
-def _check_and_write(spec: TableSpec, table: Table, tenant_id: int, dry_run: bool, singleton=None,
-                     empty_is_error: bool = True) -> ImportReport:
-    """Check every row, chunk by chunk; while no row has an error and not ``dry_run``,
-    write each chunk (flushed). The caller rolls back when the report is not ok."""
+def check_table(spec: TableSpec, table: Table, batch: ImportBatch, singleton=None, empty_is_error: bool = True,
+                write: bool = False) -> tuple[ImportReport, list[_Checked]]:
+    """Check every row, chunk by chunk; with ``write``, write each chunk while no row has
+    an error (the caller rolls back when the report is not ok). Returns the report and,
+    unless written, the checked rows for ``write_rows``."""
     report = ImportReport(columns=spec.fields, keep=_keep_rows())
     mapping, report.file_errors = spec.header_map(table.headers)
     if report.file_errors:
-        return report
-    progress = _Progress()
-    size = 10 ** 9 if spec.refers_to_itself else CHUNK_ROWS  # a table referring to itself: one chunk
+        return report, []
+    kept = []
+    size = 10 ** 9 if spec.refers_to_itself or batch.remember else CHUNK_ROWS  # one chunk: rows point at rows
     for chunk in chunks(_parsed_rows(spec, table, mapping), size):
-        results = _check_chunk(spec, chunk, tenant_id, progress, singleton)
-        for row, _obj in results:
-            report.add(row)
-        objects = [obj for _row, obj in results]
-        if report.ok and not dry_run:
-            report.changed += sum(1 for obj in objects if obj.id is None or db.session.is_modified(obj))
-            db.session.add_all(objects)
-            db.session.flush()
+        results = check_rows(spec, chunk, batch, singleton)
+        for checked in results:
+            report.add(checked.row)
+        if not report.ok:
+            continue
+        if write:
+            report.changed += write_rows(spec, results, batch)
         else:
-            _forget(objects)
+            kept += results
     if not report.row_count and not report.file_errors and empty_is_error:
         report.file_errors.append(_("The file has no data row."))
-    return report
+    return report, kept if report.ok else []
 
 
-def _resolve(spec: TableSpec, row: RowResult, lookups) -> dict:
-    """The row's valid values, relations turned from codes into rows."""
-    given = {}
-    for f in spec.fields:
-        if f.name not in row.cells or f.name in row.errors:
-            continue
-        value = row.cells[f.name]
-        if f.relation and value is not None:
-            value = lookups[f.name].get(value)
-            if value is None:
-                row.errors[f.name] = _("Unknown code %(code)s.", code=row.cells[f.name])
-                continue
-        given[f.name] = value
-    return given
+def audit_import(spec: TableSpec, report: ImportReport, tenant_id: int) -> None:
+    """The one audit entry of a table's import (exchanges.md: who, what, counts), when it
+    changed something."""
+    if report.changed:
+        audit_in_one_entry(tenant_id, spec.model.__tablename__, "import", _(
+            "Import: %(create)s created, %(update)s updated.", create=report.count("create"),
+            update=report.count("update")))
 
 
 def import_table(spec: TableSpec, data: bytes, filename: str, tenant_id: int, dry_run: bool = False) -> ImportReport:
@@ -357,7 +538,8 @@ def import_rows(spec: TableSpec, table: Table, tenant_id: int, dry_run: bool = F
     bulk = audited_in_bulk.set(True)  # exchanges.md: an import is audited once, not field by field
     try:
         with db.session.no_autoflush:
-            report = _check_and_write(spec, table, tenant_id, dry_run, singleton, empty_is_error)
+            report, _checked = check_table(spec, table, ImportBatch(tenant_id), singleton, empty_is_error,
+                                           write=not dry_run)
             db.session.flush()
     except UnreadableFile as error:
         savepoint.rollback()
@@ -371,10 +553,7 @@ def import_rows(spec: TableSpec, table: Table, tenant_id: int, dry_run: bool = F
     if not report.ok or dry_run:
         savepoint.rollback()
         return report
-    if report.changed:
-        audit_in_one_entry(tenant_id, spec.model.__tablename__, "import", _(
-            "Import: %(create)s created, %(update)s updated.", create=report.count("create"),
-            update=report.count("update")))
+    audit_import(spec, report, tenant_id)
     savepoint.commit()
     report.written = True
     return report

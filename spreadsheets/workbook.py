@@ -4,21 +4,23 @@ two columns (setting, value), and the import of such a workbook, all sheets or n
 
 Each sheet goes through the table catalogue and the table import (the same headers,
 cell parsers, closed lists, relations by code and row rules as a one-table import).
-The import reads every sheet first, then imports them in dependency order (families
-before subfamilies, credit-note codes before the codes that point at them) inside
-one savepoint: each sheet is checked against the rows of the sheets before it, and a
-sheet with an error, or a dry run, undoes them all.
+The import checks every sheet in dependency order (families before subfamilies,
+credit-note codes before the codes that point at them) before writing anything: each
+sheet is checked against the tenant's rows and the rows of the sheets before it (one
+``ImportBatch``). Only when no sheet has an error, and not in a dry run, are they all
+written, in one savepoint: one bulk insert and one executemany update per table.
 """
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
+from sqlalchemy.exc import DataError, IntegrityError
 
 from core.extensions import db
 from models import DossierSettings
 from rules.templates import PARAMETER_MODELS
 from spreadsheets import catalog, cells, xlsx
 from spreadsheets.fast_reader import open_xlsx
-from spreadsheets.importer import ImportReport, import_rows
+from spreadsheets.importer import ImportBatch, ImportReport, audit_import, check_table, write_rows
 from spreadsheets.reader import Formula, Table, UnreadableFile
 
 SETTINGS = "dossier-settings"
@@ -78,9 +80,11 @@ def _as_table(sheet) -> Table:
     headers = ["" if value is None else str(value).strip() for value in rows[0]]
 
     def body():
+        formulas = sheet.formula_cells
         for number, values in enumerate(rows[1:], start=2):
-            values = [Formula(str(value)) if (number, index) in sheet.formula_cells else value
-                      for index, value in enumerate(values)]
+            if formulas:
+                values = [Formula(str(value)) if (number, index) in formulas else value
+                          for index, value in enumerate(values)]
             if any(not cells.is_blank(value) for value in values):
                 yield number, values
     return Table(headers, body())
@@ -127,20 +131,40 @@ def import_parameters_workbook(data: bytes, tenant_id: int, dry_run: bool = Fals
     if not sheets:
         report.errors.append(_("The workbook has no sheet of a parameter table."))
         return report
-    savepoint = db.session.begin_nested()
-    for table in parameter_tables() + [catalog.table(SETTINGS)]:
-        sheet = sheets.get(table.name)
-        if sheet is None:
-            continue
-        if table.name == SETTINGS:
-            settings = db.session.query(DossierSettings).filter_by(tenant_id=tenant_id).one()
-            result = import_rows(table.import_spec(), _settings_table(sheet), tenant_id, singleton=settings)
-        else:
-            result = import_rows(table.import_spec(), _as_table(sheet), tenant_id, empty_is_error=False)
-        report.sheets.append((sheet.name, result))
-    if not report.ok or dry_run:
-        savepoint.rollback()
-        return report
-    savepoint.commit()
-    report.written = True
+    batch, checked = ImportBatch(tenant_id, remember=True), []
+    with db.session.no_autoflush:
+        for table in parameter_tables() + [catalog.table(SETTINGS)]:
+            sheet = sheets.get(table.name)
+            if sheet is not None:
+                spec = table.import_spec()
+                result, rows = _check_sheet(table, spec, sheet, batch)
+                report.sheets.append((sheet.name, result))
+                checked.append((spec, result, rows))
+    if report.ok and not dry_run:
+        _write_sheets(checked, batch, report)
     return report
+
+
+def _check_sheet(table, spec, sheet, batch: ImportBatch):
+    if table.name == SETTINGS:
+        settings = db.session.query(DossierSettings).filter_by(tenant_id=batch.tenant_id).one()
+        return check_table(spec, _settings_table(sheet), batch, singleton=settings)
+    return check_table(spec, _as_table(sheet), batch, empty_is_error=False)
+
+
+def _write_sheets(checked: list, batch: ImportBatch, report: WorkbookReport) -> None:
+    """Every sheet written (all were checked), in dependency order, inside one savepoint:
+    a refusal of the database undoes them all, never the caller's work."""
+    savepoint = db.session.begin_nested()
+    try:
+        for spec, result, rows in checked:
+            result.changed = write_rows(spec, rows, batch)
+            audit_import(spec, result, batch.tenant_id)
+    except (IntegrityError, DataError) as error:  # a last resort: the checks should have refused it
+        savepoint.rollback()
+        report.errors.append(_("The database refused the rows: %(error)s", error=str(error.orig)[:300]))
+        return
+    savepoint.commit()
+    for _spec, result, _rows in checked:
+        result.written = True
+    report.written = True

@@ -143,3 +143,26 @@ def test_a_refused_or_dry_import_keeps_what_the_caller_flushed(app, tenants, dry
         assert not report.written
         transaction.commit()
     assert _codes(app, Unit, tenants["ACME"]) == ["KEPT"]
+
+
+def test_rows_of_the_file_point_at_each_other_and_the_rules_see_them(app, tenants):
+    """Relations to rows the same file creates, in any order: a subfamily of a new family
+    is written with its parent; a subfamily of that subfamily is refused (the rule sees
+    the new subfamily's parent before anything is written), and nothing is written."""
+    from commands.context import admin_view
+    from core import transaction
+    from models import ArticleFamily
+    from spreadsheets.importer import import_table
+    header = ["code", "label", "parent"]
+    with app.app_context():
+        spec = admin_view("article-families").import_spec()
+        refused = import_table(spec, _xlsx([header, ["SS1", "Sous-sous", "S1"], ["S1", "Sous", "F1"],
+                                            ["F1", "Famille", None]]), "f.xlsx", tenants["ACME"])
+        assert not refused.written and [row.number for row in refused.rows if "parent" in row.errors] == [2]
+        written = import_table(spec, _xlsx([header, ["S1", "Sous", "F1"], ["F1", "Famille", None]]), "f.xlsx",
+                               tenants["ACME"])
+        assert written.written and written.count("create") == 2, written.messages()
+        transaction.commit()
+    with app.app_context():
+        rows = {row.code: row for row in db.session.query(ArticleFamily).filter_by(tenant_id=tenants["ACME"])}
+        assert rows["S1"].parent.code == "F1" and rows["F1"].parent is None
