@@ -24,6 +24,7 @@ from typing import NamedTuple
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
+from flask_babel import get_translations
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Integer, String, any_, case, func, literal, literal_column, select, type_coerce
@@ -101,6 +102,17 @@ METHOD_SPELLINGS = {
 squash = cells.fold  # how headers and words are compared
 
 
+def translator():
+    """``gettext`` for a loop over thousands of rows: flask_babel looks the current
+    catalogue up again on every call (several µs); this looks it up once."""
+    translations = get_translations()
+
+    def translate(message: str, **values) -> str:
+        text = translations.ugettext(message)
+        return text % values if values else text
+    return translate
+
+
 _HEADERS = {squash(spelling): name for name, spellings in HEADER_SPELLINGS.items()
             for spelling in (*spellings, name)}
 _METHODS = {squash(spelling): code for code, spellings in METHOD_SPELLINGS.items() for spelling in spellings}
@@ -122,9 +134,10 @@ class Alert:
         return str(ALERT_LABELS[self.code])
 
 
-@dataclass
+@dataclass(slots=True)
 class PaymentRow:
-    """One data row of the file: its sheet row number, parsed values, shown cells and alerts."""
+    """One data row of the file: its sheet row number, parsed values, shown cells and alerts
+    (slots: a file makes tens of thousands of them)."""
 
     row: int
     cells: tuple                    # the six cells as shown on the control screen (text)
@@ -139,12 +152,19 @@ class PaymentRow:
 
     @property
     def status(self) -> str:
+        if not self.alerts:
+            return OK
         levels = {alert.level for alert in self.alerts}
         return BLOCKING if BLOCKING in levels else WARNING if WARNING in levels else OK
 
     @property
     def importable(self) -> bool:
-        return self.invoice_id is not None and all(alert.level != BLOCKING for alert in self.alerts)
+        return self.invoice_id is not None and not self.blocked
+
+    @property
+    def blocked(self) -> bool:
+        """A red alert: the row is not imported."""
+        return bool(self.alerts) and any(alert.level == BLOCKING for alert in self.alerts)
 
     def alert_codes(self) -> list[str]:
         return [alert.code for alert in self.alerts]
@@ -186,6 +206,7 @@ def show(value) -> str:
 
 text_of = cells.clean_text  # a text cell (invoice reference, client code…): stripped, NUL bytes removed
 AMOUNT_LIMITS = cells.limits_of(Payment.__table__.c.amount)
+_LARGEST_FLOAT = float(AMOUNT_LIMITS.largest)  # below it, a float rounded to the cent fits the column
 
 
 def parse_date(value) -> date:
@@ -207,6 +228,10 @@ def parse_amount(value) -> Decimal:
     (``1 250,40``, ``1250.40``, ``1.250,40 €``), rounded half up to the cent, within the
     column's ``Numeric(14, 2)`` (``spreadsheets.cells``). Raises ValueError when missing,
     unreadable, zero, negative or too large."""
+    if type(value) is float and 0 < value < _LARGEST_FLOAT:  # a number cell: most rows
+        amount = Decimal(repr(value)).quantize(CENT, ROUND_HALF_UP)
+        if amount > 0:
+            return amount
     if _blank(value):
         raise ValueError(_("The amount is missing."))
     try:
@@ -245,24 +270,47 @@ def parse_row(number: int, cells: list, mapping: dict[str, int], formula_columns
 
     ``formula_columns``: the indexes of the row's cells holding a formula; their cached
     value is not trusted (see ``spreadsheets.fast_reader``)."""
-    width = len(cells)
-    raw = {name: cells[index] if index < width else None for name, index in mapping.items()}
-    formulas = {name for name, index in mapping.items() if index in formula_columns} if formula_columns else ()
-    row = PaymentRow(number, (show(raw.get("invoice_reference")), show(raw.get("payment_date")),
-                              show(raw.get("amount")), show(raw.get("method")), show(raw.get("client_code")),
-                              show(raw.get("accounting_reference"))))
+    return parse_rows([(number, cells)], mapping, {number: formula_columns})[0]
 
-    row.invoice_reference = text_of(raw.get("invoice_reference"))
+
+def parse_rows(numbered_cells, mapping: dict[str, int], formula_cells: dict | None = None) -> list[PaymentRow]:
+    """``parse_row`` of every ``(sheet row number, cells)``; ``formula_cells``: the indexes
+    of the cells holding a formula, by row number. A file has tens of thousands of rows:
+    what does not depend on the row (column indexes, the catalogue of messages, the
+    text of a date) is found once, and each cell is read, shown and cleaned once."""
+    indexes = [mapping.get(name) for name in COLUMNS]
+    translate = translator()
+    day_texts: dict[date, str] = {}
+    formula_cells = formula_cells or {}
+    rows = []
+    for number, cells in numbered_cells:
+        width = len(cells)
+        raw = [cells[index] if index is not None and index < width else None for index in indexes]
+        shown = [value if type(value) is str else show(value) for value in raw]
+        day = raw[1]
+        if type(day) is date:
+            shown[1] = day_texts.get(day) or day_texts.setdefault(day, show(day))
+        rows.append(_parse_cells(number, raw, shown, mapping, formula_cells.get(number), translate))
+    return rows
+
+
+def _parse_cells(number: int, raw: list, shown: list, mapping: dict[str, int], formula_columns,
+                 _) -> PaymentRow:
+    texts = [text.replace("\x00", "").strip() for text in shown]  # text_of(cell), from its text
+    reference, method = texts[0], texts[3]
+    row = PaymentRow(number, tuple(shown), reference, client_code=texts[4], accounting_reference=texts[5][:80])
+    formulas = {name for name, index in mapping.items() if index in formula_columns} if formula_columns else ()
+
     if "invoice_reference" in formulas:
         row.add("unknown_invoice", str(FORMULA_MESSAGE))
-    elif not row.invoice_reference:
+    elif not reference:
         row.add("unknown_invoice", _("The invoice reference is missing."))
 
     if "payment_date" in formulas:
         row.add("bad_date", str(FORMULA_MESSAGE))
     else:
         try:
-            row.payment_date = parse_date(raw.get("payment_date"))
+            row.payment_date = raw[1] if type(raw[1]) is date else parse_date(raw[1])
         except ValueError as error:
             row.add("bad_date", str(error))
 
@@ -270,23 +318,19 @@ def parse_row(number: int, cells: list, mapping: dict[str, int], formula_columns
         row.add("bad_amount", str(FORMULA_MESSAGE))
     else:
         try:
-            row.amount = parse_amount(raw.get("amount"))
+            row.amount = parse_amount(raw[2])
         except ValueError as error:
             row.add("bad_amount", str(error))
 
-    method_cell = raw.get("method")
-    row.method, known = parse_method(method_cell)
+    row.method, known = parse_method(raw[3])
     if "method" in formulas:
         row.method, known = "other", False
     if not known:
-        row.add("unknown_method", _("Unknown payment method « %(value)s »: imported as « other ».",
-                                    value=text_of(method_cell)))
+        row.add("unknown_method", _("Unknown payment method « %(value)s »: imported as « other ».", value=method))
 
-    row.client_code = text_of(raw.get("client_code"))
     if "client_code" in formulas:
         row.add("client_mismatch", str(FORMULA_MESSAGE))
     # a formula's cached text in the accounting reference is kept as text: it is only a label
-    row.accounting_reference = text_of(raw.get("accounting_reference"))[:80]
     return row
 
 
@@ -337,7 +381,8 @@ def find_invoices(references, tenant_id: int) -> dict[str, InvoiceFacts]:
                         type_coerce(Invoice.total_incl_vat - credited_amount_of(Invoice.id), String), Client.code)
                  .join(Client, Client.id == Invoice.client_id)
                  .where(Invoice.tenant_id == tenant_id, one_of(Invoice.number, wanted)))
-    return {number: InvoiceFacts(invoice_id, number, state, _as_date(day), _as_decimal(total), client)
+    as_date, as_decimal = lru_cache(maxsize=None)(_as_date), lru_cache(maxsize=None)(_as_decimal)  # few distinct
+    return {number: InvoiceFacts(invoice_id, number, state, as_date(day), as_decimal(total), client)
             for invoice_id, number, state, day, total, client in db.session.connection().execute(statement).all()}
 
 
@@ -394,10 +439,11 @@ def check_rows(rows: list[PaymentRow], tenant_id: int, today: date | None = None
     paid: dict[int, Decimal] = defaultdict(Decimal)
     already = set()
     for invoice_id, payment_date, amount in _existing_payments(ids, tenant_id):
-        paid[invoice_id] += Decimal(amount)
-        already.add((invoice_id, payment_date, Decimal(amount).quantize(CENT)))
+        paid[invoice_id] += amount
+        already.add((invoice_id, payment_date, amount))
     known_references = _existing_references({row.accounting_reference for row in rows}, tenant_id)
 
+    _ = translator()
     first_row_of_payment: dict[tuple, int] = {}
     first_row_of_reference: dict[str, int] = {}
     for row in rows:
@@ -415,33 +461,37 @@ def check_rows(rows: list[PaymentRow], tenant_id: int, today: date | None = None
             row.add("client_mismatch", _("The client code « %(given)s » is not the client of invoice "
                                          "%(reference)s (%(client)s).", given=row.client_code,
                                          reference=facts.number, client=facts.client_code))
-        _duplicate_alerts(row, facts, already, known_references, first_row_of_payment, first_row_of_reference)
+        _duplicate_alerts(row, facts, already, known_references, first_row_of_payment, first_row_of_reference, _)
 
-        if facts is not None and row.payment_date is not None:
-            if row.payment_date < facts.invoice_date:
-                row.add("date_before_invoice", _(
-                    "The payment date %(date)s is before the invoice date %(invoice_date)s.",
-                    date=_day(row.payment_date), invoice_date=_day(facts.invoice_date)))
-        if row.payment_date is not None and row.payment_date > today:
-            row.add("date_in_future", _("The payment date %(date)s is in the future.", date=_day(row.payment_date)))
-        duplicate = any(alert.code == "duplicate" for alert in row.alerts)  # already counted once
+        payment_date = row.payment_date
+        if facts is not None and payment_date is not None and payment_date < facts.invoice_date:
+            row.add("date_before_invoice", _(
+                "The payment date %(date)s is before the invoice date %(invoice_date)s.",
+                date=_day(payment_date), invoice_date=_day(facts.invoice_date)))
+        if payment_date is not None and payment_date > today:
+            row.add("date_in_future", _("The payment date %(date)s is in the future.", date=_day(payment_date)))
+        duplicate = bool(row.alerts) and any(alert.code == "duplicate" for alert in row.alerts)  # counted once
         if facts is not None and row.amount is not None and facts.state == "validated" and not duplicate:
-            outstanding = Decimal(facts.total_incl_vat) - paid[facts.id]
+            outstanding = facts.total_incl_vat - paid[facts.id]
             if row.amount > outstanding:
                 row.add("overpayment", _(
                     "The amount %(amount)s is above the outstanding balance of invoice %(reference)s "
                     "(%(outstanding)s, after the payments already imported and the rows above in this file).",
                     amount=_money(row.amount), reference=facts.number, outstanding=_money(outstanding)))
         if len(row.alerts) > 1:
-            row.alerts.sort(key=lambda alert: (alert.level != BLOCKING, ALERT_ORDER[alert.code]))
-        if facts is not None and all(alert.level != BLOCKING for alert in row.alerts):
+            row.alerts.sort(key=_alert_order)
+        if facts is not None and not row.blocked:
             row.invoice_id = facts.id
             paid[facts.id] += row.amount  # the rows below see this payment
     return rows
 
 
+def _alert_order(alert: Alert) -> tuple:
+    return alert.level != BLOCKING, ALERT_ORDER[alert.code]
+
+
 def _duplicate_alerts(row: PaymentRow, facts, already: set, known_references: set,
-                      first_row_of_payment: dict, first_row_of_reference: dict) -> None:
+                      first_row_of_payment: dict, first_row_of_reference: dict, _) -> None:
     reference = row.accounting_reference
     if reference:
         if reference in known_references:

@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, joinedload
 
 from core import transaction
+from core.batching import collector_paused
 from core.extensions import db
 from core.glossary import CHOICE_LABELS, FIELD_LABELS, choices
 from core.tenancy import MASTER_DATA_WRITERS, current_role, current_tenant_id, get_by_id_and_tenant
@@ -111,6 +112,10 @@ class PaymentView(SecuredModelView):
     def import_view(self):
         if not self.can_import:
             abort(403)
+        with collector_paused():  # 20,000 rows and their alerts: see core.batching
+            return self._control_screen()
+
+    def _control_screen(self):
         result, error, upload, counts = None, None, None, None
         if request.method == "POST":
             uploaded = request.files.get("file")
