@@ -20,6 +20,7 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
+from operator import itemgetter
 from typing import NamedTuple
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -279,26 +280,44 @@ def parse_rows(numbered_cells, mapping: dict[str, int], formula_cells: dict | No
     what does not depend on the row (column indexes, the catalogue of messages, the
     text of a date) is found once, and each cell is read, shown and cleaned once."""
     indexes = [mapping.get(name) for name in COLUMNS]
+    width_needed = max((index for index in indexes if index is not None), default=-1) + 1
+    pick = itemgetter(*indexes) if None not in indexes else None
+    shown_of = _cell_texts()
     translate = translator()
-    day_texts: dict[date, str] = {}
     formula_cells = formula_cells or {}
     rows = []
     for number, cells in numbered_cells:
-        width = len(cells)
-        raw = [cells[index] if index is not None and index < width else None for index in indexes]
-        shown = [value if type(value) is str else show(value) for value in raw]
-        day = raw[1]
-        if type(day) is date:
-            shown[1] = day_texts.get(day) or day_texts.setdefault(day, show(day))
+        if pick is not None and len(cells) >= width_needed:
+            raw = pick(cells)
+        else:
+            raw = [cells[index] if index is not None and index < len(cells) else None for index in indexes]
+        shown = tuple([value if type(value) is str else shown_of(value) for value in raw])
         rows.append(_parse_cells(number, raw, shown, mapping, formula_cells.get(number), translate))
     return rows
 
 
-def _parse_cells(number: int, raw: list, shown: list, mapping: dict[str, int], formula_columns,
-                 _) -> PaymentRow:
-    texts = [text.replace("\x00", "").strip() for text in shown]  # text_of(cell), from its text
-    reference, method = texts[0], texts[3]
-    row = PaymentRow(number, tuple(shown), reference, client_code=texts[4], accounting_reference=texts[5][:80])
+def _cell_texts():
+    """``show`` for the cells of one file, quicker on the usual ones: a number, a date
+    (its text made once: a file has few distinct dates)."""
+    days: dict[date, str] = {}
+
+    def shown_of(value) -> str:
+        kind = type(value)
+        if kind is float:  # a number cell, as clean_text shows it
+            return str(int(value)) if value.is_integer() else repr(value)
+        if kind is date:
+            text = days.get(value)
+            if text is None:
+                text = days[value] = show(value)
+            return text
+        return show(value)
+    return shown_of
+
+
+def _parse_cells(number: int, raw, shown: tuple, mapping: dict[str, int], formula_columns, _) -> PaymentRow:
+    reference = shown[0].replace("\x00", "").strip()  # text_of(cell), from its text
+    row = PaymentRow(number, shown, reference, client_code=shown[4].replace("\x00", "").strip(),
+                     accounting_reference=shown[5].replace("\x00", "").strip()[:80])
     formulas = {name for name, index in mapping.items() if index in formula_columns} if formula_columns else ()
 
     if "invoice_reference" in formulas:
@@ -326,7 +345,8 @@ def _parse_cells(number: int, raw: list, shown: list, mapping: dict[str, int], f
     if "method" in formulas:
         row.method, known = "other", False
     if not known:
-        row.add("unknown_method", _("Unknown payment method « %(value)s »: imported as « other ».", value=method))
+        row.add("unknown_method", _("Unknown payment method « %(value)s »: imported as « other ».",
+                                    value=shown[3].replace("\x00", "").strip()))
 
     if "client_code" in formulas:
         row.add("client_mismatch", str(FORMULA_MESSAGE))
@@ -457,7 +477,8 @@ def check_rows(rows: list[PaymentRow], tenant_id: int, today: date | None = None
                 row.add("invoice_not_validated", _(
                     "Invoice %(reference)s is not validated: only validated invoices receive payments.",
                     reference=facts.number))
-        if facts is not None and row.client_code and row.client_code.upper() != facts.client_code.upper():
+        if (facts is not None and row.client_code and row.client_code != facts.client_code
+                and row.client_code.upper() != facts.client_code.upper()):
             row.add("client_mismatch", _("The client code « %(given)s » is not the client of invoice "
                                          "%(reference)s (%(client)s).", given=row.client_code,
                                          reference=facts.number, client=facts.client_code))
@@ -492,15 +513,17 @@ def _alert_order(alert: Alert) -> tuple:
 
 def _duplicate_alerts(row: PaymentRow, facts, already: set, known_references: set,
                       first_row_of_payment: dict, first_row_of_reference: dict, _) -> None:
+    # setdefault then a look at the size: one hash of the key (a date and a Decimal) per row
     reference = row.accounting_reference
     if reference:
+        seen = len(first_row_of_reference)
+        first = first_row_of_reference.setdefault(reference, row.row)
         if reference in known_references:
             row.add("duplicate", _("A payment with the accounting reference « %(reference)s » has already "
                                    "been imported.", reference=reference))
-        elif reference in first_row_of_reference:
+        elif len(first_row_of_reference) == seen:
             row.add("duplicate", _("The accounting reference « %(reference)s » is already on row %(row)s "
-                                   "of this file.", reference=reference, row=first_row_of_reference[reference]))
-        first_row_of_reference.setdefault(reference, row.row)
+                                   "of this file.", reference=reference, row=first))
     if row.payment_date is None or row.amount is None or not row.invoice_reference:
         return
     number = facts.number if facts is not None else row.invoice_reference.upper()
@@ -508,11 +531,10 @@ def _duplicate_alerts(row: PaymentRow, facts, already: set, known_references: se
         row.add("duplicate", _("A payment of %(amount)s on %(date)s has already been imported for invoice "
                                "%(reference)s.", amount=_money(row.amount), date=_day(row.payment_date),
                                reference=number))
-    key = (number, row.payment_date, row.amount)
-    if key in first_row_of_payment:
-        row.add("duplicate", _("Same payment (invoice, date and amount) as row %(row)s of this file.",
-                               row=first_row_of_payment[key]))
-    first_row_of_payment.setdefault(key, row.row)
+    seen = len(first_row_of_payment)
+    first = first_row_of_payment.setdefault((number, row.payment_date, row.amount), row.row)
+    if len(first_row_of_payment) == seen:
+        row.add("duplicate", _("Same payment (invoice, date and amount) as row %(row)s of this file.", row=first))
 
 
 BATCH_TOTAL_LIMITS = cells.limits_of(PaymentImportBatch.__table__.c.total_amount)

@@ -62,8 +62,10 @@ def _data_rows(sheet_rows: list, first: int, used: list[int]):
     for position in range(first, len(sheet_rows)):
         cells = sheet_rows[position]
         width = len(cells)
-        if any(index < width and cells[index] not in ("", None) for index in used):
-            yield position + 1, cells
+        for index in used:
+            if index < width and cells[index] not in ("", None):
+                yield position + 1, cells
+                break
 
 
 def check_payment_file(data: bytes, filename: str, tenant_id: int, today=None) -> PaymentFile:
