@@ -34,7 +34,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from core import clock
 from core.extensions import db
 from models.base import utcnow
-from models.invoices import Invoice, credited_amount_of
+from models.invoices import Invoice, credited_amount_of, credited_amounts_by_invoice
 from models.master_data import Client
 from models.payments import PAYMENT_METHODS, Payment, PaymentImportBatch
 from spreadsheets import cells
@@ -397,9 +397,12 @@ def find_invoices(references, tenant_id: int) -> dict[str, InvoiceFacts]:
     # the amount left to pay counts the validated credit notes (invoicing.md)
     # a credit note receives no payment: it reads as not validated for the import
     state = case((Invoice.kind == "credit_note", "credit_note"), else_=Invoice.state)
+    credited = credited_amounts_by_invoice(tenant_id)
+    left_to_pay = Invoice.total_incl_vat - func.coalesce(credited.c.amount, 0)
     statement = (select(Invoice.id, Invoice.number, state, type_coerce(Invoice.invoice_date, String),
-                        type_coerce(Invoice.total_incl_vat - credited_amount_of(Invoice.id), String), Client.code)
+                        type_coerce(left_to_pay, String), Client.code)
                  .join(Client, Client.id == Invoice.client_id)
+                 .outerjoin(credited, credited.c.invoice_id == Invoice.id)
                  .where(Invoice.tenant_id == tenant_id, one_of(Invoice.number, wanted)))
     as_date, as_decimal = lru_cache(maxsize=None)(_as_date), lru_cache(maxsize=None)(_as_decimal)  # few distinct
     return {number: InvoiceFacts(invoice_id, number, state, as_date(day), as_decimal(total), client)
