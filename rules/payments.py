@@ -316,8 +316,8 @@ def _cell_texts():
 
 def _parse_cells(number: int, raw, shown: tuple, mapping: dict[str, int], formula_columns, _) -> PaymentRow:
     reference = shown[0].replace("\x00", "").strip()  # text_of(cell), from its text
-    row = PaymentRow(number, shown, reference, client_code=shown[4].replace("\x00", "").strip(),
-                     accounting_reference=shown[5].replace("\x00", "").strip()[:80])
+    row = PaymentRow(number, shown, reference, None, None, "other", shown[4].replace("\x00", "").strip(),
+                     shown[5].replace("\x00", "").strip()[:80])
     formulas = {name for name, index in mapping.items() if index in formula_columns} if formula_columns else ()
 
     if "invoice_reference" in formulas:
@@ -341,7 +341,7 @@ def _parse_cells(number: int, raw, shown: tuple, mapping: dict[str, int], formul
         except ValueError as error:
             row.add("bad_amount", str(error))
 
-    row.method, known = parse_method(raw[3])
+    row.method, known = _method_of_text(raw[3]) if type(raw[3]) is str else parse_method(raw[3])
     if "method" in formulas:
         row.method, known = "other", False
     if not known:

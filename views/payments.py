@@ -191,6 +191,8 @@ _NEEDS_ESCAPE = re.compile("[&<>\"']")
 def shown_rows(rows, limit: int) -> tuple[list, int]:
     """The rows a control screen shows, in file order: every row with an alert first
     (up to ``limit``), then rows without one while there is room; and how many are left out."""
+    if len(rows) <= limit:  # all of them (the rows of a file come in file order)
+        return list(rows), 0
     with_alerts = [row for row in rows if row.alerts][:limit]
     room = limit - len(with_alerts)
     shown = with_alerts + [row for row in rows if not row.alerts][:room]
@@ -214,7 +216,8 @@ def _rows_html(rows) -> Markup:
             shown = [cell.translate(_ESCAPE) for cell in shown]
         cells = "</td><td>".join(shown)
         if not row.alerts:
-            append(f'<tr class="" data-row="{row.row}" data-status="ok"><td>{row.row}</td><td>{cells}</td><td></td></tr>')
+            append(f'<tr class="" data-row="{row.row}" data-status="ok"><td>{row.row}</td><td>{cells}</td>'
+                   '<td></td></tr>')
             continue
         status = row.status
         alerts = "".join(
