@@ -205,7 +205,6 @@ def show(value) -> str:
     return cells.clean_text(value)
 
 
-text_of = cells.clean_text  # a text cell (invoice reference, client code…): stripped, NUL bytes removed
 AMOUNT_LIMITS = cells.limits_of(Payment.__table__.c.amount)
 _LARGEST_FLOAT = float(AMOUNT_LIMITS.largest)  # below it, a float rounded to the cent fits the column
 
@@ -315,7 +314,8 @@ def _cell_texts():
 
 
 def _parse_cells(number: int, raw, shown: tuple, mapping: dict[str, int], formula_columns, _) -> PaymentRow:
-    reference = shown[0].replace("\x00", "").strip()  # text_of(cell), from its text
+    # the text cells (invoice reference, client code…) as cells.clean_text makes them, from the shown text
+    reference = shown[0].replace("\x00", "").strip()
     row = PaymentRow(number, shown, reference, None, None, "other", shown[4].replace("\x00", "").strip(),
                      shown[5].replace("\x00", "").strip()[:80])
     formulas = {name for name, index in mapping.items() if index in formula_columns} if formula_columns else ()
