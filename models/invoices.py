@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from sqlalchemy import (
     Boolean, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, LargeBinary, Numeric, String, Text,
-    UniqueConstraint,
+    UniqueConstraint, text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -27,6 +27,12 @@ class Invoice(TenantScoped, db.Model):
         UniqueConstraint("tenant_id", "number"),
         UniqueConstraint("tenant_id", "origin", "external_reference"),
         Index("ix_invoices_sequence_number", "numbering_sequence_id", "sequence_number"),
+        # Partial: only credit notes have a credited invoice. A full index is all NULLs
+        # on most tenants, and SQLite's ANALYZE then rates it useless: every "credited
+        # amount" subquery scanned the whole table, once per invoice (P4: 45 s).
+        Index("ix_invoices_credited_invoice_id", "credited_invoice_id",
+              sqlite_where=text("credited_invoice_id IS NOT NULL"),
+              postgresql_where=text("credited_invoice_id IS NOT NULL")),
         CheckConstraint("state IN ('draft', 'validated', 'cancelled')", name="state_known"),
         CheckConstraint("kind IN ('invoice', 'credit_note')", name="kind_known"),
         CheckConstraint("(kind = 'credit_note') = (credited_invoice_id IS NOT NULL)", name="credit_note_credits"),
@@ -56,7 +62,7 @@ class Invoice(TenantScoped, db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     # Legal invoices (invoicing.md): an invoice or a credit note (positive amounts, type 381)
     kind: Mapped[str] = mapped_column(String(20), default="invoice", server_default="invoice")
-    credited_invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoices.id"), index=True)
+    credited_invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoices.id"))
     due_date: Mapped[date | None] = mapped_column(Date)  # from the payment terms when empty
     operation_category: Mapped[str | None] = mapped_column(String(20))  # from the line kinds when empty
     reverse_charge: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
@@ -146,6 +152,19 @@ class InvoiceDocument(TenantScoped, db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     invoice: Mapped[Invoice] = relationship()
+
+
+def credited_amounts_by_invoice(tenant_id: int):
+    """SQL: a subquery (``invoice_id``, ``amount``) of the total incl. VAT of the tenant's
+    validated credit notes per credited invoice, to join to many invoices at once: one
+    pass over the credit notes instead of ``credited_amount_of``'s look-up per invoice
+    (whose estimated cost also makes PostgreSQL compile the query with its JIT)."""
+    from sqlalchemy import func, select
+    credit = Invoice.__table__.alias("credit_note")
+    return (select(credit.c.credited_invoice_id.label("invoice_id"), func.sum(credit.c.total_incl_vat).label("amount"))
+            .where(credit.c.tenant_id == tenant_id, credit.c.state == "validated",
+                   credit.c.credited_invoice_id.isnot(None))
+            .group_by(credit.c.credited_invoice_id).subquery("credited"))
 
 
 def credited_amount_of(invoice_id_column):

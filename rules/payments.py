@@ -20,10 +20,12 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
+from operator import itemgetter
 from typing import NamedTuple
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
+from flask_babel import get_translations
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Integer, String, any_, case, func, literal, literal_column, select, type_coerce
@@ -32,7 +34,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from core import clock
 from core.extensions import db
 from models.base import utcnow
-from models.invoices import Invoice, credited_amount_of
+from models.invoices import Invoice, credited_amount_of, credited_amounts_by_invoice
 from models.master_data import Client
 from models.payments import PAYMENT_METHODS, Payment, PaymentImportBatch
 from spreadsheets import cells
@@ -101,6 +103,17 @@ METHOD_SPELLINGS = {
 squash = cells.fold  # how headers and words are compared
 
 
+def translator():
+    """``gettext`` for a loop over thousands of rows: flask_babel looks the current
+    catalogue up again on every call (several µs); this looks it up once."""
+    translations = get_translations()
+
+    def translate(message: str, **values) -> str:
+        text = translations.ugettext(message)
+        return text % values if values else text
+    return translate
+
+
 _HEADERS = {squash(spelling): name for name, spellings in HEADER_SPELLINGS.items()
             for spelling in (*spellings, name)}
 _METHODS = {squash(spelling): code for code, spellings in METHOD_SPELLINGS.items() for spelling in spellings}
@@ -122,9 +135,10 @@ class Alert:
         return str(ALERT_LABELS[self.code])
 
 
-@dataclass
+@dataclass(slots=True)
 class PaymentRow:
-    """One data row of the file: its sheet row number, parsed values, shown cells and alerts."""
+    """One data row of the file: its sheet row number, parsed values, shown cells and alerts
+    (slots: a file makes tens of thousands of them)."""
 
     row: int
     cells: tuple                    # the six cells as shown on the control screen (text)
@@ -139,12 +153,19 @@ class PaymentRow:
 
     @property
     def status(self) -> str:
+        if not self.alerts:
+            return OK
         levels = {alert.level for alert in self.alerts}
         return BLOCKING if BLOCKING in levels else WARNING if WARNING in levels else OK
 
     @property
     def importable(self) -> bool:
-        return self.invoice_id is not None and all(alert.level != BLOCKING for alert in self.alerts)
+        return self.invoice_id is not None and not self.blocked
+
+    @property
+    def blocked(self) -> bool:
+        """A red alert: the row is not imported."""
+        return bool(self.alerts) and any(alert.level == BLOCKING for alert in self.alerts)
 
     def alert_codes(self) -> list[str]:
         return [alert.code for alert in self.alerts]
@@ -184,8 +205,8 @@ def show(value) -> str:
     return cells.clean_text(value)
 
 
-text_of = cells.clean_text  # a text cell (invoice reference, client code…): stripped, NUL bytes removed
 AMOUNT_LIMITS = cells.limits_of(Payment.__table__.c.amount)
+_LARGEST_FLOAT = float(AMOUNT_LIMITS.largest)  # below it, a float rounded to the cent fits the column
 
 
 def parse_date(value) -> date:
@@ -207,6 +228,10 @@ def parse_amount(value) -> Decimal:
     (``1 250,40``, ``1250.40``, ``1.250,40 €``), rounded half up to the cent, within the
     column's ``Numeric(14, 2)`` (``spreadsheets.cells``). Raises ValueError when missing,
     unreadable, zero, negative or too large."""
+    if type(value) is float and 0 < value < _LARGEST_FLOAT:  # a number cell: most rows
+        amount = Decimal(repr(value)).quantize(CENT, ROUND_HALF_UP)
+        if amount > 0:
+            return amount
     if _blank(value):
         raise ValueError(_("The amount is missing."))
     try:
@@ -245,24 +270,66 @@ def parse_row(number: int, cells: list, mapping: dict[str, int], formula_columns
 
     ``formula_columns``: the indexes of the row's cells holding a formula; their cached
     value is not trusted (see ``spreadsheets.fast_reader``)."""
-    width = len(cells)
-    raw = {name: cells[index] if index < width else None for name, index in mapping.items()}
-    formulas = {name for name, index in mapping.items() if index in formula_columns} if formula_columns else ()
-    row = PaymentRow(number, (show(raw.get("invoice_reference")), show(raw.get("payment_date")),
-                              show(raw.get("amount")), show(raw.get("method")), show(raw.get("client_code")),
-                              show(raw.get("accounting_reference"))))
+    return parse_rows([(number, cells)], mapping, {number: formula_columns})[0]
 
-    row.invoice_reference = text_of(raw.get("invoice_reference"))
+
+def parse_rows(numbered_cells, mapping: dict[str, int], formula_cells: dict | None = None) -> list[PaymentRow]:
+    """``parse_row`` of every ``(sheet row number, cells)``; ``formula_cells``: the indexes
+    of the cells holding a formula, by row number. A file has tens of thousands of rows:
+    what does not depend on the row (column indexes, the catalogue of messages, the
+    text of a date) is found once, and each cell is read, shown and cleaned once."""
+    indexes = [mapping.get(name) for name in COLUMNS]
+    width_needed = max((index for index in indexes if index is not None), default=-1) + 1
+    pick = itemgetter(*indexes) if None not in indexes else None
+    shown_of = _cell_texts()
+    translate = translator()
+    formula_cells = formula_cells or {}
+    rows = []
+    for number, cells in numbered_cells:
+        if pick is not None and len(cells) >= width_needed:
+            raw = pick(cells)
+        else:
+            raw = [cells[index] if index is not None and index < len(cells) else None for index in indexes]
+        shown = tuple([value if type(value) is str else shown_of(value) for value in raw])
+        rows.append(_parse_cells(number, raw, shown, mapping, formula_cells.get(number), translate))
+    return rows
+
+
+def _cell_texts():
+    """``show`` for the cells of one file, quicker on the usual ones: a number, a date
+    (its text made once: a file has few distinct dates)."""
+    days: dict[date, str] = {}
+
+    def shown_of(value) -> str:
+        kind = type(value)
+        if kind is float:  # a number cell, as clean_text shows it
+            return str(int(value)) if value.is_integer() else repr(value)
+        if kind is date:
+            text = days.get(value)
+            if text is None:
+                text = days[value] = show(value)
+            return text
+        return show(value)
+    return shown_of
+
+
+def _parse_cells(number: int, raw, shown: tuple, mapping: dict[str, int], formula_columns, _) -> PaymentRow:
+    # the text cells (invoice reference, client code…) as cells.clean_text makes them, from the shown text
+    reference = shown[0].replace("\x00", "").strip()
+    row = PaymentRow(number, shown, reference, None, None, "other", shown[4].replace("\x00", "").strip(),
+                     shown[5].replace("\x00", "").strip()[:80])
+    formulas = {name for name, index in mapping.items() if index in formula_columns} if formula_columns else ()
+
     if "invoice_reference" in formulas:
         row.add("unknown_invoice", str(FORMULA_MESSAGE))
-    elif not row.invoice_reference:
+    elif not reference:
         row.add("unknown_invoice", _("The invoice reference is missing."))
 
     if "payment_date" in formulas:
         row.add("bad_date", str(FORMULA_MESSAGE))
     else:
         try:
-            row.payment_date = parse_date(raw.get("payment_date"))
+            row.payment_date = raw[1] if type(raw[1]) is date else parse_date(raw[1])
         except ValueError as error:
             row.add("bad_date", str(error))
 
@@ -270,23 +337,20 @@ def parse_row(number: int, cells: list, mapping: dict[str, int], formula_columns
         row.add("bad_amount", str(FORMULA_MESSAGE))
     else:
         try:
-            row.amount = parse_amount(raw.get("amount"))
+            row.amount = parse_amount(raw[2])
         except ValueError as error:
             row.add("bad_amount", str(error))
 
-    method_cell = raw.get("method")
-    row.method, known = parse_method(method_cell)
+    row.method, known = _method_of_text(raw[3]) if type(raw[3]) is str else parse_method(raw[3])
     if "method" in formulas:
         row.method, known = "other", False
     if not known:
         row.add("unknown_method", _("Unknown payment method « %(value)s »: imported as « other ».",
-                                    value=text_of(method_cell)))
+                                    value=shown[3].replace("\x00", "").strip()))
 
-    row.client_code = text_of(raw.get("client_code"))
     if "client_code" in formulas:
         row.add("client_mismatch", str(FORMULA_MESSAGE))
     # a formula's cached text in the accounting reference is kept as text: it is only a label
-    row.accounting_reference = text_of(raw.get("accounting_reference"))[:80]
     return row
 
 
@@ -333,11 +397,15 @@ def find_invoices(references, tenant_id: int) -> dict[str, InvoiceFacts]:
     # the amount left to pay counts the validated credit notes (invoicing.md)
     # a credit note receives no payment: it reads as not validated for the import
     state = case((Invoice.kind == "credit_note", "credit_note"), else_=Invoice.state)
+    credited = credited_amounts_by_invoice(tenant_id)
+    left_to_pay = Invoice.total_incl_vat - func.coalesce(credited.c.amount, 0)
     statement = (select(Invoice.id, Invoice.number, state, type_coerce(Invoice.invoice_date, String),
-                        type_coerce(Invoice.total_incl_vat - credited_amount_of(Invoice.id), String), Client.code)
+                        type_coerce(left_to_pay, String), Client.code)
                  .join(Client, Client.id == Invoice.client_id)
+                 .outerjoin(credited, credited.c.invoice_id == Invoice.id)
                  .where(Invoice.tenant_id == tenant_id, one_of(Invoice.number, wanted)))
-    return {number: InvoiceFacts(invoice_id, number, state, _as_date(day), _as_decimal(total), client)
+    as_date, as_decimal = lru_cache(maxsize=None)(_as_date), lru_cache(maxsize=None)(_as_decimal)  # few distinct
+    return {number: InvoiceFacts(invoice_id, number, state, as_date(day), as_decimal(total), client)
             for invoice_id, number, state, day, total, client in db.session.connection().execute(statement).all()}
 
 
@@ -394,10 +462,11 @@ def check_rows(rows: list[PaymentRow], tenant_id: int, today: date | None = None
     paid: dict[int, Decimal] = defaultdict(Decimal)
     already = set()
     for invoice_id, payment_date, amount in _existing_payments(ids, tenant_id):
-        paid[invoice_id] += Decimal(amount)
-        already.add((invoice_id, payment_date, Decimal(amount).quantize(CENT)))
+        paid[invoice_id] += amount
+        already.add((invoice_id, payment_date, amount))
     known_references = _existing_references({row.accounting_reference for row in rows}, tenant_id)
 
+    _ = translator()
     first_row_of_payment: dict[tuple, int] = {}
     first_row_of_reference: dict[str, int] = {}
     for row in rows:
@@ -411,46 +480,53 @@ def check_rows(rows: list[PaymentRow], tenant_id: int, today: date | None = None
                 row.add("invoice_not_validated", _(
                     "Invoice %(reference)s is not validated: only validated invoices receive payments.",
                     reference=facts.number))
-        if facts is not None and row.client_code and row.client_code.upper() != facts.client_code.upper():
+        if (facts is not None and row.client_code and row.client_code != facts.client_code
+                and row.client_code.upper() != facts.client_code.upper()):
             row.add("client_mismatch", _("The client code « %(given)s » is not the client of invoice "
                                          "%(reference)s (%(client)s).", given=row.client_code,
                                          reference=facts.number, client=facts.client_code))
-        _duplicate_alerts(row, facts, already, known_references, first_row_of_payment, first_row_of_reference)
+        _duplicate_alerts(row, facts, already, known_references, first_row_of_payment, first_row_of_reference, _)
 
-        if facts is not None and row.payment_date is not None:
-            if row.payment_date < facts.invoice_date:
-                row.add("date_before_invoice", _(
-                    "The payment date %(date)s is before the invoice date %(invoice_date)s.",
-                    date=_day(row.payment_date), invoice_date=_day(facts.invoice_date)))
-        if row.payment_date is not None and row.payment_date > today:
-            row.add("date_in_future", _("The payment date %(date)s is in the future.", date=_day(row.payment_date)))
-        duplicate = any(alert.code == "duplicate" for alert in row.alerts)  # already counted once
+        payment_date = row.payment_date
+        if facts is not None and payment_date is not None and payment_date < facts.invoice_date:
+            row.add("date_before_invoice", _(
+                "The payment date %(date)s is before the invoice date %(invoice_date)s.",
+                date=_day(payment_date), invoice_date=_day(facts.invoice_date)))
+        if payment_date is not None and payment_date > today:
+            row.add("date_in_future", _("The payment date %(date)s is in the future.", date=_day(payment_date)))
+        duplicate = bool(row.alerts) and any(alert.code == "duplicate" for alert in row.alerts)  # counted once
         if facts is not None and row.amount is not None and facts.state == "validated" and not duplicate:
-            outstanding = Decimal(facts.total_incl_vat) - paid[facts.id]
+            outstanding = facts.total_incl_vat - paid[facts.id]
             if row.amount > outstanding:
                 row.add("overpayment", _(
                     "The amount %(amount)s is above the outstanding balance of invoice %(reference)s "
                     "(%(outstanding)s, after the payments already imported and the rows above in this file).",
                     amount=_money(row.amount), reference=facts.number, outstanding=_money(outstanding)))
         if len(row.alerts) > 1:
-            row.alerts.sort(key=lambda alert: (alert.level != BLOCKING, ALERT_ORDER[alert.code]))
-        if facts is not None and all(alert.level != BLOCKING for alert in row.alerts):
+            row.alerts.sort(key=_alert_order)
+        if facts is not None and not row.blocked:
             row.invoice_id = facts.id
             paid[facts.id] += row.amount  # the rows below see this payment
     return rows
 
 
+def _alert_order(alert: Alert) -> tuple:
+    return alert.level != BLOCKING, ALERT_ORDER[alert.code]
+
+
 def _duplicate_alerts(row: PaymentRow, facts, already: set, known_references: set,
-                      first_row_of_payment: dict, first_row_of_reference: dict) -> None:
+                      first_row_of_payment: dict, first_row_of_reference: dict, _) -> None:
+    # setdefault then a look at the size: one hash of the key (a date and a Decimal) per row
     reference = row.accounting_reference
     if reference:
+        seen = len(first_row_of_reference)
+        first = first_row_of_reference.setdefault(reference, row.row)
         if reference in known_references:
             row.add("duplicate", _("A payment with the accounting reference « %(reference)s » has already "
                                    "been imported.", reference=reference))
-        elif reference in first_row_of_reference:
+        elif len(first_row_of_reference) == seen:
             row.add("duplicate", _("The accounting reference « %(reference)s » is already on row %(row)s "
-                                   "of this file.", reference=reference, row=first_row_of_reference[reference]))
-        first_row_of_reference.setdefault(reference, row.row)
+                                   "of this file.", reference=reference, row=first))
     if row.payment_date is None or row.amount is None or not row.invoice_reference:
         return
     number = facts.number if facts is not None else row.invoice_reference.upper()
@@ -458,11 +534,10 @@ def _duplicate_alerts(row: PaymentRow, facts, already: set, known_references: se
         row.add("duplicate", _("A payment of %(amount)s on %(date)s has already been imported for invoice "
                                "%(reference)s.", amount=_money(row.amount), date=_day(row.payment_date),
                                reference=number))
-    key = (number, row.payment_date, row.amount)
-    if key in first_row_of_payment:
-        row.add("duplicate", _("Same payment (invoice, date and amount) as row %(row)s of this file.",
-                               row=first_row_of_payment[key]))
-    first_row_of_payment.setdefault(key, row.row)
+    seen = len(first_row_of_payment)
+    first = first_row_of_payment.setdefault((number, row.payment_date, row.amount), row.row)
+    if len(first_row_of_payment) == seen:
+        row.add("duplicate", _("Same payment (invoice, date and amount) as row %(row)s of this file.", row=first))
 
 
 BATCH_TOTAL_LIMITS = cells.limits_of(PaymentImportBatch.__table__.c.total_amount)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from flask_babel import gettext as _
 
 from rules.payments import (
-    COLUMNS, REQUIRED_COLUMNS, TEMPLATE_HEADERS, PaymentRow, batch_total_error, check_rows, map_headers, parse_row,
+    COLUMNS, REQUIRED_COLUMNS, TEMPLATE_HEADERS, PaymentRow, batch_total_error, check_rows, map_headers, parse_rows,
 )
 from spreadsheets.fast_reader import open_xlsx
 from spreadsheets.reader import UnreadableFile
@@ -52,16 +52,20 @@ def read_payment_file(data: bytes, filename: str = "") -> PaymentFile:
     formulas: dict[int, set[int]] = {}
     for row_number, column in sheet.formula_cells:
         formulas.setdefault(row_number, set()).add(column)
-    rows = []
-    used = sorted(mapping.values())
-    for position in range(offset + 1, len(sheet.rows)):
-        cells = sheet.rows[position]
-        width = len(cells)
-        if all(index >= width or cells[index] in ("", None) for index in used):
-            continue  # an empty row (or one with text only in other columns)
-        number = position + 1
-        rows.append(parse_row(number, cells, mapping, formulas.get(number, ())))
+    rows = parse_rows(_data_rows(sheet.rows, offset + 1, sorted(mapping.values())), mapping, formulas)
     return PaymentFile(filename, sheet.name, offset + 1, mapping, rows)
+
+
+def _data_rows(sheet_rows: list, first: int, used: list[int]):
+    """(sheet row number, cells) of every row from index ``first`` with a value in a used
+    column (an empty row, or one with text only in other columns, is skipped)."""
+    for position in range(first, len(sheet_rows)):
+        cells = sheet_rows[position]
+        width = len(cells)
+        for index in used:
+            if index < width and cells[index] not in ("", None):
+                yield position + 1, cells
+                break
 
 
 def check_payment_file(data: bytes, filename: str, tenant_id: int, today=None) -> PaymentFile:

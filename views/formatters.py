@@ -57,7 +57,7 @@ def fast_amount_text():
     group, decimal_sign = get_group_symbol(locale), get_decimal_symbol(locale)
 
     def text(value) -> str:
-        number = _decimal(value)
+        number = value if type(value) is Decimal and value.is_finite() else _decimal(value)
         if number is None:
             return "" if value is None else str(value)
         return f"{number:,.2f}".replace(",", "\0").replace(".", decimal_sign).replace("\0", group)

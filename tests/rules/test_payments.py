@@ -9,8 +9,8 @@ from sqlalchemy import event
 from core.extensions import db
 from models import AuditLogEntry, Invoice, Payment, PaymentImportBatch
 from rules.payments import (
-    ALERT_LABELS, ALERT_LEVELS, PaymentError, cancel_batch, check_rows, count_statuses, import_rows,
-    map_headers, outstanding_amounts, parse_amount, parse_date, parse_method, parse_row,
+    ALERT_LABELS, ALERT_LEVELS, PaymentError, cancel_batch, check_rows, count_statuses, find_invoices,
+    import_rows, map_headers, outstanding_amounts, parse_amount, parse_date, parse_method, parse_row,
 )
 from spreadsheets.payments_file import check_payment_file, read_payment_file
 from spreadsheets.reader import UnreadableFile
@@ -216,6 +216,17 @@ def test_invoices_and_payments_are_read_in_a_few_queries(invoices, tenants):
     finally:
         event.remove(db.engine, "before_cursor_execute", count)
     assert len(statements) <= 3, statements
+
+
+def test_look_ups_take_any_text_and_many_values(invoices, tenants):
+    """The batched look-ups send their values as one parameter (a JSON array on SQLite, an
+    array on PostgreSQL): quotes, backslashes, commas and braces stay values."""
+    awkward = 'FA"1\\,{2} é'
+    db.session.get(Invoice, invoices["FA000002"]).number = awkward
+    db.session.commit()
+    references = [awkward, "FA000001", "NULL", "", *[f"X{i}" for i in range(5000)]]
+    found = find_invoices(references, tenants["ACME"])
+    assert set(found) == {awkward, "FA000001"} and found[awkward].id == invoices["FA000002"]
 
 
 # --- The sample file -----------------------------------------------------------------------
