@@ -175,6 +175,8 @@ def _prepare_pg_schema(url: str, schema: str) -> str:
             # pg_trgm outside the benchmark's schemas (several may exist at once): where the
             # app's migration would put it, unless it is already installed somewhere.
             connection.execute(text("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public"))
+            # passerelle_fold calls public.unaccent by its full name (core.search)
+            connection.execute(text("CREATE EXTENSION IF NOT EXISTS unaccent SCHEMA public"))
             extension_schema = connection.execute(text(
                 "SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'pg_trgm'")).scalar()
             connection.execute(text(f"CREATE SCHEMA {schema}"))
