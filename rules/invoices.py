@@ -96,7 +96,7 @@ def validate_invoice(invoice_id: int, tenant_id: int, confirm_zero_total: bool =
     invoice, settings, sequence = _load_for_validation(invoice_id, tenant_id)
     label = str(invoice)
     sequence_id = sequence.id  # loaded: the audit entries name it by its code
-    with db.session.no_autoflush:  # the lock comes first: nothing is written before the number is taken
+    with db.session.no_autoflush:  # nothing written before the lock: the invoice's one UPDATE comes after it
         values = _prepare_validation(invoice, settings, confirm_zero_total)
         if invoice.is_credit_note:
             _lock_credited_invoice(invoice)
@@ -150,9 +150,10 @@ def _validation_query():
 
 
 def _prepare_validation(invoice: Invoice, settings, confirm_zero_total: bool) -> dict:
-    """The checks that need no number (legal items, zero total) and the totals; returns
-    the values written with the number: due date and operation category (unless set),
-    identity snapshot."""
+    """The checks that need no number (legal items, zero total) and the totals (when one
+    changed since the draft was saved, a VAT rate edited meanwhile, the commit's flush
+    writes it); returns the values written with the number: due date and operation
+    category (unless set), identity snapshot."""
     from rules.legal import due_date_for, identity_snapshot, invoice_legal_errors, operation_category_of
 
     missing = invoice_legal_errors(invoice, settings)
