@@ -13,7 +13,7 @@ import multiprocessing
 import time
 from decimal import Decimal
 
-from benchmarks.harness import bench_app, create_tenant_user, dialect_name
+from benchmarks.harness import bench_app, create_tenant_user, describe_shares, dialect_name, time_shares
 
 PROCESSES = 4
 PER_PROCESS = 500
@@ -21,7 +21,7 @@ TARGET_PER_S = 200
 TARGET_RATIO = 0.25  # of the bare DB-API baseline (quality.md)
 
 
-def _worker(config: dict, tenant_id: int, invoice_ids: list[int], start_event, numbers) -> None:
+def _worker(config: dict, tenant_id: int, invoice_ids: list[int], ready, start_event, numbers) -> None:
     from app import create_app
     from core.extensions import db
     from rules.invoices import validate_invoice
@@ -30,6 +30,7 @@ def _worker(config: dict, tenant_id: int, invoice_ids: list[int], start_event, n
     with app.app_context():
         db.session.execute(db.select(1))  # connect before the start signal
         db.session.rollback()
+        ready.put(True)
         start_event.wait()
         taken = []
         for invoice_id in invoice_ids:
@@ -38,7 +39,7 @@ def _worker(config: dict, tenant_id: int, invoice_ids: list[int], start_event, n
         numbers.extend(taken)
 
 
-def _baseline_worker(config: dict, sequence_id: int, invoice_ids: list[int], start_event, numbers) -> None:
+def _baseline_worker(config: dict, sequence_id: int, invoice_ids: list[int], ready, start_event, numbers) -> None:
     """The baseline of quality.md: a bare DB-API loop doing the same locked sequence
     ``UPDATE … RETURNING``, the conditional invoice ``UPDATE`` and ``COMMIT``."""
     from sqlalchemy import create_engine
@@ -54,6 +55,7 @@ def _baseline_worker(config: dict, sequence_id: int, invoice_ids: list[int], sta
             f"WHERE id = {mark} RETURNING highest_number_used, prefix, padding")
     write = (f"UPDATE invoices SET number = {mark}, sequence_number = {mark}, numbering_sequence_id = {mark}, "
              f"state = 'validated' WHERE id = {mark} AND state = 'draft'")
+    ready.put(True)
     start_event.wait()
     taken = []
     cursor = connection.cursor()
@@ -76,19 +78,48 @@ def _baseline(config: dict, processes: int, per_process: int) -> tuple[float, in
     ids = _drafts(tenant_id, processes * per_process)
     sequence_id = db.session.query(NumberingSequence.id).filter_by(tenant_id=tenant_id).scalar()
     db.session.remove()
+    seconds, numbers, _failed = _run_at_once(_baseline_worker, lambda i: (config, sequence_id, ids[i::processes]),
+                                             processes)
+    return seconds, len(numbers)
+
+
+def _run_at_once(target, arguments, processes: int) -> tuple[float, list[int], list[int]]:
+    """Start ``processes`` processes ``target(*arguments(i), ready, start, numbers)``, wait
+    until every one has built its app and connected (under load that takes seconds:
+    a fixed pause would time their start-up too), then start them at once:
+    (seconds until the last one ends, the numbers taken, the failed exit codes)."""
     context = multiprocessing.get_context("spawn")
     manager = context.Manager()
-    numbers, start_event = manager.list(), manager.Event()
-    workers = [context.Process(target=_baseline_worker, args=(config, sequence_id, ids[i::processes], start_event,
-                                                              numbers)) for i in range(processes)]
+    numbers, ready, start_event = manager.list(), manager.Queue(), manager.Event()
+    workers = [context.Process(target=target, args=(*arguments(i), ready, start_event, numbers))
+               for i in range(processes)]
     for worker in workers:
         worker.start()
-    time.sleep(3)
+    for _ in workers:
+        ready.get(timeout=300)
     start = time.perf_counter()
     start_event.set()
     for worker in workers:
         worker.join()
-    return time.perf_counter() - start, len(numbers)
+    elapsed = time.perf_counter() - start
+    return elapsed, list(numbers), [worker.exitcode for worker in workers if worker.exitcode != 0]
+
+
+def _time_shares(count: int = 200) -> dict[str, float]:
+    """Where a validation's time goes (``harness.time_shares``): ``count`` validations one
+    after the other in this process, on the drafts of a third tenant."""
+    from core.extensions import db
+    from rules.invoices import validate_invoice
+
+    tenant_id = create_tenant_user("SHARE", "p5-share@bench.test")
+    ids = _drafts(tenant_id, count)
+
+    def validate_all():
+        for invoice_id in ids:
+            validate_invoice(invoice_id, tenant_id)
+            db.session.commit()
+
+    return time_shares(validate_all)
 
 
 def _drafts(tenant_id: int, count: int) -> list[int]:
@@ -126,22 +157,10 @@ def run(dataset_name=None, repeat: int = 1, processes: int = PROCESSES, per_proc
         database = dialect_name()
         tenant_id = create_tenant_user("BENCH", "p5@bench.test")
         ids = _drafts(tenant_id, processes * per_process)
-        context = multiprocessing.get_context("spawn")
-        manager = context.Manager()
-        numbers, start_event = manager.list(), manager.Event()
-        workers = [context.Process(target=_worker, args=(config, tenant_id, ids[i::processes], start_event, numbers))
-                   for i in range(processes)]
-        for worker in workers:
-            worker.start()
-        time.sleep(3)  # let every process build its app and connect
-        start = time.perf_counter()
-        start_event.set()
-        for worker in workers:
-            worker.join()
-        elapsed = time.perf_counter() - start
-        failed = [worker.exitcode for worker in workers if worker.exitcode != 0]
+        elapsed, numbers, failed = _run_at_once(_worker, lambda i: (config, tenant_id, ids[i::processes]), processes)
         taken = sorted(numbers)
         baseline_s, baseline_count = _baseline(config, processes, per_process)
+        shares = _time_shares()
     baseline_per_s = baseline_count / baseline_s if baseline_s else 0.0
     expected = processes * per_process
     duplicates = len(taken) - len(set(taken))
@@ -153,8 +172,8 @@ def run(dataset_name=None, repeat: int = 1, processes: int = PROCESSES, per_proc
     report(f"P5 validations ({database})  {len(taken)} in {elapsed:.2f} s  {throughput:.0f}/s "
            f"(target ≥ {TARGET_PER_S}/s on PostgreSQL)  baseline {baseline_per_s:.0f}/s  ratio {ratio:.2f}× "
            f"(target ≥ {TARGET_RATIO}×)  gaps {gaps}  duplicates {duplicates}"
-           + ("" if ok else "  ** NOT MET **"))
+           + ("" if ok else "  ** NOT MET **") + "\n" + " " * 19 + "time in (one process): " + describe_shares(shares))
     return {"database": database, "processes": processes, "validations": len(taken), "measured_s": round(elapsed, 3),
             "throughput_per_s": round(throughput, 1), "target": TARGET_PER_S, "gaps": gaps,
             "baseline_per_s": round(baseline_per_s, 1), "ratio": round(ratio, 3), "target_ratio": TARGET_RATIO,
-            "duplicates": duplicates, "failed_processes": len(failed), "ok": ok}
+            "duplicates": duplicates, "failed_processes": len(failed), "time_shares": shares, "ok": ok}

@@ -1,17 +1,20 @@
 """Invoice rules: totals in Decimal, and validation with a gapless chronological number."""
 from collections import defaultdict
+from functools import cache
 from decimal import ROUND_HALF_UP, Decimal
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import bindparam, case, func, select
+from sqlalchemy.orm import defer, joinedload, load_only
 from sqlalchemy.orm.exc import StaleDataError
 
+from core.audit import update_row
 from core.extensions import db
+from models import DossierSettings, NumberingSequence
 from models.base import utcnow
 from models.invoices import Invoice, InvoiceLine, credited_amount_of
 from rules.master_data import client_required_errors, foreign_tenant_errors, places_of_client_errors
-from rules.numbering import find_sequence, take_next_number
+from rules.numbering import TakenNumber, chosen_sequence_id, no_sequence_message, take_next_number
 from rules.settings import settings_for
 
 CENT = Decimal("0.01")
@@ -47,11 +50,14 @@ def compute_totals(invoice: Invoice) -> None:
     under reverse charge: the client pays it, CGI art. 283-2 nonies)."""
     bases: dict[Decimal, Decimal] = defaultdict(Decimal)
     for line in invoice.lines:
-        line.amount = line_amount(line.quantity, line.unit_price)
+        amount = line_amount(line.quantity, line.unit_price)
+        _set_changed(line, "amount", amount)
         rate = Decimal(line.vat_rate.rate) if line.vat_rate is not None else Decimal(0)
-        bases[rate] += line.amount
-    invoice.total_excl_vat, invoice.total_vat, invoice.total_incl_vat = totals_of(
-        bases, getattr(invoice, "reverse_charge", False))
+        bases[rate] += amount
+    excl, vat, incl = totals_of(bases, getattr(invoice, "reverse_charge", False))
+    _set_changed(invoice, "total_excl_vat", excl)
+    _set_changed(invoice, "total_vat", vat)
+    _set_changed(invoice, "total_incl_vat", incl)
 
 
 def totals_of(bases: dict[Decimal, Decimal], reverse_charge: bool = False) -> tuple[Decimal, Decimal, Decimal]:
@@ -62,6 +68,13 @@ def totals_of(bases: dict[Decimal, Decimal], reverse_charge: bool = False) -> tu
     vat = Decimal(0) if reverse_charge else sum(
         ((base * rate / 100).quantize(CENT, ROUND_HALF_UP) for rate, base in bases.items()), Decimal(0))
     return excl, vat.quantize(CENT), (excl + vat).quantize(CENT)
+
+
+def _set_changed(row, name: str, value) -> None:
+    """Assign a value that differs only: a row whose totals are right stays clean, so a
+    flush (a validation's, under the numbering lock) does not go through it."""
+    if getattr(row, name) != value:
+        setattr(row, name, value)
 
 
 class LegalItemsMissing(InvoiceError):
@@ -76,51 +89,95 @@ def validate_invoice(invoice_id: int, tenant_id: int, confirm_zero_total: bool =
     """Validate a draft invoice or credit note: the next number of its sequence (the
     invoice or the credit-note one), taken in the caller's transaction.
 
-    The legal items are checked first, all missing ones listed at once; totals are
-    computed before the number is taken, so that the work done under the sequence lock
-    stays short: one ``UPDATE`` of the sequence (which locks it: row lock on PostgreSQL,
-    write lock on SQLite, until the caller commits, and returns the latest date numbered
-    before) and one ``UPDATE`` of the invoice conditional on its still being a draft. A
-    credit note also locks the invoice it credits and is refused when it credits more
-    than is left. On any refusal the caller rolls back and the number is given back.
-    The document itself is rendered after the commit (``rules.documents``).
+    Everything that can be done without the number is done before it is taken, so
+    that the work under the sequence lock stays short: one query loads the invoice with
+    what the checks need, the legal items are checked (all missing ones listed at once),
+    the totals, terms and identity snapshot are computed in memory. Under the lock
+    (the sequence ``UPDATE``: row lock on PostgreSQL, write lock on SQLite, until the
+    caller commits) come only the date and length checks of the number, and one
+    ``UPDATE`` of the invoice conditional on its still being a draft, with its audit
+    entries. A credit note also locks the invoice it credits and is refused when it
+    credits more than is left. On any refusal the caller rolls back and the number is
+    given back. The document itself is rendered after the commit (``rules.documents``).
     """
-    from rules.legal import (
-        MAX_NUMBER_LENGTH, due_date_for, identity_snapshot, invoice_legal_errors, operation_category_of)
+    invoice, settings, sequence = _load_for_validation(invoice_id, tenant_id)
+    label = str(invoice)
+    sequence_id = sequence.id  # loaded: the audit entries name it by its code
+    with db.session.no_autoflush:  # nothing written before the lock: the invoice's one UPDATE comes after it
+        values = _prepare_validation(invoice, settings, confirm_zero_total)
+        if invoice.is_credit_note:
+            _lock_credited_invoice(invoice)
+        taken = take_next_number(sequence_id, invoice.invoice_date)  # the lock, until the caller commits
+        _check_number(invoice, taken)
+        if invoice.is_credit_note:
+            _check_left_to_credit(invoice)  # under the locks: the credit notes validated before
+    values.update(number=taken.formatted, numbering_sequence_id=sequence_id, sequence_number=taken.number,
+                  state="validated", validated_at=utcnow())
+    if not update_row(invoice, values):  # WHERE state = 'draft'
+        raise InvoiceError(_("Invoice %(number)s has just been validated by someone else.", number=label))
+    return invoice
 
-    invoice = db.session.execute(
-        select(Invoice).where(Invoice.id == invoice_id, Invoice.tenant_id == tenant_id)
-        .options(joinedload(Invoice.lines).joinedload(InvoiceLine.vat_rate),
-                 joinedload(Invoice.lines).joinedload(InvoiceLine.unit), joinedload(Invoice.client))
-    ).unique().scalar_one_or_none()
-    if invoice is None:
+
+def _load_for_validation(invoice_id: int, tenant_id: int):
+    """The invoice with its lines, VAT rates, units, client, job site and credited
+    invoice, the dossier settings and the invoice's numbering sequence, in one query:
+    (invoice, settings, sequence). Refused for an unknown invoice, one validated
+    already, or without a sequence."""
+    row = db.session.execute(_validation_query(), {"invoice_id": invoice_id, "tenant_id": tenant_id}
+                             ).unique().one_or_none()
+    if row is None:
         raise InvoiceError(_("Unknown invoice."))
+    invoice, settings, sequence = row
     if invoice.state != "draft":
         raise InvoiceError(_("Invoice %(number)s is already validated.", number=invoice))
-    label = str(invoice)
-    settings = settings_for(tenant_id)
+    if sequence is None:
+        raise InvoiceError(no_sequence_message("credit_note" if invoice.is_credit_note else "invoice"))
+    return invoice, settings if settings is not None else settings_for(tenant_id), sequence
+
+
+@cache
+def _validation_query():
+    """Built once (its SQL compiled once): the settings' legal fields only, none of the
+    invoices' computed amounts."""
+    from rules.legal import SELLER_FIELDS
+
+    document_type = case((Invoice.kind == "credit_note", "credit_note"), else_="invoice")
+    sequence_id = chosen_sequence_id(Invoice.tenant_id, document_type, Invoice.establishment_id)
+    credited = joinedload(Invoice.credited_invoice)
+    return (
+        select(Invoice, DossierSettings, NumberingSequence)
+        .outerjoin(DossierSettings, DossierSettings.tenant_id == Invoice.tenant_id)
+        .outerjoin(NumberingSequence, NumberingSequence.id == sequence_id)
+        .where(Invoice.id == bindparam("invoice_id"), Invoice.tenant_id == bindparam("tenant_id"))
+        .options(defer(Invoice.outstanding_amount),
+                 load_only(*(getattr(DossierSettings, name) for name in SELLER_FIELDS)),
+                 joinedload(Invoice.lines).joinedload(InvoiceLine.vat_rate),
+                 joinedload(Invoice.lines).joinedload(InvoiceLine.unit), joinedload(Invoice.client),
+                 joinedload(Invoice.job_site), credited.load_only(Invoice.number, Invoice.invoice_date)))
+
+
+def _prepare_validation(invoice: Invoice, settings, confirm_zero_total: bool) -> dict:
+    """The checks that need no number (legal items, zero total) and the totals (when one
+    changed since the draft was saved, a VAT rate edited meanwhile, the commit's flush
+    writes it); returns the values written with the number: due date and operation
+    category (unless set), identity snapshot."""
+    from rules.legal import due_date_for, identity_snapshot, invoice_legal_errors, operation_category_of
+
     missing = invoice_legal_errors(invoice, settings)
     if missing:
         raise LegalItemsMissing(missing)
-    document_type = "credit_note" if invoice.is_credit_note else "invoice"
-    sequence = find_sequence(tenant_id, document_type, invoice.establishment_id)  # kept: the audit reads its code
-    sequence_id = sequence.id
     compute_totals(invoice)
     if invoice.total_incl_vat == 0 and not confirm_zero_total:
         raise ZeroTotalNeedsConfirmation(_("The invoice total is zero: confirm to validate it anyway."))
-    if invoice.due_date is None:
-        invoice.due_date = due_date_for(invoice.invoice_date, settings)
-    if not invoice.operation_category:
-        invoice.operation_category = operation_category_of(invoice.lines)
-    # written before the number, outside the sequence lock: totals, terms and the snapshot
-    with db.session.no_autoflush:  # the lazy loads flush nothing: ``_flush_draft`` does, conditionally
-        invoice.identity_snapshot = identity_snapshot(invoice, settings)
-        if invoice.is_credit_note:
-            _lock_credited_invoice(invoice)
-    _flush_draft(invoice, label)
+    return {"due_date": invoice.due_date or due_date_for(invoice.invoice_date, settings),
+            "operation_category": invoice.operation_category or operation_category_of(invoice.lines),
+            "identity_snapshot": identity_snapshot(invoice, settings)}
 
-    # Under the sequence lock: the number, the credit-note check, one UPDATE of the invoice.
-    taken = take_next_number(sequence_id, invoice.invoice_date)
+
+def _check_number(invoice: Invoice, taken: TakenNumber) -> None:
+    """Numbers follow the invoice dates, and are at most 35 characters (BR-FR)."""
+    from rules.legal import MAX_NUMBER_LENGTH
+
     if taken.out_of_order(invoice.invoice_date):
         raise InvoiceError(_(
             "The invoice is dated %(date)s, before the last validated invoice of its sequence "
@@ -130,20 +187,15 @@ def validate_invoice(invoice_id: int, tenant_id: int, confirm_zero_total: bool =
         raise LegalItemsMissing([_(
             "The number %(number)s would be longer than %(max)s characters: shorten the prefix or the padding "
             "of the numbering sequence.", number=taken.formatted, max=MAX_NUMBER_LENGTH)])
-    if invoice.is_credit_note:
-        left = left_to_credit(invoice.credited_invoice_id)  # under the locks: the credit notes validated before
-        if invoice.total_incl_vat > left:
-            raise InvoiceError(_(
-                "This credit note (%(amount)s incl. VAT) credits more than is left on invoice %(invoice)s "
-                "(%(left)s).", amount=_money(invoice.total_incl_vat), invoice=invoice.credited_invoice.number,
-                left=_money(left)))
-    invoice.number = taken.formatted
-    invoice.numbering_sequence_id = sequence_id
-    invoice.sequence_number = taken.number
-    invoice.state = "validated"
-    invoice.validated_at = utcnow()
-    _flush_draft(invoice, label)
-    return invoice
+
+
+def _check_left_to_credit(credit_note: Invoice) -> None:
+    left = left_to_credit(credit_note.credited_invoice_id)
+    if credit_note.total_incl_vat > left:
+        raise InvoiceError(_(
+            "This credit note (%(amount)s incl. VAT) credits more than is left on invoice %(invoice)s "
+            "(%(left)s).", amount=_money(credit_note.total_incl_vat), invoice=credit_note.credited_invoice.number,
+            left=_money(left)))
 
 
 def _money(value: Decimal) -> str:

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from models.invoices import SERVICE_LINE_KINDS, Invoice
 
@@ -21,18 +22,19 @@ SELLER_FIELDS = (
 BUYER_FIELDS = ("code", "name", "address", "postcode", "city", "country", "email", "phone", "vat_number", "siret",
                 "siren", "professional", "electronic_address")
 
+# translated when one is missing only (every validation checks them)
+IDENTITY_ITEMS = (("legal_name", _l("legal name")), ("siren", _l("SIREN")), ("vat_number", _l("VAT number")),
+                  ("address", _l("address")), ("postcode", _l("postcode")), ("city", _l("city")),
+                  ("iban", _l("IBAN (payment by transfer)")))
+
 
 def identity_errors(settings) -> list[str]:
     """What the company identity (dossier settings, tab *Société*) lacks for the document."""
-    missing = []
-    for name, label in (("legal_name", _("legal name")), ("siren", _("SIREN")), ("vat_number", _("VAT number")),
-                        ("address", _("address")), ("postcode", _("postcode")), ("city", _("city")),
-                        ("iban", _("IBAN (payment by transfer)"))):
-        if not (getattr(settings, name, None) or "").strip():
-            missing.append(label)
+    missing = [label for name, label in IDENTITY_ITEMS if not (getattr(settings, name, None) or "").strip()]
     if not missing:
         return []
-    return [_("The company identity (dossier settings, tab Company) lacks: %(items)s.", items=", ".join(missing))]
+    return [_("The company identity (dossier settings, tab Company) lacks: %(items)s.",
+              items=", ".join(str(label) for label in missing))]
 
 
 def client_siren(client) -> str:

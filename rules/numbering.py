@@ -7,10 +7,12 @@ caller's transaction ends, so numbers taken inside the transaction that uses the
 a rolled-back transaction gives its number back.
 """
 from dataclasses import dataclass
+from functools import cache
 from datetime import date
 
 from flask_babel import gettext as _
-from sqlalchemy import case, func, or_, select, update
+from sqlalchemy import Date, bindparam, case, or_, select, update
+from sqlalchemy.orm import aliased
 
 from core.extensions import db
 from models import NumberingSequence
@@ -36,17 +38,28 @@ def format_number(prefix: str, padding: int, number: int) -> str:
     return f"{prefix or ''}{number:0{padding or 0}d}"
 
 
+def chosen_sequence_id(tenant_id, document_type, establishment_id):
+    """SQL: the id of the sequence of a document type for an establishment, else of the
+    tenant-wide one. The arguments are values or columns: correlated to a document's
+    columns, it picks the document's sequence in the query that loads it."""
+    candidate = aliased(NumberingSequence, name="candidate")  # not the sequence a query may join
+    return (select(candidate.id)
+            .where(candidate.tenant_id == tenant_id, candidate.document_type == document_type,
+                   or_(candidate.establishment_id == establishment_id, candidate.establishment_id.is_(None)))
+            .order_by(candidate.establishment_id.is_(None)).limit(1).correlate_except(candidate).scalar_subquery())
+
+
+def no_sequence_message(document_type: str) -> str:
+    return _("No numbering sequence is defined for the document type %(type)s.", type=document_type)
+
+
 def find_sequence(tenant_id: int, document_type: str, establishment_id: int | None = None) -> NumberingSequence:
     """The sequence of a document type for an establishment, else the tenant-wide one."""
-    candidates = db.session.execute(
-        select(NumberingSequence).where(
-            NumberingSequence.tenant_id == tenant_id, NumberingSequence.document_type == document_type,
-            func.coalesce(NumberingSequence.establishment_id, 0).in_([establishment_id or 0, 0]),
-        )
-    ).scalars().all()
-    for sequence in sorted(candidates, key=lambda s: s.establishment_id is None):
-        return sequence
-    raise NumberingError(_("No numbering sequence is defined for the document type %(type)s.", type=document_type))
+    sequence = db.session.execute(select(NumberingSequence).where(
+        NumberingSequence.id == chosen_sequence_id(tenant_id, document_type, establishment_id))).scalar_one_or_none()
+    if sequence is None:
+        raise NumberingError(no_sequence_message(document_type))
+    return sequence
 
 
 def take_next_number(sequence_id: int, document_date: date | None = None) -> TakenNumber:
@@ -55,17 +68,22 @@ def take_next_number(sequence_id: int, document_date: date | None = None) -> Tak
     With a ``document_date``, the sequence also keeps the latest date numbered so far,
     in the same statement: ``out_of_order`` then tells a document dated before it.
     """
-    values = {"next_number": NumberingSequence.next_number + 1,
-              "highest_number_used": NumberingSequence.next_number}
+    parameters = {"sequence_id": sequence_id}
     if document_date is not None:
-        last = NumberingSequence.last_document_date
-        values["last_document_date"] = case(
-            (or_(last.is_(None), last <= document_date), document_date), else_=last)
-    statement = (
-        update(NumberingSequence).where(NumberingSequence.id == sequence_id).values(**values)
-        .returning(NumberingSequence.highest_number_used, NumberingSequence.prefix, NumberingSequence.padding,
-                   NumberingSequence.last_document_date)
-        .execution_options(synchronize_session=False)
-    )
-    number, prefix, padding, last_date = db.session.execute(statement).one()
+        parameters["document_date"] = document_date
+    number, prefix, padding, last_date = db.session.connection().execute(
+        _take_statement(document_date is not None), parameters).one()
     return TakenNumber(sequence_id, number, format_number(prefix, padding, number), last_date)
+
+
+@cache
+def _take_statement(with_date: bool):
+    """The ``UPDATE … RETURNING`` built once, a Core statement: the shortest path to the
+    lock and out of it."""
+    table = NumberingSequence.__table__
+    values = {"next_number": table.c.next_number + 1, "highest_number_used": table.c.next_number}
+    if with_date:
+        last, document_date = table.c.last_document_date, bindparam("document_date", type_=Date)
+        values["last_document_date"] = case((or_(last.is_(None), last <= document_date), document_date), else_=last)
+    return (update(table).where(table.c.id == bindparam("sequence_id")).values(**values)
+            .returning(table.c.highest_number_used, table.c.prefix, table.c.padding, table.c.last_document_date))

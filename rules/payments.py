@@ -285,11 +285,11 @@ def parse_rows(numbered_cells, mapping: dict[str, int], formula_cells: dict | No
     translate = translator()
     formula_cells = formula_cells or {}
     rows = []
-    for number, cells in numbered_cells:
-        if pick is not None and len(cells) >= width_needed:
-            raw = pick(cells)
+    for number, row_cells in numbered_cells:
+        if pick is not None and len(row_cells) >= width_needed:
+            raw = pick(row_cells)
         else:
-            raw = [cells[index] if index is not None and index < len(cells) else None for index in indexes]
+            raw = [row_cells[index] if index is not None and index < len(row_cells) else None for index in indexes]
         shown = tuple([value if type(value) is str else shown_of(value) for value in raw])
         rows.append(_parse_cells(number, raw, shown, mapping, formula_cells.get(number), translate))
     return rows

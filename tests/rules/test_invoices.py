@@ -105,3 +105,16 @@ def test_concurrent_validations_in_several_processes_are_gapless(app, setup, ten
     db.session.expire_all()
     numbers = sorted(db.session.query(Invoice.number).filter(Invoice.tenant_id == tenant_id).all())
     assert [n for (n,) in numbers] == [f"FA{i:05d}" for i in range(1, 61)]
+
+
+def test_validation_writes_totals_recomputed_since_the_draft_was_saved(setup, tenants):
+    from models import VatRate
+    invoice = draft_invoice(tenants["ACME"], setup)  # 2 × 50 at 20 %: 120.00
+    db.session.commit()
+    db.session.get(VatRate, setup["vat20"]).rate = D("10")
+    db.session.commit()
+    validate_invoice(invoice.id, tenants["ACME"])
+    db.session.commit()
+    db.session.expire_all()
+    invoice = db.session.get(Invoice, invoice.id)
+    assert (invoice.state, invoice.number, invoice.total_incl_vat) == ("validated", "FA00001", D("110.00"))
