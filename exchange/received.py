@@ -31,10 +31,24 @@ class AlreadyReceived(Exception):
         self.key = key
 
 
+# one encoder for every fingerprint (``json.dumps`` with options builds one per call)
+_CANONICAL = json.JSONEncoder(sort_keys=True, default=str, ensure_ascii=False)
+
+
+def canonical_json(content) -> str:
+    """The JSON text a fingerprint hashes (keys sorted); a valid JSON document of
+    ``content`` too, so that a send can put on the wire the text it fingerprinted."""
+    return _CANONICAL.encode(content)
+
+
+def digest(text: str) -> str:
+    """The fingerprint of a ``canonical_json`` text."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def fingerprint(content) -> str:
     """A stable hash of a document's content, to tell a resent document that changed."""
-    text = json.dumps(content, sort_keys=True, default=str, ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return digest(canonical_json(content))
 
 
 def _stored(key) -> str:
