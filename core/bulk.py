@@ -23,30 +23,39 @@ def fast_insert(table, rows: list[dict], connection=None, statement=None, consta
     connection; the session's by default, inside its transaction); ``statement``: an
     insert of ``table`` of another form (an upsert) instead of the plain one;
     ``constants``: the values of columns the same in every row (converted once)."""
-    if not rows:
+    if rows:
+        fast_insert_columns(table, {key: [row[key] for row in rows] for key in rows[0]}, connection, statement,
+                            constants)
+
+
+def fast_insert_columns(table, columns: dict[str, list], connection=None, statement=None,
+                        constants: dict | None = None) -> None:
+    """``fast_insert`` of rows given as columns (``{key: values}``, lists of one length):
+    no object per row at all (a big insert of dicts or tuples makes the garbage
+    collector go through the whole heap)."""
+    count = len(next(iter(columns.values()), ()))
+    if not count:
         return
     connection = connection if connection is not None else db.session.connection()
     dialect = connection.dialect
-    keys = list(rows[0])
     constants = dict(constants or {})
     for column in table.columns:
-        if column.key in keys or column.key in constants or column.default is None or column.primary_key:
+        if column.key in columns or column.key in constants or column.default is None or column.primary_key:
             continue
         default = column.default
         constants[column.key] = default.arg(None) if default.is_callable else default.arg if default.is_scalar else None
-    names = keys + list(constants)
+    names = list(columns) + list(constants)
     compiled = (insert(table) if statement is None else statement).compile(dialect=dialect, column_keys=names)
     values = {}  # a column at a time: one pass of its converter over its values
     for key in names:
         process = table.c[key].type.dialect_impl(dialect).bind_processor(dialect)
         if key in constants:
-            values[key] = repeat(process(constants[key]) if process else constants[key], len(rows))
+            values[key] = repeat(process(constants[key]) if process else constants[key], count)
         else:
-            column = [row[key] for row in rows]
-            values[key] = list(map(process, column)) if process else column
+            values[key] = map(process, columns[key]) if process else columns[key]
     order = list(compiled.positiontup) if compiled.positional else names
     lines = zip(*(values[key] for key in order))
-    parameters = list(lines) if compiled.positional else [dict(zip(order, line)) for line in lines]
+    parameters = lines if compiled.positional else (dict(zip(order, line)) for line in lines)
     cursor = connection.connection.driver_connection.cursor()
     statement = str(compiled)
     try:

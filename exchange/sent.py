@@ -13,8 +13,7 @@ the fingerprints of the texts it puts on the wire, and records them with
 """
 from sqlalchemy import delete, insert, select, text
 
-from core.batching import chunks
-from core.bulk import fast_insert, fast_rows
+from core.bulk import fast_insert_columns, fast_rows
 from core.extensions import db
 from exchange.received import fingerprint
 from models.base import utcnow
@@ -83,22 +82,23 @@ def remember_digests(tenant_id: int, connector_id: int, entity_type: str, digest
         return
     constants = {"tenant_id": tenant_id, "connector_id": connector_id, "entity_type": entity_type,
                  "sent_at": utcnow()}
+    keys, hashes = list(digests), list(digests.values())
     with db.engine.begin() as connection:
         dialect = connection.dialect.name
         upsert = _upsert(dialect)
-        for chunk in chunks(digests.items(), BULK_CHUNK):
+        for start in range(0, len(keys), BULK_CHUNK):
+            ids, sums = keys[start:start + BULK_CHUNK], hashes[start:start + BULK_CHUNK]
             if dialect == "postgresql":
-                connection.execute(_PG_UPSERT, {**constants, "ids": [key for key, _hash in chunk],
-                                                "hashes": [content_hash for _key, content_hash in chunk]})
-                continue
-            rows = [{"external_id": key, "content_hash": content_hash} for key, content_hash in chunk]
-            if upsert is not None:  # one statement, no delete first
-                fast_insert(RECORDS, rows, connection, upsert, constants)
-                continue
-            connection.execute(delete(RECORDS).where(
-                RECORDS.c.connector_id == connector_id, RECORDS.c.entity_type == entity_type,
-                RECORDS.c.external_id.in_([row["external_id"] for row in rows])))
-            connection.execute(insert(RECORDS), [{**constants, **row} for row in rows])
+                connection.execute(_PG_UPSERT, {**constants, "ids": ids, "hashes": sums})
+            elif upsert is not None:  # one statement, no delete first
+                fast_insert_columns(RECORDS, {"external_id": ids, "content_hash": sums}, connection, upsert,
+                                    constants)
+            else:
+                connection.execute(delete(RECORDS).where(
+                    RECORDS.c.connector_id == connector_id, RECORDS.c.entity_type == entity_type,
+                    RECORDS.c.external_id.in_(ids)))
+                connection.execute(insert(RECORDS), [{**constants, "external_id": external_id, "content_hash": hash_}
+                                                     for external_id, hash_ in zip(ids, sums)])
 
 
 _PG_UPSERT = text(
