@@ -11,6 +11,7 @@ is called once for the whole insert). Reading is the same the other way round: t
 values go through each selected column's result processor, a column at a time.
 """
 from itertools import repeat
+from operator import itemgetter
 
 from sqlalchemy import insert
 from sqlalchemy.exc import DBAPIError
@@ -84,7 +85,8 @@ def fast_rows(statement, connection=None) -> list[tuple]:
             processors[index] = process
     if not processors or not rows:
         return rows
-    columns = list(zip(*rows))
-    for index, process in processors.items():
-        columns[index] = map(process, columns[index])
+    # a column at a time (not ``zip(*rows)``: an iterator per row, each one long-lived
+    # enough to cost the garbage collector a full pass over the heap)
+    columns = [map(process, map(itemgetter(index), rows)) if (process := processors.get(index))
+               else map(itemgetter(index), rows) for index in range(len(description))]
     return list(zip(*columns))

@@ -11,16 +11,18 @@ made elsewhere (a family renamed, a mapping added). A send of a whole referentia
 the fingerprints of the texts it puts on the wire, and records them with
 ``remember_digests``.
 """
-from sqlalchemy import delete, insert, select, text
+import json
 
-from core.bulk import fast_insert_columns, fast_rows
+from sqlalchemy import DateTime, bindparam, delete, insert, select, text
+
+from core.bulk import fast_rows
 from core.extensions import db
 from exchange.received import fingerprint
 from models.base import utcnow
 from models.exchange import SentRecord
 
 CHUNK = 500
-BULK_CHUNK = 5000  # rows of one executemany (the delete of the fallback: IN of as many)
+BULK_CHUNK = 5000  # rows of one upsert statement (of the fallback's delete: an IN of as many)
 RECORDS = SentRecord.__table__
 
 
@@ -73,10 +75,11 @@ def remember(run, entity_type: str, accepted: dict[str, dict], digests: dict | N
 
 def remember_digests(tenant_id: int, connector_id: int, entity_type: str, digests: dict[str, str]) -> None:
     """Record ``digests`` (``{external id: fingerprint}``) as what the peer now has; on
-    its own connection, committed at once (the send has no document transaction), one
-    statement per ``BULK_CHUNK`` rows: an ``executemany`` of the driver on SQLite, an
-    upsert of two arrays on PostgreSQL (its ``executemany`` goes row by row). Plain
-    values only: a send calls it from a thread of its own."""
+    its own connection, committed at once (the send has no document transaction). One
+    upsert statement per ``BULK_CHUNK`` rows, reading them from one parameter (two
+    arrays on PostgreSQL, a JSON object on SQLite): the database does the whole work
+    in one call, without a round trip nor a Python step per row. Plain values only: a
+    send calls it from a thread of its own."""
     digests = {str(key)[:200]: content_hash for key, content_hash in digests.items()}  # as stored
     if not digests:
         return
@@ -85,14 +88,12 @@ def remember_digests(tenant_id: int, connector_id: int, entity_type: str, digest
     keys, hashes = list(digests), list(digests.values())
     with db.engine.begin() as connection:
         dialect = connection.dialect.name
-        upsert = _upsert(dialect)
         for start in range(0, len(keys), BULK_CHUNK):
             ids, sums = keys[start:start + BULK_CHUNK], hashes[start:start + BULK_CHUNK]
             if dialect == "postgresql":
                 connection.execute(_PG_UPSERT, {**constants, "ids": ids, "hashes": sums})
-            elif upsert is not None:  # one statement, no delete first
-                fast_insert_columns(RECORDS, {"external_id": ids, "content_hash": sums}, connection, upsert,
-                                    constants)
+            elif dialect == "sqlite":
+                connection.execute(_SQLITE_UPSERT, {**constants, "digests": json.dumps(dict(zip(ids, sums)))})
             else:
                 connection.execute(delete(RECORDS).where(
                     RECORDS.c.connector_id == connector_id, RECORDS.c.entity_type == entity_type,
@@ -101,22 +102,13 @@ def remember_digests(tenant_id: int, connector_id: int, entity_type: str, digest
                                                      for external_id, hash_ in zip(ids, sums)])
 
 
+_COLUMNS = "INSERT INTO sent_records (tenant_id, connector_id, entity_type, external_id, content_hash, sent_at) "
+_ON_CONFLICT = ("ON CONFLICT (connector_id, entity_type, external_id) "
+                "DO UPDATE SET content_hash = excluded.content_hash, sent_at = excluded.sent_at")
 _PG_UPSERT = text(
-    "INSERT INTO sent_records (tenant_id, connector_id, entity_type, external_id, content_hash, sent_at) "
-    "SELECT :tenant_id, :connector_id, :entity_type, t.external_id, t.content_hash, :sent_at "
+    _COLUMNS + "SELECT :tenant_id, :connector_id, :entity_type, t.external_id, t.content_hash, :sent_at "
     "FROM unnest(CAST(:ids AS varchar[]), CAST(:hashes AS varchar[])) AS t(external_id, content_hash) "
-    "ON CONFLICT (connector_id, entity_type, external_id) "
-    "DO UPDATE SET content_hash = excluded.content_hash, sent_at = excluded.sent_at")
-
-
-def _upsert(dialect: str):
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    else:
-        return None
-    statement = dialect_insert(RECORDS)
-    return statement.on_conflict_do_update(
-        index_elements=[RECORDS.c.connector_id, RECORDS.c.entity_type, RECORDS.c.external_id],
-        set_={"content_hash": statement.excluded.content_hash, "sent_at": statement.excluded.sent_at})
+    + _ON_CONFLICT).bindparams(bindparam("sent_at", type_=DateTime))
+_SQLITE_UPSERT = text(  # "WHERE true": an upsert of a SELECT needs a WHERE in SQLite
+    _COLUMNS + "SELECT :tenant_id, :connector_id, :entity_type, key, value, :sent_at FROM json_each(:digests) "
+    "WHERE true " + _ON_CONFLICT).bindparams(bindparam("sent_at", type_=DateTime))
