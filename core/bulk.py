@@ -1,6 +1,6 @@
-"""Bulk inserts and reads at the speed of the driver: one compiled ``INSERT`` (or
-upsert) and the DB-API ``executemany`` of plain tuples, inside the session's
-transaction; the rows of a ``select`` as plain tuples from the DB-API cursor.
+"""Bulk inserts and reads at the speed of the driver: one compiled ``INSERT`` and the
+DB-API ``executemany`` of plain tuples, inside the session's transaction; the rows of
+a ``select`` as plain tuples from the DB-API cursor.
 
 SQLAlchemy's Core ``executemany`` builds a parameter dictionary per row through the
 compiler (about as long as the insert itself on SQLite); here the values only go
@@ -10,7 +10,6 @@ convert them. A column a row leaves out takes its Python default (a callable one
 is called once for the whole insert). Reading is the same the other way round: the
 values go through each selected column's result processor, a column at a time.
 """
-from itertools import repeat
 from operator import itemgetter
 
 from sqlalchemy import insert
@@ -19,44 +18,32 @@ from sqlalchemy.exc import DBAPIError
 from core.extensions import db
 
 
-def fast_insert(table, rows: list[dict], connection=None, statement=None, constants: dict | None = None) -> None:
+def fast_insert(table, rows: list[dict], connection=None) -> None:
     """Insert ``rows`` (dicts of the same keys) into ``table`` on ``connection`` (a Core
-    connection; the session's by default, inside its transaction); ``statement``: an
-    insert of ``table`` of another form (an upsert) instead of the plain one;
-    ``constants``: the values of columns the same in every row (converted once)."""
-    if rows:
-        fast_insert_columns(table, {key: [row[key] for row in rows] for key in rows[0]}, connection, statement,
-                            constants)
-
-
-def fast_insert_columns(table, columns: dict[str, list], connection=None, statement=None,
-                        constants: dict | None = None) -> None:
-    """``fast_insert`` of rows given as columns (``{key: values}``, lists of one length):
-    no object per row at all (a big insert of dicts or tuples makes the garbage
-    collector go through the whole heap)."""
-    count = len(next(iter(columns.values()), ()))
-    if not count:
+    connection; the session's by default, inside its transaction)."""
+    if not rows:
         return
     connection = connection if connection is not None else db.session.connection()
     dialect = connection.dialect
-    constants = dict(constants or {})
+    keys = list(rows[0])
+    defaults = {}
     for column in table.columns:
-        if column.key in columns or column.key in constants or column.default is None or column.primary_key:
+        if column.key in keys or column.default is None or column.primary_key:
             continue
         default = column.default
-        constants[column.key] = default.arg(None) if default.is_callable else default.arg if default.is_scalar else None
-    names = list(columns) + list(constants)
-    compiled = (insert(table) if statement is None else statement).compile(dialect=dialect, column_keys=names)
-    values = {}  # a column at a time: one pass of its converter over its values
-    for key in names:
-        process = table.c[key].type.dialect_impl(dialect).bind_processor(dialect)
-        if key in constants:
-            values[key] = repeat(process(constants[key]) if process else constants[key], count)
-        else:
-            values[key] = map(process, columns[key]) if process else columns[key]
-    order = list(compiled.positiontup) if compiled.positional else names
-    lines = zip(*(values[key] for key in order))
-    parameters = lines if compiled.positional else (dict(zip(order, line)) for line in lines)
+        defaults[column.key] = default.arg(None) if default.is_callable else default.arg if default.is_scalar else None
+    if defaults:
+        rows = [{**defaults, **row} for row in rows]
+        keys += list(defaults)
+    compiled = insert(table).compile(dialect=dialect, column_keys=keys)
+    processors = {key: table.c[key].type.dialect_impl(dialect).bind_processor(dialect) for key in keys}
+    if compiled.positional:
+        order = list(compiled.positiontup)
+        plan = [(key, processors[key]) for key in order]
+        parameters = [tuple(process(row[key]) if process else row[key] for key, process in plan) for row in rows]
+    else:
+        plan = [(key, processors[key]) for key in keys]
+        parameters = [{key: process(row[key]) if process else row[key] for key, process in plan} for row in rows]
     cursor = connection.connection.driver_connection.cursor()
     statement = str(compiled)
     try:
@@ -69,8 +56,9 @@ def fast_insert_columns(table, columns: dict[str, list], connection=None, statem
 
 def fast_rows(statement, connection=None) -> list[tuple]:
     """The rows of a Core ``select`` as plain tuples, fetched at once from the DB-API
-    cursor without a ``Row`` per row (half the time of reading 50,000 rows on SQLite),
-    each value converted as SQLAlchemy returns it (a ``Decimal``, a date, a bool)."""
+    cursor, each value converted as SQLAlchemy returns it (a ``Decimal``, a date, a
+    bool): no ``Row`` per row, and tuples of plain values the garbage collector stops
+    looking at (70,000 rows of a field-service send)."""
     connection = connection if connection is not None else db.session.connection()
     dialect = connection.dialect
     result = connection.execute(statement)
