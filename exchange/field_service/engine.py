@@ -14,6 +14,7 @@ that did not fail, never later than the oldest intervention left in error.
 import logging
 from collections import deque, namedtuple
 from concurrent.futures import ThreadPoolExecutor
+from operator import itemgetter
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -70,6 +71,12 @@ class _Rows(list):
 
     def records(self):
         return map(self.record._make, self)
+
+    def unique(self, columns: tuple) -> bool:
+        """Whether no two rows have one code: the first non-empty of ``columns``."""
+        getters = [itemgetter(self.record._fields.index(column)) for column in columns]
+        codes = {next(filter(None, values), None) for values in zip(*(map(getter, self) for getter in getters))}
+        return len(codes) == len(self)
 
 
 def _article_query(tenant_id: int, connector_id: int):
@@ -153,6 +160,7 @@ def _total(tenant_id: int, groups) -> int:
 REMEMBER_ROWS = 5_000  # accepted rows recorded (one commit, while the send goes on) this many at a time
 IN_FLIGHT = 16  # batches put and not settled yet, at most
 PARALLEL_RECORDS = 3  # groups of accepted rows recorded at once on PostgreSQL
+CODES = {"article": ("external_code", "code")}  # the columns of a row's code (``code`` by default)
 
 
 def send(run) -> None:
@@ -212,13 +220,7 @@ def _send(run, sender, size: int) -> None:
             rows = _Rows(query)
             last = {} if run.full_send else sent.last_accepted(connector.id, entity_type)
             db.session.rollback()
-            texts = {}  # code -> the JSON text of its payload (the later of two rows of one code)
-            for code, payload, reason in map(row, rows.records()):
-                if reason:
-                    run.item(entity_type, code, "skipped", reason)
-                else:
-                    texts[code] = received.canonical_json(payload)
-            del rows
+            texts = _texts(run, entity_type, rows, row, CODES.get(entity_type, ("code",)))
             unchanged = _put_changed(flights, entity_type, path, texts, last, size)
             if unchanged:
                 _count_rows(run, entity_type, "", [""] * unchanged,
@@ -230,11 +232,28 @@ def _send(run, sender, size: int) -> None:
     flights.close()
 
 
-def _put_changed(flights, entity_type: str, path: str, texts: dict, last: dict, size: int) -> int:
-    """Put the rows whose fingerprint differs from ``last`` in batches of ``size`` (each
-    row's JSON text made once for its fingerprint and the wire); how many were unchanged."""
+def _texts(run, entity_type: str, rows, row, code_columns: tuple):
+    """``(code, JSON text of its payload)`` of each row to send, in order, as it is made
+    (the first batch leaves before the last row is read), each row left out reported as
+    it comes. Two rows of one code (an article's mapped code that is another's code):
+    the later one's payload, once, so then none before every row is read."""
+    unique, texts = rows.unique(code_columns), {}
+    for code, payload, reason in map(row, rows.records()):
+        if reason:
+            run.item(entity_type, code, "skipped", reason)
+        elif unique:
+            yield code, received.canonical_json(payload)
+        else:
+            texts[code] = received.canonical_json(payload)
+    yield from texts.items()
+
+
+def _put_changed(flights, entity_type: str, path: str, texts, last: dict, size: int) -> int:
+    """Put the rows (``texts``: ``(code, text)``) whose fingerprint differs from ``last`` in
+    batches of ``size`` (each row's JSON text made once for its fingerprint and the wire);
+    how many were unchanged."""
     codes, batch, digests, number, unchanged = [], [], [], 0, 0
-    for code, text in texts.items():
+    for code, text in texts:
         digest = received.digest(text)
         if last.get(code) == digest:
             unchanged += 1
