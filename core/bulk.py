@@ -1,5 +1,6 @@
-"""Bulk inserts at the speed of the driver: multi-row ``INSERT`` statements of plain
-values, inside the session's transaction.
+"""Bulk inserts and reads at the speed of the driver: multi-row ``INSERT`` statements of
+plain values, inside the session's transaction; the rows of a ``select`` as plain
+tuples from the DB-API cursor.
 
 SQLAlchemy's Core ``executemany`` builds a parameter dictionary per row through the
 compiler (about as long as the insert itself on SQLite); here the values only go
@@ -16,6 +17,9 @@ time elsewhere. With psycopg 3 (PostgreSQL) they go by ``COPY … FROM STDIN`` (
 every column is of a type COPY reads as an INSERT would): one
 statement per row costs the server a statement per row, even pipelined, and psycopg
 parses a long multi-row statement again for every page, in Python.
+
+Reading is the same the other way round: the values go through each selected
+column's result processor, a column at a time.
 """
 from itertools import chain
 from operator import itemgetter
@@ -122,3 +126,29 @@ def _pages(table, keys: list, rows_values: list[tuple], dialect):
     for start in range(0, len(rows_values), page):
         part = rows_values[start:start + page]
         yield full if len(part) == page else head + ", ".join([group] * len(part)), list(chain.from_iterable(part))
+
+
+def fast_rows(statement, connection=None) -> list[tuple]:
+    """The rows of a Core ``select`` as plain tuples, fetched at once from the DB-API
+    cursor, each value converted as SQLAlchemy returns it (a ``Decimal``, a date, a
+    bool): no ``Row`` per row, and tuples of plain values the garbage collector stops
+    looking at (70,000 rows of a field-service send)."""
+    connection = connection if connection is not None else db.session.connection()
+    dialect = connection.dialect
+    result = connection.execute(statement)
+    try:
+        description, rows = result.cursor.description, result.cursor.fetchall()
+    finally:
+        result.close()
+    processors = {}
+    for index, column in enumerate(statement.selected_columns):
+        process = column.type.dialect_impl(dialect).result_processor(dialect, description[index][1])
+        if process is not None:
+            processors[index] = process
+    if not processors or not rows:
+        return rows
+    # a column at a time (not ``zip(*rows)``: an iterator per row, each one long-lived
+    # enough to cost the garbage collector a full pass over the heap)
+    columns = [map(process, map(itemgetter(index), rows)) if (process := processors.get(index))
+               else map(itemgetter(index), rows) for index in range(len(description))]
+    return list(zip(*columns))

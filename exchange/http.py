@@ -44,6 +44,10 @@ class Peer:
     def put(self, path: str, body):
         return self.call("PUT", path, json=body)
 
+    def put_encoded(self, path: str, data: bytes):
+        """``put`` of a body already encoded as JSON (UTF-8)."""
+        return self.call("PUT", path, data=data, headers={"Content-Type": "application/json"})
+
     def post(self, path: str, body):
         return self.call("POST", path, json=body)
 

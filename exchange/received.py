@@ -11,6 +11,7 @@ document at the same moment wait, then fail with ``AlreadyReceived``, which
 """
 import hashlib
 import json
+import json.encoder
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -31,10 +32,30 @@ class AlreadyReceived(Exception):
         self.key = key
 
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, default=str, ensure_ascii=False)
+# The C encoder behind ``_CANONICAL.encode``, built once: ``encode`` builds one per call,
+# a third of the encoding of a 500-byte payload (70,000 of them in a big send).
+_C_ENCODE = json.encoder.c_make_encoder and json.encoder.c_make_encoder(
+    None, str, json.encoder.encode_basestring, None, _CANONICAL.key_separator, _CANONICAL.item_separator,
+    True, False, True)
+
+
+def canonical_json(content) -> str:
+    """The JSON text a fingerprint hashes (keys sorted); a valid JSON document of
+    ``content`` too, so that a send can put on the wire the text it fingerprinted."""
+    if _C_ENCODE is None or not isinstance(content, dict):
+        return _CANONICAL.encode(content)
+    return "".join(_C_ENCODE(content, 0))
+
+
+def digest(text: str) -> str:
+    """The fingerprint of a ``canonical_json`` text."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def fingerprint(content) -> str:
     """A stable hash of a document's content, to tell a resent document that changed."""
-    text = json.dumps(content, sort_keys=True, default=str, ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return digest(canonical_json(content))
 
 
 def _stored(key) -> str:

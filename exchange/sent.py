@@ -6,16 +6,23 @@ from what was last accepted (all of them on a first send or a *Tout renvoyer*),
 sends those, and calls ``remember`` with the batch the peer accepted, so that a
 batch that failed is sent again next time. Comparing payloads rather than
 modification dates catches every change that reaches the peer, including the ones
-made elsewhere (a family renamed, a mapping added).
+made elsewhere (a family renamed, a mapping added). A send of a whole referential
+(field service) reads every fingerprint of a type at once (``last_accepted``), compares
+the fingerprints of the texts it puts on the wire, and records them with
+``remember_digests``.
 """
-from sqlalchemy import delete, insert, select
+import json
 
+from sqlalchemy import DateTime, bindparam, delete, insert, select, text
+
+from core.bulk import fast_rows
 from core.extensions import db
 from exchange.received import fingerprint
 from models.base import utcnow
 from models.exchange import SentRecord
 
 CHUNK = 500
+BULK_CHUNK = 5000  # rows of one upsert statement (of the fallback's delete: an IN of as many)
 RECORDS = SentRecord.__table__
 
 
@@ -49,39 +56,59 @@ def changed(connector_id: int, entity_type: str, payloads: dict[str, dict], send
     return to_send, len(payloads) - len(to_send)
 
 
+def last_accepted(connector_id: int, entity_type: str) -> dict[str, str]:
+    """``{external id: fingerprint}`` of every row of ``entity_type`` as the peer last
+    accepted it, in one query (a first send finds none)."""
+    return dict(fast_rows(select(RECORDS.c.external_id, RECORDS.c.content_hash).where(
+        RECORDS.c.connector_id == connector_id, RECORDS.c.entity_type == entity_type)))
+
+
 def remember(run, entity_type: str, accepted: dict[str, dict], digests: dict | None = None) -> None:
-    """Record ``accepted`` (``{external id: payload}``) as what the peer now has; on
-    its own connection, committed at once (the send has no document transaction).
+    """Record ``accepted`` (``{external id: payload}``) as what the peer now has.
     ``digests``: the fingerprints ``changed`` already computed."""
-    digests = digests or {}
-    if run.dry_run or not accepted:
+    if run.dry_run:
         return
-    connector, now = run.connector, utcnow()
-    rows = [{"tenant_id": connector.tenant_id, "connector_id": connector.id, "entity_type": entity_type,
-             "external_id": str(key)[:200], "content_hash": digests.get(key) or fingerprint(payload),
-             "sent_at": now}
-            for key, payload in accepted.items()]
+    digests = digests or {}
+    remember_digests(run.connector.tenant_id, run.connector.id, entity_type,
+                     {key: digests.get(key) or fingerprint(payload) for key, payload in accepted.items()})
+
+
+def remember_digests(tenant_id: int, connector_id: int, entity_type: str, digests: dict[str, str]) -> None:
+    """Record ``digests`` (``{external id: fingerprint}``) as what the peer now has; on
+    its own connection, committed at once (the send has no document transaction). One
+    upsert statement per ``BULK_CHUNK`` rows, reading them from one parameter (two
+    arrays on PostgreSQL, a JSON object on SQLite): the database does the whole work
+    in one call, without a round trip nor a Python step per row. Plain values only: a
+    send calls it from a thread of its own."""
+    digests = {str(key)[:200]: content_hash for key, content_hash in digests.items()}  # as stored
+    if not digests:
+        return
+    constants = {"tenant_id": tenant_id, "connector_id": connector_id, "entity_type": entity_type,
+                 "sent_at": utcnow()}
+    keys, hashes = list(digests), list(digests.values())
     with db.engine.begin() as connection:
-        upsert = _upsert(connection.dialect.name)
-        if upsert is not None:  # one statement, no delete first (SQLite and PostgreSQL)
-            connection.execute(upsert, rows)
-            return
-        keys = [row["external_id"] for row in rows]
-        for start in range(0, len(keys), CHUNK):
-            connection.execute(delete(RECORDS).where(
-                RECORDS.c.connector_id == connector.id, RECORDS.c.entity_type == entity_type,
-                RECORDS.c.external_id.in_(keys[start:start + CHUNK])))
-        connection.execute(insert(RECORDS), rows)
+        dialect = connection.dialect.name
+        for start in range(0, len(keys), BULK_CHUNK):
+            ids, sums = keys[start:start + BULK_CHUNK], hashes[start:start + BULK_CHUNK]
+            if dialect == "postgresql":
+                connection.execute(_PG_UPSERT, {**constants, "ids": ids, "hashes": sums})
+            elif dialect == "sqlite":
+                connection.execute(_SQLITE_UPSERT, {**constants, "digests": json.dumps(dict(zip(ids, sums)))})
+            else:
+                connection.execute(delete(RECORDS).where(
+                    RECORDS.c.connector_id == connector_id, RECORDS.c.entity_type == entity_type,
+                    RECORDS.c.external_id.in_(ids)))
+                connection.execute(insert(RECORDS), [{**constants, "external_id": external_id, "content_hash": hash_}
+                                                     for external_id, hash_ in zip(ids, sums)])
 
 
-def _upsert(dialect: str):
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    else:
-        return None
-    statement = dialect_insert(RECORDS)
-    return statement.on_conflict_do_update(
-        index_elements=[RECORDS.c.connector_id, RECORDS.c.entity_type, RECORDS.c.external_id],
-        set_={"content_hash": statement.excluded.content_hash, "sent_at": statement.excluded.sent_at})
+_COLUMNS = "INSERT INTO sent_records (tenant_id, connector_id, entity_type, external_id, content_hash, sent_at) "
+_ON_CONFLICT = ("ON CONFLICT (connector_id, entity_type, external_id) "
+                "DO UPDATE SET content_hash = excluded.content_hash, sent_at = excluded.sent_at")
+_PG_UPSERT = text(
+    _COLUMNS + "SELECT :tenant_id, :connector_id, :entity_type, t.external_id, t.content_hash, :sent_at "
+    "FROM unnest(CAST(:ids AS varchar[]), CAST(:hashes AS varchar[])) AS t(external_id, content_hash) "
+    + _ON_CONFLICT).bindparams(bindparam("sent_at", type_=DateTime))
+_SQLITE_UPSERT = text(  # "WHERE true": an upsert of a SELECT needs a WHERE in SQLite
+    _COLUMNS + "SELECT :tenant_id, :connector_id, :entity_type, key, value, :sent_at FROM json_each(:digests) "
+    "WHERE true " + _ON_CONFLICT).bindparams(bindparam("sent_at", type_=DateTime))

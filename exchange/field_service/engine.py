@@ -12,19 +12,21 @@ key is claimed (``exchange.received``); the watermark is stored at the end of a 
 that did not fail, never later than the oldest intervention left in error.
 """
 import logging
-from collections import namedtuple
+from collections import deque, namedtuple
 from concurrent.futures import ThreadPoolExecutor
+from operator import itemgetter
 from datetime import timedelta
 from urllib.parse import urlsplit
 
 import requests
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import aliased, selectinload
 
 from core import clock
 from core.batching import chunks
+from core.bulk import fast_rows
 from core.extensions import db
 from exchange import received, sent
 from exchange.base import ItemError, RunFailed
@@ -58,56 +60,28 @@ def ping(connector) -> str:
 
 # --- send -----------------------------------------------------------------------------------------
 
-def _records(query):
-    """The rows of a column query as named tuples (plain attribute reads: the rules read
-    70,000 rows of a big send)."""
-    result = db.session.connection().execute(query)
-    record = namedtuple("Record", list(result.keys()))
-    return [record._make(row) for row in result.all()]
+class _Rows(list):
+    """The rows of a column query as plain tuples, and ``records()``: the same as named
+    tuples (plain attribute reads for the rules), each made as it is read: 70,000 rows
+    of a big send held as plain tuples cost the garbage collector next to nothing."""
+
+    def __init__(self, query):
+        super().__init__(fast_rows(query))
+        self.record = namedtuple("Record", [column.key for column in query.selected_columns])
+
+    def records(self):
+        return map(self.record._make, self)
+
+    def unique(self, columns: tuple) -> bool:
+        """Whether no two rows have one code: the first non-empty of ``columns``."""
+        getters = [itemgetter(self.record._fields.index(column)) for column in columns]
+        codes = {next(filter(None, values), None) for values in zip(*(map(getter, self) for getter in getters))}
+        return len(codes) == len(self)
 
 
-def _referential(tenant_id: int, connector_id: int):
-    """Every row the send looks at, as ``(entity type, endpoint, [(code, payload | None, reason)])``:
-    five column queries plus the mappings (no query per row, no ORM object per row: the
-    rules read the rows' attributes)."""
-    today = clock.today()
-    client_rows, sent_clients, client_codes = [], set(), {}
-    for client in _records(select(
-            Client.id, Client.code, Client.name, Client.deactivated, Client.address, Client.postcode, Client.city,
-            Client.email, Client.phone).where(Client.tenant_id == tenant_id).order_by(Client.code)):
-        client_codes[client.id] = client.code
-        reason = rules.client_skip_reason(client)
-        if reason is None:
-            sent_clients.add(client.code)
-        client_rows.append((client.code, None if reason else rules.client_payload(client), reason))
-
-    site_rows, site_codes = [], {}
-    for site in _records(select(Site.id, Site.code, Site.name, Site.client_id, Site.address,
-                                          Site.postcode, Site.city).where(Site.tenant_id == tenant_id)
-                                   .order_by(Site.code)):
-        site_codes[site.id] = site.code
-        client_code = client_codes.get(site.client_id)
-        reason = rules.place_skip_reason("site", site.code, client_code, sent_clients)
-        site_rows.append((site.code, None if reason else rules.site_payload(site, client_code), reason))
-
-    job_rows = []
-    for job_site in _records(select(JobSite.code, JobSite.name, JobSite.client_id, JobSite.site_id)
-                                       .where(JobSite.tenant_id == tenant_id).order_by(JobSite.code)):
-        client_code = client_codes.get(job_site.client_id)
-        reason = rules.place_skip_reason("job_site", job_site.code, client_code, sent_clients)
-        payload = None if reason else rules.job_site_payload(job_site, client_code, site_codes.get(job_site.site_id))
-        job_rows.append((job_site.code, payload, reason))
-
-    employee_rows = []
-    for employee in _records(select(
-            Employee.code, Employee.first_name, Employee.last_name, Employee.email, Employee.phone,
-            Employee.hire_date, Employee.technician).where(Employee.tenant_id == tenant_id).order_by(Employee.code)):
-        reason = rules.employee_skip_reason(employee, today)
-        employee_rows.append((employee.code, None if reason else rules.technician_payload(employee), reason))
-
-    prefix = labour_nature_prefix(tenant_id)
+def _article_query(tenant_id: int, connector_id: int):
     family, subfamily = aliased(ArticleFamily), aliased(ArticleFamily)
-    articles = select(
+    return select(
         Article.code, Article.label, Article.active, Article.sale_price, ArticleMapping.external_code,
         family.code.label("family_code"), subfamily.code.label("subfamily_code"),
         ProductNature.code.label("nature_code"), Unit.code.label("unit_code"),
@@ -116,19 +90,77 @@ def _referential(tenant_id: int, connector_id: int):
         .outerjoin(family, family.id == Article.family_id).outerjoin(subfamily, subfamily.id == Article.subfamily_id) \
         .outerjoin(ProductNature, ProductNature.id == Article.nature_id).outerjoin(Unit, Unit.id == Article.unit_id) \
         .where(Article.tenant_id == tenant_id).order_by(Article.code)
-    article_rows = []
-    for article in _records(articles):
+
+
+def _referential(tenant_id: int, connector_id: int):
+    """Every row the send looks at, as ``(entity type, endpoint, model, query, row)``
+    where ``row(record)`` of each record of ``_Rows(query)`` is ``(code, payload | None,
+    reason)``: five column queries plus the mappings (no query per row, no ORM object
+    per row: the rules read the rows' attributes). Each type is read in its turn, after
+    the types before it (while their batches travel): a site goes only with a client
+    sent, a job site names its site."""
+    today, prefix = clock.today(), labour_nature_prefix(tenant_id)
+    client_codes, site_codes, sent_clients = {}, {}, set()
+
+    def client_row(client):
+        client_codes[client.id] = client.code
+        reason = rules.client_skip_reason(client)
+        if reason:
+            return client.code, None, reason
+        sent_clients.add(client.code)
+        return client.code, rules.client_payload(client), None
+
+    def site_row(site):
+        site_codes[site.id] = site.code
+        client_code = client_codes.get(site.client_id)
+        reason = rules.place_skip_reason("site", site.code, client_code, sent_clients)
+        return site.code, None if reason else rules.site_payload(site, client_code), reason
+
+    def job_site_row(job_site):
+        client_code = client_codes.get(job_site.client_id)
+        reason = rules.place_skip_reason("job_site", job_site.code, client_code, sent_clients)
+        payload = None if reason else rules.job_site_payload(job_site, client_code, site_codes.get(job_site.site_id))
+        return job_site.code, payload, reason
+
+    def employee_row(employee):
+        reason = rules.employee_skip_reason(employee, today)
+        return employee.code, None if reason else rules.technician_payload(employee), reason
+
+    def article_row(article):
         reason = rules.article_skip_reason(article)
         payload = None if reason else rules.article_payload(
             article, article.external_code, article.family_code, article.subfamily_code, article.nature_code,
             article.unit_code, prefix)
-        article_rows.append((article.external_code or article.code, payload, reason))
-    return [("client", "/v1/customers", client_rows), ("site", "/v1/sites", site_rows),
-            ("job_site", "/v1/contracts", job_rows), ("employee", "/v1/technicians", employee_rows),
-            ("article", "/v1/items", article_rows)]
+        return article.external_code or article.code, payload, reason
+
+    return [
+        ("client", "/v1/customers", Client, select(
+            Client.id, Client.code, Client.name, Client.deactivated, Client.address, Client.postcode, Client.city,
+            Client.email, Client.phone).where(Client.tenant_id == tenant_id).order_by(Client.code), client_row),
+        ("site", "/v1/sites", Site, select(
+            Site.id, Site.code, Site.name, Site.client_id, Site.address, Site.postcode, Site.city)
+         .where(Site.tenant_id == tenant_id).order_by(Site.code), site_row),
+        ("job_site", "/v1/contracts", JobSite, select(JobSite.code, JobSite.name, JobSite.client_id, JobSite.site_id)
+         .where(JobSite.tenant_id == tenant_id).order_by(JobSite.code), job_site_row),
+        ("employee", "/v1/technicians", Employee, select(
+            Employee.code, Employee.first_name, Employee.last_name, Employee.email, Employee.phone,
+            Employee.hire_date, Employee.technician).where(Employee.tenant_id == tenant_id).order_by(Employee.code),
+         employee_row),
+        ("article", "/v1/items", Article, _article_query(tenant_id, connector_id), article_row),
+    ]
 
 
-REMEMBER_ROWS = 5_000  # accepted rows recorded (one commit) at most this many at a time
+def _total(tenant_id: int, groups) -> int:
+    """The rows of every type, in one query (the progress' total, before any is read)."""
+    counts = [select(func.count()).select_from(model).where(model.tenant_id == tenant_id).scalar_subquery()
+              for _type, _path, model, _query, _row in groups]
+    return sum(db.session.execute(select(*counts)).one())
+
+
+REMEMBER_ROWS = 5_000  # accepted rows recorded (one commit, while the send goes on) this many at a time
+IN_FLIGHT = 16  # batches put and not settled yet, at most
+PARALLEL_RECORDS = 3  # groups of accepted rows recorded at once on PostgreSQL
+CODES = {"article": ("external_code", "code")}  # the columns of a row's code (``code`` by default)
 
 
 def send(run) -> None:
@@ -143,75 +175,161 @@ def send(run) -> None:
 
 
 class Sender:
-    """The PUTs of a send, one at a time in a thread of their own, so that the run records
-    a batch (sent records, report) while the next one travels and the peer reads it."""
+    """The PUTs of a send, one at a time in a thread of their own, and the records of
+    what the peer accepted in another, so that the run builds the next batches while
+    one travels and the peer reads it, and while the database writes the records."""
 
     def __init__(self, peer):
         self.peer, self.app = peer, current_app._get_current_object()
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="field-service-send")
+        # PostgreSQL writes the records of several groups at once (its own processes do the
+        # work: foreign keys, indexes); SQLite has one writer at a time
+        writers = PARALLEL_RECORDS if db.engine.dialect.name == "postgresql" else 1
+        self.recorder = ThreadPoolExecutor(max_workers=writers, thread_name_prefix="field-service-record")
 
-    def put(self, path: str, body):
-        def call():
-            with self.app.app_context():  # its messages are translated like the run's
-                return self.peer.put(path, body)
-        return self.pool.submit(call)
+    def put(self, path: str, data: bytes):
+        return self.pool.submit(self._in_context, self.peer.put_encoded, path, data)
+
+    def record(self, function, *args):
+        return self.recorder.submit(self._in_context, function, *args)
+
+    def _in_context(self, function, *args):
+        with self.app.app_context():  # the messages are translated like the run's, the database is the app's
+            try:
+                return function(*args)
+            finally:
+                db.session.remove()
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
         self.pool.shutdown(wait=True, cancel_futures=True)
+        self.recorder.shutdown(wait=True)
 
 
 def _send(run, sender, size: int) -> None:
     connector = run.connector
     groups = _referential(connector.tenant_id, connector.id)
-    db.session.rollback()  # the rows are read: no transaction stays open while the peer answers
-    run.set_total(sum(len(rows) for _type, _path, rows in groups))
-    for entity_type, path, rows in groups:
-        payloads = {}
-        for code, payload, reason in rows:
-            if reason:
-                run.item(entity_type, code, "skipped", reason)
-            else:
-                payloads[code] = payload
-        digests: dict = {}
-        to_send, unchanged = sent.changed(connector.id, entity_type, payloads, send_all=run.full_send,
-                                          digests=digests)
-        accepted: dict = {}
-        pending = None  # the batch in flight: (future, batch, name)
+    total = _total(connector.tenant_id, groups)
+    db.session.rollback()  # no transaction stays open while the peer answers
+    run.set_total(total)
+    flights = Flights(run, sender)
+    try:
+        for entity_type, path, _model, query, row in groups:
+            rows = _Rows(query)
+            last = {} if run.full_send else sent.last_accepted(connector.id, entity_type)
+            db.session.rollback()
+            texts = _texts(run, entity_type, rows, row, CODES.get(entity_type, ("code",)))
+            unchanged = _put_changed(flights, entity_type, path, texts, last, size)
+            if unchanged:
+                _count_rows(run, entity_type, "", [""] * unchanged,
+                            _("%(count)s unchanged since the last send: not sent again.", count=unchanged))
+        flights.land()
+    except BaseException:  # what the peer accepted is recorded even when a later batch fails
+        flights.close(failing=True)
+        raise
+    flights.close()
 
-        def settle(flight):
-            nonlocal accepted
-            future, batch, name = flight
+
+def _texts(run, entity_type: str, rows, row, code_columns: tuple):
+    """``(code, JSON text of its payload)`` of each row to send, in order, as it is made
+    (the first batch leaves before the last row is read), each row left out reported as
+    it comes. Two rows of one code (an article's mapped code that is another's code):
+    the later one's payload, once, so then none before every row is read."""
+    unique, texts = rows.unique(code_columns), {}
+    for code, payload, reason in map(row, rows.records()):
+        if reason:
+            run.item(entity_type, code, "skipped", reason)
+        elif unique:
+            yield code, received.canonical_json(payload)
+        else:
+            texts[code] = received.canonical_json(payload)
+    yield from texts.items()
+
+
+def _put_changed(flights, entity_type: str, path: str, texts, last: dict, size: int) -> int:
+    """Put the rows (``texts``: ``(code, text)``) whose fingerprint differs from ``last`` in
+    batches of ``size`` (each row's JSON text made once for its fingerprint and the wire);
+    how many were unchanged."""
+    codes, batch, digests, number, unchanged = [], [], [], 0, 0
+    for code, text in texts:
+        digest = received.digest(text)
+        if last.get(code) == digest:
+            unchanged += 1
+            continue
+        codes.append(code)
+        batch.append(text)
+        digests.append(digest)
+        if len(batch) == size:
+            number += 1
+            flights.put(entity_type, path, number, codes, batch, digests)
+            codes, batch, digests = [], [], []
+    if batch:
+        flights.put(entity_type, path, number + 1, codes, batch, digests)
+    return unchanged
+
+
+class Flights:
+    """The batches of a send on their way: up to ``IN_FLIGHT`` are put (queued for the
+    sender thread) before the oldest is settled (the answer checked, its rows counted,
+    then recorded as accepted, in groups of ``REMEMBER_ROWS`` rows whatever their types),
+    so that neither the sender nor the run waits for the other's hiccups."""
+
+    def __init__(self, run, sender):
+        self.run, self.sender = run, sender
+        self.tenant_id, self.connector_id = run.connector.tenant_id, run.connector.id
+        self.pending = deque()  # the batches put, oldest first: (future, entity type, path, name, codes, digests)
+        self.accepted: dict[str, dict] = {}  # entity type -> {code: digest}
+        self.waiting = 0
+        self.recordings = []
+
+    def put(self, entity_type: str, path: str, number: int, codes: list, texts: list, digests: list) -> None:
+        """Put the batch of ``texts`` (JSON texts of the rows ``codes``, of fingerprints ``digests``)."""
+        future = None
+        if not self.run.dry_run:
+            future = self.sender.put(path, ('{"items": [' + ", ".join(texts) + "]}").encode("utf-8"))
+        self.pending.append((future, entity_type, path, f"{path.rsplit('/', 1)[-1]} #{number}", codes, digests))
+        while len(self.pending) > IN_FLIGHT:
+            self._settle(self.pending.popleft())
+
+    def land(self) -> None:
+        """Settle every batch still on its way."""
+        while self.pending:
+            self._settle(self.pending.popleft())
+
+    def _settle(self, flight) -> None:
+        future, entity_type, path, name, codes, digests = flight
+        if future is not None:
+            answer = future.result()  # the peer's failure (RunFailed) ends the run here
+            if not isinstance(answer, dict) or "upserted" not in answer:
+                raise RunFailed(_("The application answered %(path)s without the number of rows "
+                                  "upserted.", path=path))
+            self.accepted.setdefault(entity_type, {}).update(zip(codes, digests))
+            self.waiting += len(codes)
+            if self.waiting >= REMEMBER_ROWS:
+                self._remember()
+        _count_rows(self.run, entity_type, name, codes)
+
+    def _remember(self) -> None:
+        for entity_type, digests in self.accepted.items():
+            self.recordings.append(self.sender.record(sent.remember_digests, self.tenant_id, self.connector_id,
+                                                      entity_type, digests))
+        self.accepted, self.waiting = {}, 0
+
+    def close(self, failing: bool = False) -> None:
+        """Record what was accepted and wait for every record; a batch still in flight
+        after a failure is not waited for (nor recorded). A record that failed fails the send, unless
+        it is failing already."""
+        for future, *_batch in self.pending:
             if future is not None:
-                answer = future.result()  # the peer's failure (RunFailed) ends the run here
-                if not isinstance(answer, dict) or "upserted" not in answer:
-                    raise RunFailed(_("The application answered %(path)s without the number of rows "
-                                      "upserted.", path=path))
-                accepted.update(batch)
-                if len(accepted) >= REMEMBER_ROWS:
-                    sent.remember(run, entity_type, accepted, digests)
-                    accepted = {}
-            _count_rows(run, entity_type, name, [code for code, _payload in batch])
-
-        try:
-            for number, batch in enumerate(chunks(list(to_send.items()), size), start=1):
-                name = f"{path.rsplit('/', 1)[-1]} #{number}"
-                future = None if run.dry_run else sender.put(path, {"items": [p for _c, p in batch]})
-                if pending is not None:  # recorded while the next batch travels
-                    settle(pending)
-                pending = (future, batch, name)
-            if pending is not None:
-                flight, pending = pending, None
-                settle(flight)
-        finally:  # what the peer accepted is recorded even when a later batch fails
-            if pending is not None and pending[0] is not None:
-                pending[0].cancel()
-            sent.remember(run, entity_type, accepted, digests)
-        if unchanged:
-            _count_rows(run, entity_type, "", [""] * unchanged,
-                        _("%(count)s unchanged since the last send: not sent again.", count=unchanged))
+                future.cancel()
+        self._remember()
+        errors = [error for error in (recording.exception() for recording in self.recordings) if error]
+        if errors and not failing:
+            raise errors[0]
+        for error in errors:
+            logger.warning("run %s: sent records not written (%s)", self.run.id, type(error).__name__)
 
 
 def _count_rows(run, entity_type: str, batch: str, codes: list[str], message: str = "") -> None:

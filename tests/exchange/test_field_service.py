@@ -138,6 +138,17 @@ def test_after_a_first_send_only_what_changed_is_sent_and_tout_renvoyer_sends_al
     assert len(peer.received()["received"]["customers"]) == 2
 
 
+def test_two_articles_of_one_code_send_the_later_once(peer, acme):
+    connector_id = make_fs_connector(acme, peer.url)
+    map_article(acme, connector_id, "CABLE", "4MO-ELEC")   # the mapped code of CABLE is another article's code
+    report = run(connector_id, "send")
+    assert report["status"] == "success", report
+    items = peer.received()["received"]["items"]
+    assert [(i["externalId"], i["label"]) for i in items] == [("4MO-ELEC", "Câble R2V 3G2,5")]
+    assert len(calls(peer, "/v1/items", "PUT")) == 1
+    assert run(connector_id, "send")["counts"]["ok"] == report["counts"]["ok"]   # then unchanged, counted as before
+
+
 # --- receive ----------------------------------------------------------------------------------------
 
 def _mapped_connector(acme, peer, **settings) -> int:

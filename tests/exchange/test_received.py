@@ -44,3 +44,18 @@ def test_a_dry_run_claims_nothing(app, make_connector):
         count = db.session.scalar(select(func.count()).select_from(ReceivedDocument)
                                   .where(ReceivedDocument.connector_id == connector_id))
         assert count == 0 and run.counts["ok"] == 1
+
+
+def test_the_fingerprinted_text_is_the_json_the_fingerprints_were_always_made_of():
+    """Sent records stored before keep matching: the text a send puts on the wire and
+    hashes is what ``json.dumps`` (keys sorted, UTF-8, ``str`` for the rest) writes."""
+    import hashlib
+    import json
+    from datetime import date
+    from decimal import Decimal
+
+    for content in ({"b": 1, "a": "é \"x\" \\ \n \u2028", "c": None, "d": 12.5, "e": [1, {"z": 2, "y": True}],
+                     "f": Decimal("1.20"), "g": date(2026, 1, 2), "h": 10 ** 30, "i": float("nan")}, {}, [1, "a"]):
+        expected = json.dumps(content, sort_keys=True, default=str, ensure_ascii=False)
+        assert received.canonical_json(content) == expected
+        assert received.fingerprint(content) == hashlib.sha256(expected.encode("utf-8")).hexdigest()
