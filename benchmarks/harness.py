@@ -17,7 +17,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from sqlalchemy import text
+from sqlalchemy import JSON, text
 
 PASSWORD = "bench-password-123"
 PG_SCHEMA = "passerelle_bench"
@@ -259,7 +259,8 @@ def bulk_insert(model, tenant_id: int, make_row, start: int, stop: int, batch: i
 
     table = model.__table__
     with db.engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
+        if connection.dialect.name == "postgresql" and not any(
+                isinstance(column.type, JSON) for column in table.columns):  # JSON: insert() adapts it
             _copy_rows(connection, table, tenant_id, make_row, start, stop)
             return
         if connection.dialect.name == "sqlite":
@@ -299,13 +300,15 @@ def _sqlite_search_filled_after(connection, table: str):
 
 def _copy_rows(connection, table, tenant_id: int, make_row, start: int, stop: int) -> None:
     """PostgreSQL ``COPY … FROM STDIN`` of the rows (psycopg's ``Copy.write_row``); columns
-    a row leaves out get the column's default, as ``insert()`` gives them."""
+    a row leaves out get the column's Python default, as ``insert()`` gives them (a
+    callable one, such as a creation time, called once for the load)."""
     if start >= stop:
         return
     first = {"tenant_id": tenant_id, **make_row(start)}
     names = list(first)
-    defaults = {column.name: column.default.arg for column in table.columns
-                if column.name not in names and column.default is not None and column.default.is_scalar}
+    defaults = {column.name: column.default.arg if column.default.is_scalar else column.default.arg(None)
+                for column in table.columns if column.name not in names and column.default is not None
+                and (column.default.is_scalar or column.default.is_callable)}
     names += list(defaults)
     cursor = connection.connection.driver_connection.cursor()
     quoted = ", ".join(f'"{name}"' for name in names)
