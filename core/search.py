@@ -27,6 +27,13 @@ Indexes (created by migrations with ``create_text_search``):
   large table (see ``_seed_sqlite_statistics``) so that SQLite picks these
   indexes.
 
+A list page (``page=True``: sorted, one page of rows) on SQLite asks the FTS5 table
+first whether a word is common (found in ``COMMON_WORD_ROWS`` rows or more, read
+with a ``LIMIT``): SQLite cannot estimate that, and would fetch all the rows of a
+common word (50,000 of 1,000,000 articles) to sort them and keep 50; the page then
+tests the word row by row along the sort's index (``id + 0 IN (…)``: not an index
+way in), which stops after its page. A rare word keeps the index way in.
+
 The default sort of a list (by code) is served by the ``(tenant_id, code)``
 unique constraint every code/label table has; a sort on another text column is
 on ``sort_key(column)`` (folded, then as typed), so that ``Élise`` sorts with the
@@ -48,6 +55,7 @@ from core.extensions import db
 
 PREFIX_COLUMNS = {"code"}
 MIN_INDEXED_WORD = 3  # a trigram index only finds words of three characters or more
+COMMON_WORD_ROWS = 2000  # SQLite, list page: a word in this many rows is tested along the sort
 MAX_CASE_VARIANTS = 16
 
 FOLD = "passerelle_fold"
@@ -315,7 +323,14 @@ def _sqlite_code_prefix(attribute, word):
     return or_(*clauses)
 
 
-def _sqlite_word(session, model, searchable, word):
+def _is_common(session, fts: str, query: str) -> bool:
+    """Whether the FTS5 ``query`` finds ``COMMON_WORD_ROWS`` rows or more (it stops there)."""
+    found = session.execute(text(f"SELECT count(*) FROM (SELECT rowid FROM {fts} WHERE {fts} MATCH :q "
+                                 "LIMIT :n)"), {"q": query, "n": COMMON_WORD_ROWS}).scalar()
+    return found >= COMMON_WORD_ROWS
+
+
+def _sqlite_word(session, model, searchable, word, page: bool = False):
     table = model.__table__.name
     indexed = _indexed_columns(session, table) if len(word) >= MIN_INDEXED_WORD else frozenset()
     matches, fts_columns = [], []
@@ -333,19 +348,22 @@ def _sqlite_word(session, model, searchable, word):
         query = "{" + " ".join(fts_columns) + "} : " + _fts_phrase(fold(word))
         rowids = select(column("rowid")).select_from(sql_table(fts)).where(
             literal_column(fts).op("MATCH")(query))
-        matches.append(model.id.in_(rowids))
+        row_id = model.id + 0 if page and _is_common(session, fts, query) else model.id
+        matches.append(row_id.in_(rowids))
     return or_(*matches)
 
 
-def search_clause(model, searchable, search: str | None, session=None):
-    """A WHERE clause for a list search, or None when there is nothing to search."""
+def search_clause(model, searchable, search: str | None, session=None, page: bool = False):
+    """A WHERE clause for a list search, or None when there is nothing to search.
+    ``page``: the clause of one sorted page of a list (see the module's doc), not of a
+    count or an export."""
     words = [word for word in (search or "").split() if word]
     if not words or not searchable:
         return None
     session = session or db.session
     dialect = session.get_bind().dialect.name
     if dialect == "sqlite":
-        return and_(*(_sqlite_word(session, model, searchable, word) for word in words))
+        return and_(*(_sqlite_word(session, model, searchable, word, page) for word in words))
     if dialect == "postgresql":
         return and_(*(_postgresql_word(model, searchable, word) for word in words))
     return and_(*(_generic_word(model, searchable, word) for word in words))

@@ -3,7 +3,7 @@ read from the database in batches. Relations are shown, and read back, by code."
 from dataclasses import dataclass
 from typing import Iterator
 
-from sqlalchemy import Boolean, Date, DateTime, Integer, Numeric, inspect
+from sqlalchemy import Boolean, Date, DateTime, Float, Integer, Numeric, cast, inspect
 from sqlalchemy.orm import aliased
 
 from core.extensions import db
@@ -52,7 +52,8 @@ def fields_of(model, names) -> list[Field]:
 
 def select_columns(query, model, fields: list[Field]):
     """Turn an ORM query on ``model`` (already filtered and sorted) into a query of the
-    export's plain values, joining each relation once to read its code."""
+    export's plain values, joining each relation once to read its code. Decimal columns
+    are read as doubles: an XLSX number is one (``xlsx`` would convert each ``Decimal``)."""
     mapper = inspect(model)
     entities, joins = [], []
     for field in fields:
@@ -62,6 +63,8 @@ def select_columns(query, model, fields: list[Field]):
             (local, remote), = relationship.local_remote_pairs
             entities.append(target.code)
             joins.append((target, local == getattr(target, remote.key)))
+        elif field.kind in (xlsx.MONEY, xlsx.DECIMAL):
+            entities.append(cast(getattr(model, field.name), Float).label(field.name))
         else:
             entities.append(getattr(model, field.name))
     query = query.with_entities(*entities)

@@ -45,7 +45,44 @@ def _workbook(target: str | IO[bytes]) -> xlsxwriter.Workbook:
 
 
 def _writers(worksheet, formats: dict, columns: Sequence[Column]):
-    """One function per column writing a typed cell; ``None`` leaves the cell empty."""
+    """One function per column writing a value (not ``None``) as a typed cell: the common
+    case (a ``str`` in a text column, a finite ``float`` in a number column) straight to
+    XlsxWriter, as a bare loop would (an export is mostly that: P2), any other value
+    through ``_typed_writers``."""
+    typed = _typed_writers(worksheet, formats, columns)
+    write_string, write_number = worksheet.write_string, worksheet.write_number
+
+    def text(slow):
+        def write(row, col, value):
+            if value.__class__ is str:
+                write_string(row, col, value)
+            else:
+                slow(row, col, value)
+        return write
+
+    def number(slow, fmt):
+        def write(row, col, value):
+            if value.__class__ is float and value - value == 0.0:  # finite
+                write_number(row, col, value, fmt)
+            else:
+                slow(row, col, value)
+        return write
+
+    writers = []
+    for column, slow in zip(columns, typed):
+        if column.kind == TEXT:
+            writers.append(text(slow))
+        elif column.kind in (INTEGER, MONEY, DECIMAL):
+            writers.append(number(slow, formats.get(column.kind)))
+        else:
+            writers.append(slow)
+    return writers
+
+
+def _typed_writers(worksheet, formats: dict, columns: Sequence[Column]):
+    """One function per column writing any value (not ``None``) of a cell: a non-finite
+    number as text (never accepted as input; shown as text if stored anyway), a decimal as
+    a double (an Excel number is one: the cell format keeps 2 or 4 decimals)."""
 
     def text(row, col, value, fmt):
         worksheet.write_string(row, col, str(value))
@@ -64,7 +101,18 @@ def _writers(worksheet, formats: dict, columns: Sequence[Column]):
 
     by_kind = {TEXT: text, INTEGER: number, MONEY: number, DECIMAL: number,
                DATE: moment, DATETIME: moment, BOOLEAN: boolean}
-    return [(by_kind[column.kind], formats.get(column.kind)) for column in columns]
+
+    def typed(write, fmt):
+        def write_value(row, col, value):
+            if isinstance(value, (Decimal, float)):
+                if not (value.is_finite() if isinstance(value, Decimal) else math.isfinite(value)):
+                    worksheet.write_string(row, col, str(value))
+                    return
+                value = float(value)
+            write(row, col, value, fmt)
+        return write_value
+
+    return [typed(by_kind[column.kind], formats.get(column.kind)) for column in columns]
 
 
 def add_sheet(workbook: xlsxwriter.Workbook, name: str, columns: Sequence[Column],
@@ -82,15 +130,8 @@ def add_sheet(workbook: xlsxwriter.Workbook, name: str, columns: Sequence[Column
     count = 0
     for count, row in enumerate(rows, start=1):
         for index, value in enumerate(row):
-            if value is None:
-                continue
-            write, fmt = writers[index]
-            if isinstance(value, (Decimal, float)):
-                if not (value.is_finite() if isinstance(value, Decimal) else math.isfinite(value)):  # never accepted as input; shown as text if stored anyway
-                    worksheet.write_string(count, index, str(value))
-                    continue
-                value = float(value)  # an Excel number is a double: the cell format keeps 2 or 4 decimals
-            write(count, index, value, fmt)
+            if value is not None:
+                writers[index](count, index, value)
     worksheet.autofilter(0, 0, max(count, 1), max(len(columns) - 1, 0))
     return count
 

@@ -510,12 +510,13 @@ class SecuredModelView(ImportMixin, RoleGate, ModelView):
         return loader
 
     def _apply_search(self, query, count_query, joins, count_joins, search):
-        clause = search_clause(self.model, self.column_searchable_list, search)
+        """The list's search: its page of rows and their (capped) count."""
+        clause = search_clause(self.model, self.column_searchable_list, search, page=True)
         if clause is None:
             return query, count_query, joins, count_joins
         query = query.filter(clause)
         if count_query is not None:
-            count_query = count_query.filter(clause)
+            count_query = count_query.filter(search_clause(self.model, self.column_searchable_list, search))
         return query, count_query, joins, count_joins
 
     def _order_by(self, query, joins, sort_joins, sort_field, sort_desc):
@@ -589,8 +590,9 @@ class SecuredModelView(ImportMixin, RoleGate, ModelView):
     def filtered_query(self, search=None, filters=None, sort_column=None, sort_desc=False):
         """The ORM query of the rows a list shows (all pages): tenant, search, filters, sort."""
         query, joins = self.get_query(), {}
-        if search:
-            query, _count, joins, _cj = self._apply_search(query, None, joins, {}, search)
+        clause = search_clause(self.model, self.column_searchable_list, search)
+        if clause is not None:
+            query = query.filter(clause)
         if filters and self._filters:
             query, _count, joins, _cj = self._apply_filters(query, None, joins, {}, filters)
         query, joins = self._apply_sorting(query, joins, sort_column, sort_desc)
