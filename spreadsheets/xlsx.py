@@ -48,7 +48,9 @@ def _writers(worksheet, formats: dict, columns: Sequence[Column]):
     """One function per column writing a typed cell; ``None`` leaves the cell empty."""
 
     def text(row, col, value, fmt):
-        worksheet.write_string(row, col, str(value))
+        string = str(value)
+        if string:  # left empty, as a blank cell reads back: an empty string's cell costs a cell's writing
+            worksheet.write_string(row, col, string)
 
     def number(row, col, value, fmt):
         worksheet.write_number(row, col, value, fmt)
