@@ -111,8 +111,8 @@ class TableSpec:
 
     def header_map(self, headers: list[str]) -> tuple[dict[int, Field], list[str]]:
         """Column index → field, and the errors (unknown, duplicate or missing columns)."""
-        ignored = {spelling for f in self.read_only for spelling in _spellings(f.name, label_of(f.name))}
-        known = {spelling: f for f in self.fields for spelling in _spellings(f.name, label_of(f.name))}
+        ignored = {spelling for f in self.read_only for spelling in _field_spellings(f.name)}
+        known = {spelling: f for f in self.fields for spelling in _field_spellings(f.name)}
         mapping, errors, seen = {}, [], set()
         for index, header in enumerate(headers):
             if not header or cells.fold(header) in ignored:
@@ -133,27 +133,27 @@ class TableSpec:
 def _parser(spec: TableSpec, f: Field):
     """How a column's cells are read: (the value of a blank cell, the function typing any
     other cell within the column's limits — ``spreadsheets.cells`` — or raising
-    ValueError with the user's message). Chosen once per column, not per cell."""
+    ValueError with the user's message, and for a column of text its limits, so that a
+    text cell is read in line). Chosen once per column, not per cell."""
     if f.kind == xlsx.BOOLEAN and not f.relation and f.name not in spec.choices:
-        return False, cells.parse_bool
+        return False, cells.parse_bool, None
     blank = False if f.kind == xlsx.BOOLEAN else (
         "" if f.kind == xlsx.TEXT and not f.relation and f.name not in spec.choices else None)
     if f.relation:
         limits = spec.relation_limits[f.name]
-        return blank, lambda raw: cells.parse_text(raw, limits)
+        return blank, lambda raw: cells.parse_text(raw, limits), limits
     if f.name in spec.choices:
-        values = spec.choices[f.name]
-        return blank, lambda raw: _parse_choice(values, raw)
+        return blank, _choice_parser(spec.choices[f.name]), None
     limits = spec.limits[f.name]
     if f.kind in (xlsx.MONEY, xlsx.DECIMAL):
-        return blank, lambda raw: cells.parse_decimal(raw, limits)
+        return blank, lambda raw: cells.parse_decimal(raw, limits), None
     if f.kind == xlsx.INTEGER:
-        return blank, lambda raw: cells.parse_integer(raw, limits)
+        return blank, lambda raw: cells.parse_integer(raw, limits), None
     if f.kind == xlsx.DATE:
-        return blank, cells.parse_date
+        return blank, cells.parse_date, None
     if f.kind == xlsx.DATETIME:
-        return blank, cells.parse_datetime
-    return blank, lambda raw: cells.parse_text(raw, limits)
+        return blank, cells.parse_datetime, None
+    return blank, lambda raw: cells.parse_text(raw, limits), limits
 
 
 def _spellings(name: str, label) -> set[str]:
@@ -165,6 +165,12 @@ def _spellings(name: str, label) -> set[str]:
     return spellings
 
 
+@lru_cache(maxsize=1024)
+def _field_spellings(name: str) -> frozenset[str]:
+    """``_spellings`` of a field, computed once per field rather than at every import."""
+    return frozenset(_spellings(name, label_of(name)))
+
+
 @lru_cache(maxsize=256)
 def _choice_spellings(values: tuple) -> dict[str, str]:
     """Every spelling of a closed list's values (codes, French and English labels) → value,
@@ -173,12 +179,22 @@ def _choice_spellings(values: tuple) -> dict[str, str]:
             for spelling in _spellings(value, CHOICE_LABELS.get(value, value))}
 
 
-def _parse_choice(values, raw):
-    found = _choice_spellings(tuple(values)).get(cells.fold(cells.clean_text(raw)))
-    if found is not None:
+def _choice_parser(values):
+    """The parser of a closed list's cells: a text cell's value found once per distinct
+    text (a column repeats a few values), not folded again for every cell."""
+    spellings, known = _choice_spellings(tuple(values)), {}
+
+    def parse(raw):
+        if raw.__class__ is str and raw in known:
+            return known[raw]
+        found = spellings.get(cells.fold(cells.clean_text(raw)))
+        if found is None:
+            raise ValueError(_("« %(value)s » is not one of: %(values)s.", value=cells.clean_text(raw),
+                               values=", ".join(values)))
+        if raw.__class__ is str:
+            known[raw] = found
         return found
-    raise ValueError(_("« %(value)s » is not one of: %(values)s.", value=cells.clean_text(raw),
-                       values=", ".join(values)))
+    return parse
 
 
 LOOKUP_BATCH = 5000  # codes per query: far below PostgreSQL's 65,535 bound parameters
@@ -309,8 +325,16 @@ def _parsed_rows(spec: TableSpec, table: Table, mapping: dict):
     is_blank = cells.is_blank
     for number, raw_cells in table.rows:
         values, errors, width = {}, {}, len(raw_cells)
-        for index, name, blank, parse in plan:
+        for index, name, blank, parse, text in plan:
             raw = raw_cells[index] if index < width else None
+            if text is not None and raw.__class__ is str:  # most cells: cleaned once, as parse_text does
+                value = raw.replace("\x00", "").strip()
+                if not value:
+                    values[name] = blank
+                    continue
+                if text.max_length is None or len(value) <= text.max_length:
+                    values[name] = value
+                    continue
             if isinstance(raw, Formula):
                 errors[name] = _("formulas are not imported: type the value itself.")
             elif is_blank(raw):

@@ -85,7 +85,9 @@ def _typed_writers(worksheet, formats: dict, columns: Sequence[Column]):
     a double (an Excel number is one: the cell format keeps 2 or 4 decimals)."""
 
     def text(row, col, value, fmt):
-        worksheet.write_string(row, col, str(value))
+        string = str(value)
+        if string:  # left empty, as a blank cell reads back: an empty string's cell costs a cell's writing
+            worksheet.write_string(row, col, string)
 
     def number(row, col, value, fmt):
         worksheet.write_number(row, col, value, fmt)

@@ -366,6 +366,19 @@ class CappedCountQuery:
         return None if count > self._cap else count
 
 
+def _label_once():
+    """A closed-list value → its label as text, each value's label translated once per
+    export rather than for every cell (a lazy label's text costs a gettext)."""
+    labels = {}
+
+    def label(value):
+        if value not in labels:
+            shown = CHOICE_LABELS.get(value)
+            labels[value] = value if shown is None else str(shown)
+        return labels[value]
+    return label
+
+
 class SecuredModelView(ImportMixin, RoleGate, ModelView):
     """A tenant's table: list, create, edit, delete and XLSX export, scoped and checked."""
 
@@ -617,7 +630,7 @@ class SecuredModelView(ImportMixin, RoleGate, ModelView):
         """Exported rows as the screen shows them: closed-list values by label (the import
         reads labels back), moments in Paris time."""
         closed = set(self.closed_lists())
-        changes = {index: (lambda value: CHOICE_LABELS.get(value, value)) if field.name in closed
+        changes = {index: _label_once() if field.name in closed
                    else (lambda value: value and to_business_time(value).replace(tzinfo=None))
                    for index, field in enumerate(fields)
                    if field.name in closed or field.kind == xlsx.DATETIME}
