@@ -340,12 +340,14 @@ def _integrate_documents(run, documents: list[dict], dry_clients: set) -> None:
                 record = SimpleNamespace(content_hash=received_states[reference][0])
                 skipped.append((document, *_received_message(record, document)))
                 continue
-            problem = _problem(document, articles, clients, config,
-                               run.dry_run and document["party_code"] in dry_clients)
-            if problem:
+            prepared = _prepared(document, articles, clients, config, tenant_id)
+            if prepared is None or (prepared.client_id is None and not (
+                    run.dry_run and document["party_code"] in dry_clients)):
+                problem = _problem(document, articles, clients, config,
+                                   run.dry_run and document["party_code"] in dry_clients)
                 refused.append((reference, "error", problem, document.get("file_name") or ""))
                 continue
-            ready.append(_prepared(document, articles, clients, config, tenant_id))
+            ready.append(prepared)
         run.items("document", refused)
         if skipped:
             _in_one_transaction(run, lambda: _delete_pending(DOCUMENTS, [d.get("id") for d, *_rest in skipped]))
@@ -395,14 +397,21 @@ def _problem(document, articles, clients, config, created_by_dry_run: bool) -> s
     return ""
 
 
-def _prepared(document, articles, clients, config, tenant_id: int) -> SimpleNamespace:
-    """A document checked by ``_problem``, ready to write: its line rows (all but the link
-    to the header) and its totals by the invoices' rules (line amounts, VAT per rate on the
-    sum of its lines), in Decimal, without an object per line."""
+def _prepared(document, articles, clients, config, tenant_id: int) -> SimpleNamespace | None:
+    """A document ready to write: its line rows (all but the link to the header) and its
+    totals by the invoices' rules (line amounts, VAT per rate on the sum of its lines), in
+    Decimal, without an object per line; None when a line's article has no mapping or its
+    rate no parameter (``_problem`` then says why, only for those: one pass over the lines
+    of the others). Its ``client_id`` is None for an unknown client."""
     lines, bases, rates = [], {}, config.rates
     for position, line in enumerate(document["lines"], start=1):
-        article_id, kind, unit_id = articles[line["code"]]
+        found = articles.get(line["code"])
+        if found is None:
+            return None
         rate, rate_id = rates.get(line["vat_rate"]) or config.rate_of(line["vat_rate"])
+        if rate_id is None:
+            return None
+        article_id, kind, unit_id = found
         quantity, unit_price = Decimal(line["quantity"]), Decimal(line["unit_price"])
         amount = line_amount(quantity, unit_price)
         bases[rate] = bases.get(rate, 0) + amount
