@@ -21,7 +21,6 @@ parses a long multi-row statement again for every page, in Python.
 Reading is the same the other way round: the values go through each selected
 column's result processor, a column at a time.
 """
-from itertools import chain
 from operator import itemgetter
 from types import FunctionType
 
@@ -57,21 +56,20 @@ def fast_insert(table, rows: list[dict], connection=None) -> None:
             continue
         values = list(map(itemgetter(key), rows))
         columns.append(_converted(values, process) if process else values)
-    rows_values = list(zip(*columns))
     cursor = connection.connection.driver_connection.cursor()
     statement = ""
     try:
         if hasattr(cursor, "copy") and all(_copied(table.c[key].type) for key in keys):
             statement = f"COPY {_columns(table, keys, dialect)} FROM STDIN"  # psycopg 3: no statement to parse
             with cursor.copy(statement) as copy:
-                for values in rows_values:
+                for values in zip(*columns):
                     copy.write_row(values)
         elif hasattr(cursor, "copy"):  # JSON and the like: one statement the server casts
             marks = ", ".join([PLACEHOLDERS[dialect.paramstyle]] * len(keys))
             statement = f"INSERT INTO {_columns(table, keys, dialect)} VALUES ({marks})"
-            cursor.executemany(statement, rows_values)
+            cursor.executemany(statement, list(zip(*columns)))
         else:
-            for statement, parameters in _pages(table, keys, rows_values, dialect):
+            for statement, parameters in _pages(table, keys, columns, len(rows), dialect):
                 cursor.execute(statement, parameters)
     except dialect.dbapi.Error as error:  # as SQLAlchemy raises it: IntegrityError on a unique key…
         raise DBAPIError.instance(statement, None, error, dialect.dbapi.Error, dialect=dialect) from error
@@ -116,16 +114,22 @@ def _columns(table, keys: list, dialect) -> str:
     return f"{preparer.format_table(table)} ({', '.join(preparer.format_column(table.c[key]) for key in keys)})"
 
 
-def _pages(table, keys: list, rows_values: list[tuple], dialect):
-    """(statement, parameters) of pages of rows, each one ``INSERT INTO t (a, b) VALUES (…), (…)``
-    of positional parameters (an ``INSERT``'s values take the types of their columns: no cast)."""
+def _pages(table, keys: list, columns: list[list], count: int, dialect):
+    """(statement, parameters) of pages of the ``count`` rows of ``columns`` (a list of values
+    per key), each one ``INSERT INTO t (a, b) VALUES (…), (…)`` of positional parameters (an
+    ``INSERT``'s values take the types of their columns: no cast). A page's parameters are
+    interleaved from the columns by slices: no tuple per row."""
     head = f"INSERT INTO {_columns(table, keys, dialect)} VALUES "
-    group = "(" + ", ".join([PLACEHOLDERS[dialect.paramstyle]] * len(keys)) + ")"
-    page = max(1, min(dialect.insertmanyvalues_page_size, dialect.insertmanyvalues_max_parameters // len(keys)))
+    width = len(keys)
+    group = "(" + ", ".join([PLACEHOLDERS[dialect.paramstyle]] * width) + ")"
+    page = max(1, min(dialect.insertmanyvalues_page_size, dialect.insertmanyvalues_max_parameters // width))
     full = head + ", ".join([group] * page)
-    for start in range(0, len(rows_values), page):
-        part = rows_values[start:start + page]
-        yield full if len(part) == page else head + ", ".join([group] * len(part)), list(chain.from_iterable(part))
+    for start in range(0, count, page):
+        size = min(page, count - start)
+        parameters = [None] * (size * width)
+        for index, values in enumerate(columns):
+            parameters[index::width] = values[start:start + size]
+        yield full if size == page else head + ", ".join([group] * size), parameters
 
 
 def fast_rows(statement, connection=None) -> list[tuple]:
