@@ -14,6 +14,7 @@ that did not fail, never later than the oldest intervention left in error.
 import logging
 from collections import deque, namedtuple
 from concurrent.futures import ThreadPoolExecutor
+from itertools import islice
 from operator import itemgetter
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -74,9 +75,11 @@ class _Rows(list):
 
     def unique(self, columns: tuple) -> bool:
         """Whether no two rows have one code: the first non-empty of ``columns``."""
-        getters = [itemgetter(self.record._fields.index(column)) for column in columns]
-        codes = {next(filter(None, values), None) for values in zip(*(map(getter, self) for getter in getters))}
-        return len(codes) == len(self)
+        columns = [list(map(itemgetter(self.record._fields.index(column)), self)) for column in columns]
+        codes = [value or None for value in columns[-1]]
+        for column in reversed(columns[:-1]):  # the first non-empty one
+            codes = [value or code for value, code in zip(column, codes)]
+        return len(set(codes)) == len(self)
 
 
 def _article_query(tenant_id: int, connector_id: int):
@@ -257,6 +260,13 @@ def _put_changed(flights, entity_type: str, path: str, texts, last: dict, size: 
     """Put the rows (``texts``: ``(code, text)``) whose fingerprint differs from ``last`` in
     batches of ``size`` (each row's JSON text made once for its fingerprint and the wire);
     how many were unchanged."""
+    if not last:  # a first send: every row goes, its batches made a batch at a time
+        number = 0
+        while chunk := list(islice(texts, size)):
+            number += 1
+            codes, batch = map(list, zip(*chunk))
+            flights.put(entity_type, path, number, codes, batch, list(map(received.digest, batch)))
+        return 0
     codes, batch, digests, number, unchanged = [], [], [], 0, 0
     for code, text in texts:
         digest = received.digest(text)
