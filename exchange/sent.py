@@ -22,6 +22,7 @@ from models.base import utcnow
 from models.exchange import SentRecord
 
 CHUNK = 500
+KEY_LENGTH = 200  # SentRecord.external_id
 BULK_CHUNK = 5000  # rows of one upsert statement (of the fallback's delete: an IN of as many)
 RECORDS = SentRecord.__table__
 
@@ -80,12 +81,14 @@ def remember_digests(tenant_id: int, connector_id: int, entity_type: str, digest
     arrays on PostgreSQL, a JSON object on SQLite): the database does the whole work
     in one call, without a round trip nor a Python step per row. Plain values only: a
     send calls it from a thread of its own."""
-    digests = {str(key)[:200]: content_hash for key, content_hash in digests.items()}  # as stored
     if not digests:
         return
+    keys, hashes = list(map(str, digests)), list(digests.values())
+    if max(map(len, keys)) > KEY_LENGTH or set(map(type, digests)) != {str}:  # as stored (a step per row only then)
+        stored = {key[:KEY_LENGTH]: content_hash for key, content_hash in zip(keys, hashes)}
+        keys, hashes = list(stored), list(stored.values())
     constants = {"tenant_id": tenant_id, "connector_id": connector_id, "entity_type": entity_type,
                  "sent_at": utcnow()}
-    keys, hashes = list(digests), list(digests.values())
     with db.engine.begin() as connection:
         dialect = connection.dialect.name
         for start in range(0, len(keys), BULK_CHUNK):
