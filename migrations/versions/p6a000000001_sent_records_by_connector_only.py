@@ -7,7 +7,7 @@ the foreign key is a check per row, and the parallel writers of a send all lock 
 same tenant row for it) without a query ever using them.
 
 Revision ID: p6a000000001
-Revises: p4a000000001
+Revises: p1a000000001
 Create Date: 2026-12-03 07:40:00
 
 """
@@ -15,7 +15,7 @@ from alembic import op
 
 
 revision = 'p6a000000001'
-down_revision = 'p4a000000001'
+down_revision = 'p1a000000001'
 branch_labels = None
 depends_on = None
 
