@@ -11,7 +11,8 @@ from functools import lru_cache
 
 from flask import has_request_context
 from flask_login import current_user
-from sqlalchemy import bindparam, event, inspect, select
+from sqlalchemy import bindparam, event, func, inspect, select, true
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
@@ -171,11 +172,12 @@ def _insert_entries(session: Session, rows: list[dict]) -> None:
 
 def update_row(obj, values: dict) -> bool:
     """Write ``values`` (attribute → new value) of a loaded row, and their audit entries,
-    in two statements without the unit of work: the shortest write, for a row written
-    under a lock, where its time is everyone's wait. Conditional on the row's version
-    column as a flush is (an invoice's state): False, nothing written, when the row
-    changed meanwhile. The object then holds the values as read from the database:
-    nothing is left for a flush to write (nor to audit twice)."""
+    without the unit of work: the shortest write, for a row written under a lock, where
+    its time is everyone's wait. On PostgreSQL one statement writes both (the ``UPDATE``
+    in a ``WITH``, the entries inserted from what it returned); elsewhere two. Conditional
+    on the row's version column as a flush is (an invoice's state): False, nothing
+    written, when the row changed meanwhile. The object then holds the values as read
+    from the database: nothing is left for a flush to write (nor to audit twice)."""
     session = db.session()
     state = inspect(obj)
     mapper = state.mapper
@@ -187,26 +189,76 @@ def update_row(obj, values: dict) -> bool:
     if mapper.version_id_col is not None:
         version = mapper.get_property_by_column(mapper.version_id_col).key
         parameters["_version"] = state.committed_state.get(version, state.dict[version])
-    if session.connection().execute(_update_statement(mapper), parameters).rowcount != 1:
-        return False
-    for name, value in values.items():
-        set_committed_value(obj, name, value)
-    if isinstance(obj, TenantScoped) and not audited_in_bulk.get():
-        base = _entry_base(obj, "update", _actor(), utcnow())
-        entries = (_field_entry(obj, attr, old[name], values[name]) for name, attr in attrs.items()
-                   if name not in NOT_AUDITED)
-        _insert_entries(session, [{**base, **entry} for entry in entries if entry is not None])
-    return True
+    with session.no_autoflush:  # the actor may be loaded: no flush of a row half set
+        for name, value in values.items():  # first: the entries name the row as it will be (its new number)
+            set_committed_value(obj, name, value)
+        if _write_row(session, mapper, parameters, _update_entries(obj, attrs, old, values)):
+            return True
+        for name, value in old.items():
+            set_committed_value(obj, name, value)
+    return False
+
+
+def _update_entries(obj, attrs: dict, old: dict, values: dict) -> list[dict]:
+    if not isinstance(obj, TenantScoped) or audited_in_bulk.get():
+        return []
+    base = _entry_base(obj, "update", _actor(), utcnow())
+    entries = (_field_entry(obj, attr, old[name], values[name]) for name, attr in attrs.items()
+               if name not in NOT_AUDITED)
+    return [{**base, **entry} for entry in entries if entry is not None]
+
+
+def _write_row(session: Session, mapper, parameters: dict, entries: list[dict]) -> bool:
+    """The conditional ``UPDATE`` and the entries: True when the row was written."""
+    connection = session.connection()
+    if not entries or connection.dialect.name != "postgresql":
+        if connection.execute(_update_statement(mapper), parameters).rowcount != 1:
+            return False
+        _insert_entries(session, entries)
+        return True
+    _show_codes(session, entries)
+    first = entries[0]
+    parameters = {f"_set_{key}" if not key.startswith("_") else key: value for key, value in parameters.items()}
+    parameters.update({f"_entry_{name}": first[name] for name in ENTRY_SHARED})
+    parameters.update({f"_entries_{name}": [entry[name] for entry in entries] for name in ENTRY_OWN})
+    statement = _update_and_audit_statement(mapper, tuple(key for key in parameters if key.startswith("_set_")))
+    return connection.execute(statement, parameters).rowcount == len(entries)
+
+
+ENTRY_SHARED = ("tenant_id", "user_id", "user_email", "changed_at", "table_name", "row_id", "row_code", "action")
+ENTRY_OWN = ("field", "old_value", "new_value")
 
 
 @lru_cache
 def _update_statement(mapper):
     """``UPDATE <table> SET <the parameters' columns> WHERE <key> [AND <version>]``,
     built once per table."""
+    return mapper.local_table.update().where(*_row_conditions(mapper))
+
+
+def _row_conditions(mapper) -> list:
     conditions = [column == bindparam(f"_key_{column.key}") for column in mapper.primary_key]
     if mapper.version_id_col is not None:
         conditions.append(mapper.version_id_col == bindparam("_version"))
-    return mapper.local_table.update().where(*conditions)
+    return conditions
+
+
+@lru_cache
+def _update_and_audit_statement(mapper, set_keys: tuple[str, ...]):
+    """PostgreSQL: ``WITH updated AS (UPDATE … WHERE <key> [AND <version>] RETURNING
+    <key>) INSERT INTO audit_log … SELECT … FROM updated, unnest(<fields>, <old>,
+    <new>)``: the entries are written only when the row was, in the same round trip.
+    Built once per table and set of columns."""
+    table, audit = mapper.local_table, AuditLogEntry.__table__
+    updated = (table.update().where(*_row_conditions(mapper))
+               .values({key.removeprefix("_set_"): bindparam(key) for key in set_keys})
+               .returning(*mapper.primary_key).cte("updated"))
+    own = func.unnest(*(bindparam(f"_entries_{name}", type_=ARRAY(audit.c[name].type)) for name in ENTRY_OWN)
+                      ).table_valued(*ENTRY_OWN).render_derived(name="entries")
+    shared = [bindparam(f"_entry_{name}", type_=audit.c[name].type) for name in ENTRY_SHARED]
+    rows = select(*shared, *(own.c[name] for name in ENTRY_OWN)).select_from(updated.join(own, true()))
+    return (audit.insert().from_select([*ENTRY_SHARED, *ENTRY_OWN], rows).add_cte(updated)
+            .execution_options(preserve_rowcount=True))  # an INSERT's count is read only when asked
 
 
 def audit_in_one_entry(tenant_id: int, table_name: str, action: str, text: str, row_id: int | None = None,
