@@ -30,6 +30,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Integer, String, any_, case, cast, func, literal, literal_column, select, type_coerce
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.types import NullType
 
 from core import clock
 from core.extensions import db
@@ -380,7 +381,9 @@ def one_of(column, values, kind=String):
     values = list(values)
     dialect = db.session.get_bind().dialect.name
     if dialect == "postgresql":
-        return column == any_(cast(literal(_array_literal(values, kind), String), ARRAY(kind)))
+        # an untyped parameter: the server reads it as the array itself, a constant the
+        # planner hashes once (typed as text, its cast would be run again for every row)
+        return column == any_(cast(literal(_array_literal(values, kind), NullType()), ARRAY(kind)))
     if dialect == "sqlite":
         return column.in_(select(literal_column("value")).select_from(
             func.json_each(literal(json.dumps(values), String))))
