@@ -28,8 +28,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from flask_babel import get_translations
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Integer, String, any_, case, func, literal, literal_column, select, type_coerce
+from sqlalchemy import Integer, String, any_, case, cast, func, literal, literal_column, select, type_coerce
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.types import NullType
 
 from core import clock
 from core.extensions import db
@@ -380,11 +381,25 @@ def one_of(column, values, kind=String):
     values = list(values)
     dialect = db.session.get_bind().dialect.name
     if dialect == "postgresql":
-        return column == any_(literal(values, ARRAY(kind)))
+        # an untyped parameter: the server reads it as the array itself, a constant the
+        # planner hashes once (typed as text, its cast would be run again for every row)
+        return column == any_(cast(literal(_array_literal(values, kind), NullType()), ARRAY(kind)))
     if dialect == "sqlite":
         return column.in_(select(literal_column("value")).select_from(
             func.json_each(literal(json.dumps(values), String))))
     return column.in_(values)
+
+
+def _array_literal(values: list, kind) -> str:
+    """The PostgreSQL array literal of ``values`` (integers, or texts each double-quoted,
+    its backslashes and quotes escaped), read by the server's array input: psycopg's
+    dumper of a Python list costs a Python step per value (18 ms for 20,000 texts)."""
+    if kind is Integer:
+        return "{" + ",".join(map(str, values)) + "}"
+    joined = '","'.join(values)
+    if "\\" in joined or '"' in joined:
+        joined = '","'.join([value.replace("\\", "\\\\").replace('"', '\\"') for value in values])
+    return '{"' + joined + '"}' if values else "{}"
 
 
 def find_invoices(references, tenant_id: int) -> dict[str, InvoiceFacts]:
@@ -415,7 +430,8 @@ def _existing_payments(invoice_ids, tenant_id: int) -> list[tuple[int, date, Dec
     statement = (select(Payment.invoice_id, type_coerce(Payment.payment_date, String),
                         type_coerce(Payment.amount, String))
                  .where(Payment.tenant_id == tenant_id, one_of(Payment.invoice_id, invoice_ids, Integer)))
-    return [(invoice_id, _as_date(day), _as_decimal(amount))
+    as_date, as_decimal = lru_cache(maxsize=None)(_as_date), lru_cache(maxsize=None)(_as_decimal)  # few distinct
+    return [(invoice_id, as_date(day), as_decimal(amount))
             for invoice_id, day, amount in db.session.connection().execute(statement).all()]
 
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from flask_babel import gettext as _
 from python_calamine import CalamineWorkbook, SheetTypeEnum
 
-from spreadsheets.reader import UnreadableFile, check_upload, open_zip
+from spreadsheets.reader import UnreadableFile, check_upload, inflate_zip
 
 _NOT_OURS = (KeyboardInterrupt, SystemExit, GeneratorExit, UnreadableFile)
 
@@ -33,6 +33,7 @@ _SHEET = re.compile(rb'<(?:\w+:)?sheet\b[^>]*?\bname="([^"]*)"[^>]*?\br:id="([^"
 _RELATIONSHIP = re.compile(rb'<(?:\w+:)?Relationship\b[^>]*?\bId="([^"]+)"[^>]*?\bTarget="([^"]+)"|'
                            rb'<(?:\w+:)?Relationship\b[^>]*?\bTarget="([^"]+)"[^>]*?\bId="([^"]+)"')
 _FORMULA = re.compile(rb"<(?:\w+:)?f[\s>/]")
+_FORMULA_MARKERS = (b"<f", b":f")  # in every formula element, prefixed or not: a cheap first look
 _CELL_WITH_FORMULA = re.compile(
     rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]+)(\d+)"[^>]*?(?<!/)>(?:(?!</(?:\w+:)?c>).)*?<(?:\w+:)?f[\s>/]', re.S)
 
@@ -47,8 +48,9 @@ class Sheet:
 class Workbook:
     """An opened workbook: its worksheets (chart and macro sheets left out), by name."""
 
-    def __init__(self, calamine: CalamineWorkbook, archive: zipfile.ZipFile):
+    def __init__(self, calamine: CalamineWorkbook, archive: zipfile.ZipFile, marked: set[str] | None = None):
         self._calamine, self._archive = calamine, archive
+        self._marked = marked  # the members that may hold a formula (None: any)
         # calamine numbers every sheet; keep the index of each worksheet
         self._indexes = [index for index, meta in enumerate(calamine.sheets_metadata)
                          if meta.typ == SheetTypeEnum.WorkSheet]
@@ -59,7 +61,7 @@ class Workbook:
         name = self.sheets[index]
         try:
             rows = self._calamine.get_sheet_by_index(self._indexes[index]).to_python(skip_empty_area=False)
-            formulas = _formula_cells(self._archive, name)
+            formulas = _formula_cells(self._archive, name, self._marked)
         except _NOT_OURS:
             raise
         except BaseException:  # see open_xlsx
@@ -72,11 +74,12 @@ def open_xlsx(data: bytes) -> Workbook:
     check_upload(data)
     if not data.startswith(b"PK"):
         raise UnreadableFile(_("The file is not an Excel workbook (.xlsx)."))
-    archive = open_zip(data)  # the zip bomb guard shared with the table import
+    # the zip bomb guard shared with the table import, which also tells the sheets with a formula
+    archive, marked = inflate_zip(data, _FORMULA_MARKERS)
     if "xl/workbook.xml" not in set(archive.namelist()):
         raise UnreadableFile(_("The file is not an Excel workbook (.xlsx)."))
     try:
-        workbook = Workbook(CalamineWorkbook.from_filelike(io.BytesIO(data)), archive)
+        workbook = Workbook(CalamineWorkbook.from_filelike(io.BytesIO(data)), archive, marked)
     except _NOT_OURS:
         raise
     except BaseException:  # calamine's errors, and a Rust panic (pyo3's PanicException is a BaseException)
@@ -118,16 +121,17 @@ def _xml_text(raw: bytes) -> str:
     return text
 
 
-def _formula_cells(archive: zipfile.ZipFile, sheet_name: str) -> set[tuple[int, int]]:
-    """(row number, 0-based column) of every cell of the sheet holding a formula."""
+def _formula_cells(archive: zipfile.ZipFile, sheet_name: str, marked: set[str] | None = None) -> set[tuple[int, int]]:
+    """(row number, 0-based column) of every cell of the sheet holding a formula.
+
+    ``marked``: the members in which the zip guard saw a formula marker; a sheet not among
+    them has no formula and is not inflated again (most files have no formula at all)."""
     part = _sheet_part(archive, sheet_name)
-    if part is None:
+    if part is None or (marked is not None and part not in marked):
         return set()
     try:
         xml = archive.read(part)
     except KeyError:
-        return set()
-    if b"<f" not in xml and b":f" not in xml:  # memchr-fast: most files have no formula at all
         return set()
     if not _FORMULA.search(xml):
         return set()

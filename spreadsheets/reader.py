@@ -76,6 +76,14 @@ def open_zip(data: bytes) -> zipfile.ZipFile:
     inflated once in bounded chunks: a member inflating to more than it declares fails
     there (``zipfile`` stops at the declared size and the CRC no longer matches), so
     that the readers after this guard never inflate more than was checked."""
+    return inflate_zip(data)[0]
+
+
+def inflate_zip(data: bytes, markers: tuple[bytes, ...] = ()) -> tuple[zipfile.ZipFile, set[str]]:
+    """``open_zip``, and the names of the members whose inflated bytes hold one of the
+    two-byte ``markers``, looked for in the chunks the guard inflates anyway: a reader
+    that looks for something in a member (the formulas of a sheet) inflates it again
+    only when it may be there."""
     max_bytes, max_ratio = _zip_limits()
     limit = min(max_bytes, max_ratio * len(data))
     damaged = _("The file is not a valid Excel workbook (.xlsx): it is damaged or truncated.")
@@ -87,19 +95,29 @@ def open_zip(data: bytes) -> zipfile.ZipFile:
         raise UnreadableFile(damaged) from None
     if sum(member.file_size for member in members) > limit:
         raise UnreadableFile(too_large)
-    inflated = 0
+    inflated, marked = 0, set()
     try:
         for member in members:
             with archive.open(member) as stream:
+                tail = b""
                 while chunk := stream.read(INFLATE_CHUNK):
                     inflated += len(chunk)
                     if inflated > limit:
                         raise UnreadableFile(too_large)
+                    if markers and member.filename not in marked and _holds(tail, chunk, markers):
+                        marked.add(member.filename)
+                    tail = chunk[-1:]
     except UnreadableFile:
         raise
     except Exception:  # a bad CRC (a member longer than declared), zlib errors, encryption
         raise UnreadableFile(damaged) from None
-    return archive
+    return archive, marked
+
+
+def _holds(tail: bytes, chunk: bytes, markers: tuple[bytes, ...]) -> bool:
+    """A two-byte marker in ``chunk``, or across the end of the previous one (``tail``)."""
+    joint = tail + chunk[:1]
+    return any(marker in chunk or marker == joint for marker in markers)
 
 
 def _read_xlsx(data: bytes) -> Table:

@@ -141,3 +141,18 @@ def test_the_payments_control_screen_shows_a_bounded_number_of_rows(app, browser
         "file": (io.BytesIO(data), "reglements.xlsx")}, content_type="multipart/form-data").get_data(as_text=True)
     assert page.count('<tr class="table-danger"') == 2
     assert "3 lignes de plus ne sont pas affichées." in page
+
+
+def test_the_zip_guard_tells_the_members_holding_a_formula_marker(monkeypatch):
+    """The formula scan of the payments file looks only at the sheets in which the guard's
+    inflation saw a marker: one inside a chunk, one across two chunks, none."""
+    from spreadsheets import reader
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr("across.xml", b"x" * 9 + b"<f>1</f>")  # "<" ends the first 10-byte chunk
+        archive.writestr("inside.xml", b"<c><x:f>A1</x:f></c>")
+        archive.writestr("plain.xml", b"<c><v>1</v></c><c><v>2</v></c>")
+    monkeypatch.setattr(reader, "INFLATE_CHUNK", 10)
+    _archive, marked = reader.inflate_zip(buffer.getvalue(), (b"<f", b":f"))
+    assert marked == {"across.xml", "inside.xml"}
+    assert reader.inflate_zip(buffer.getvalue())[1] == set()
