@@ -206,6 +206,7 @@ def show(value) -> str:
     return cells.clean_text(value)
 
 
+text_of = cells.clean_text  # a text cell (invoice reference, client code…): stripped, NUL bytes removed
 AMOUNT_LIMITS = cells.limits_of(Payment.__table__.c.amount)
 _LARGEST_FLOAT = float(AMOUNT_LIMITS.largest)  # below it, a float rounded to the cent fits the column
 
@@ -315,10 +316,9 @@ def _cell_texts():
 
 
 def _parse_cells(number: int, raw, shown: tuple, mapping: dict[str, int], formula_columns, _) -> PaymentRow:
-    # the text cells (invoice reference, client code…) as cells.clean_text makes them, from the shown text
-    reference = shown[0].replace("\x00", "").strip()
-    row = PaymentRow(number, shown, reference, None, None, "other", shown[4].replace("\x00", "").strip(),
-                     shown[5].replace("\x00", "").strip()[:80])
+    # the text cells (invoice reference, client code…) cleaned from the shown text
+    reference = text_of(shown[0])
+    row = PaymentRow(number, shown, reference, None, None, "other", text_of(shown[4]), text_of(shown[5])[:80])
     formulas = {name for name, index in mapping.items() if index in formula_columns} if formula_columns else ()
 
     if "invoice_reference" in formulas:
@@ -347,7 +347,7 @@ def _parse_cells(number: int, raw, shown: tuple, mapping: dict[str, int], formul
         row.method, known = "other", False
     if not known:
         row.add("unknown_method", _("Unknown payment method « %(value)s »: imported as « other ».",
-                                    value=shown[3].replace("\x00", "").strip()))
+                                    value=text_of(shown[3])))
 
     if "client_code" in formulas:
         row.add("client_mismatch", str(FORMULA_MESSAGE))
