@@ -203,9 +203,8 @@ LOOKUP_BATCH = 5000  # codes per query: far below PostgreSQL's 65,535 bound para
 def rows_by_code(model, tenant_id: int, codes) -> dict:
     """The tenant's rows of ``model`` whose code is in ``codes``, by code, looked up
     ``LOOKUP_BATCH`` codes at a time whatever the number of codes."""
-    codes, found = sorted(set(codes)), {}
-    for start in range(0, len(codes), LOOKUP_BATCH):
-        chunk = codes[start:start + LOOKUP_BATCH]
+    found = {}
+    for chunk in chunks(sorted(set(codes)), LOOKUP_BATCH):
         found.update((row.code, row) for row in db.session.execute(
             select(model).where(model.tenant_id == tenant_id, model.code.in_(chunk))).scalars())
     return found
@@ -229,9 +228,9 @@ def _table_rows(model, tenant_id: int, column: str, keys) -> list[dict]:
     """The tenant's rows of ``model`` whose ``column`` is in ``keys``, as dicts of their
     columns (Core rows, no ORM object), ``LOOKUP_BATCH`` keys per query."""
     table = model.__table__
-    keys, found = sorted(set(keys)), []
-    for start in range(0, len(keys), LOOKUP_BATCH):
-        query = select(table).where(table.c[column].in_(keys[start:start + LOOKUP_BATCH]))
+    found = []
+    for chunk in chunks(sorted(set(keys)), LOOKUP_BATCH):
+        query = select(table).where(table.c[column].in_(chunk))
         if "tenant_id" in table.c:
             query = query.where(table.c.tenant_id == tenant_id)
         found += [dict(row) for row in db.session.execute(query).mappings()]
