@@ -161,7 +161,7 @@ class PaymentRow:
 
     @property
     def importable(self) -> bool:
-        return self.invoice_id is not None and not self.blocked
+        return self.invoice_id is not None and (not self.alerts or not self.blocked)
 
     @property
     def blocked(self) -> bool:
@@ -172,15 +172,14 @@ class PaymentRow:
         return [alert.code for alert in self.alerts]
 
     def add(self, code: str, message: str) -> None:
-        if all(alert.code != code for alert in self.alerts):
+        if not self.alerts or all(alert.code != code for alert in self.alerts):
             self.alerts.append(Alert(code, message))
 
 
 def count_statuses(rows: list[PaymentRow]) -> dict[str, int]:
-    counts = {OK: 0, WARNING: 0, BLOCKING: 0}
-    for row in rows:
-        counts[row.status] += 1
-    return counts
+    statuses = [row.status for row in rows if row.alerts]  # a row without an alert is ok
+    return {OK: len(rows) - len(statuses) + statuses.count(OK), WARNING: statuses.count(WARNING),
+            BLOCKING: statuses.count(BLOCKING)}
 
 
 # --- Headers and cells ---------------------------------------------------------------------
@@ -279,21 +278,27 @@ def parse_rows(numbered_cells, mapping: dict[str, int], formula_cells: dict | No
     """``parse_row`` of every ``(sheet row number, cells)``; ``formula_cells``: the indexes
     of the cells holding a formula, by row number. A file has tens of thousands of rows:
     what does not depend on the row (column indexes, the catalogue of messages, the
-    text of a date) is found once, and each cell is read, shown and cleaned once."""
+    text of a date) is found once, each cell is read, shown and cleaned once, and the
+    usual row (``_usual_rows``) is parsed without the general path's tests."""
     indexes = [mapping.get(name) for name in COLUMNS]
     width_needed = max((index for index in indexes if index is not None), default=-1) + 1
     pick = itemgetter(*indexes) if None not in indexes else None
     shown_of = _cell_texts()
     translate = translator()
+    usual_row = _usual_rows(shown_of, translate)
     formula_cells = formula_cells or {}
     rows = []
+    append = rows.append
     for number, row_cells in numbered_cells:
         if pick is not None and len(row_cells) >= width_needed:
             raw = pick(row_cells)
         else:
             raw = [row_cells[index] if index is not None and index < len(row_cells) else None for index in indexes]
-        shown = tuple([value if type(value) is str else shown_of(value) for value in raw])
-        rows.append(_parse_cells(number, raw, shown, mapping, formula_cells.get(number), translate))
+        row = usual_row(number, raw) if number not in formula_cells else None
+        if row is None:
+            shown = tuple([value if type(value) is str else shown_of(value) for value in raw])
+            row = _parse_cells(number, raw, shown, mapping, formula_cells.get(number), translate)
+        append(row)
     return rows
 
 
@@ -313,6 +318,33 @@ def _cell_texts():
             return text
         return show(value)
     return shown_of
+
+
+def _usual_rows(shown_of, _):
+    """The parser of the usual row — texts, a date cell, a number cell that fits the
+    column, no formula — giving what ``_parse_cells`` gives it in a fraction of its time
+    (most rows of a file); None for any other row, which takes the general path."""
+    def usual_row(number: int, raw) -> PaymentRow | None:
+        reference, day, amount, method, client, accounting = raw
+        if not (type(day) is date and type(amount) is float and 0 < amount < _LARGEST_FLOAT
+                and type(reference) is str and type(method) is str and type(client) is str
+                and type(accounting) is str):
+            return None
+        amount_shown = shown_of(amount)
+        value = Decimal(amount_shown).quantize(CENT, ROUND_HALF_UP)  # the number of its text: parse_amount's
+        if not value:  # below half a cent: parse_amount's message
+            return None
+        code, known = _method_of_text(method)
+        reference_text = text_of(reference)
+        row = PaymentRow(number, (reference, shown_of(day), amount_shown, method, client, accounting),
+                         reference_text, day, value, code, text_of(client), text_of(accounting)[:80])
+        if not reference_text:
+            row.add("unknown_invoice", _("The invoice reference is missing."))
+        if not known:
+            row.add("unknown_method", _("Unknown payment method « %(value)s »: imported as « other ».",
+                                        value=text_of(method)))
+        return row
+    return usual_row
 
 
 def _parse_cells(number: int, raw, shown: tuple, mapping: dict[str, int], formula_columns, _) -> PaymentRow:
@@ -385,8 +417,11 @@ def one_of(column, values, kind=String):
         # planner hashes once (typed as text, its cast would be run again for every row)
         return column == any_(cast(literal(_array_literal(values, kind), NullType()), ARRAY(kind)))
     if dialect == "sqlite":
+        # in order (a NULL matches nothing): SQLite makes the list a b-tree and seeks the
+        # index in its order, each step then on pages just read (set order: 2.5× the time)
+        ordered = sorted(value for value in values if value is not None)
         return column.in_(select(literal_column("value")).select_from(
-            func.json_each(literal(json.dumps(values), String))))
+            func.json_each(literal(json.dumps(ordered), String))))
     return column.in_(values)
 
 
@@ -404,7 +439,8 @@ def _array_literal(values: list, kind) -> str:
 
 def find_invoices(references, tenant_id: int) -> dict[str, InvoiceFacts]:
     """The tenant's invoices by number (as written, or in upper case), in one query."""
-    wanted = {ref for ref in references if ref} | {ref.upper() for ref in references if ref}
+    wanted = {ref for ref in references if ref}
+    wanted |= set(map(str.upper, wanted))
     if not wanted:
         return {}
     # Core rows, dates and amounts converted here (SQLAlchemy's per-value SQLite processors
@@ -420,7 +456,9 @@ def find_invoices(references, tenant_id: int) -> dict[str, InvoiceFacts]:
                  .outerjoin(credited, credited.c.invoice_id == Invoice.id)
                  .where(Invoice.tenant_id == tenant_id, one_of(Invoice.number, wanted)))
     as_date, as_decimal = lru_cache(maxsize=None)(_as_date), lru_cache(maxsize=None)(_as_decimal)  # few distinct
-    return {number: InvoiceFacts(invoice_id, number, state, as_date(day), as_decimal(total), client)
+    # tuple.__new__ is what the named tuple's own __new__ calls, without its Python frame (20,000 invoices)
+    facts = tuple.__new__
+    return {number: facts(InvoiceFacts, (invoice_id, number, state, as_date(day), as_decimal(total), client))
             for invoice_id, number, state, day, total, client in db.session.connection().execute(statement).all()}
 
 
@@ -476,10 +514,10 @@ def check_rows(rows: list[PaymentRow], tenant_id: int, today: date | None = None
     invoices = find_invoices({row.invoice_reference for row in rows}, tenant_id)
     ids = {facts.id for facts in invoices.values()}
     paid: dict[int, Decimal] = defaultdict(Decimal)
-    already = set()
+    already: dict[int, set] = {}  # (date, amount) of the payments already imported, by invoice
     for invoice_id, payment_date, amount in _existing_payments(ids, tenant_id):
         paid[invoice_id] += amount
-        already.add((invoice_id, payment_date, amount))
+        already.setdefault(invoice_id, set()).add((payment_date, amount))
     known_references = _existing_references({row.accounting_reference for row in rows}, tenant_id)
 
     _ = translator()
@@ -487,42 +525,46 @@ def check_rows(rows: list[PaymentRow], tenant_id: int, today: date | None = None
     first_row_of_reference: dict[str, int] = {}
     for row in rows:
         facts = None
-        if row.invoice_reference:
-            facts = invoices.get(row.invoice_reference) or invoices.get(row.invoice_reference.upper())
+        reference = row.invoice_reference
+        if reference:
+            facts = invoices.get(reference) or invoices.get(reference.upper())
             if facts is None:
                 row.add("unknown_invoice", _("No invoice numbered « %(reference)s » in this dossier.",
-                                             reference=row.invoice_reference))
+                                             reference=reference))
             elif facts.state != "validated":
                 row.add("invoice_not_validated", _(
                     "Invoice %(reference)s is not validated: only validated invoices receive payments.",
                     reference=facts.number))
-        if (facts is not None and row.client_code and row.client_code != facts.client_code
-                and row.client_code.upper() != facts.client_code.upper()):
+        client = row.client_code
+        if (facts is not None and client and client != facts.client_code
+                and client.upper() != facts.client_code.upper()):
             row.add("client_mismatch", _("The client code « %(given)s » is not the client of invoice "
-                                         "%(reference)s (%(client)s).", given=row.client_code,
+                                         "%(reference)s (%(client)s).", given=client,
                                          reference=facts.number, client=facts.client_code))
-        _duplicate_alerts(row, facts, already, known_references, first_row_of_payment, first_row_of_reference, _)
+        duplicate = _duplicate_alerts(row, facts, already, known_references, first_row_of_payment,
+                                      first_row_of_reference, _)
 
-        payment_date = row.payment_date
-        if facts is not None and payment_date is not None and payment_date < facts.invoice_date:
-            row.add("date_before_invoice", _(
-                "The payment date %(date)s is before the invoice date %(invoice_date)s.",
-                date=_day(payment_date), invoice_date=_day(facts.invoice_date)))
-        if payment_date is not None and payment_date > today:
-            row.add("date_in_future", _("The payment date %(date)s is in the future.", date=_day(payment_date)))
-        duplicate = bool(row.alerts) and any(alert.code == "duplicate" for alert in row.alerts)  # counted once
-        if facts is not None and row.amount is not None and facts.state == "validated" and not duplicate:
+        payment_date, amount = row.payment_date, row.amount
+        if payment_date is not None:
+            if facts is not None and payment_date < facts.invoice_date:
+                row.add("date_before_invoice", _(
+                    "The payment date %(date)s is before the invoice date %(invoice_date)s.",
+                    date=_day(payment_date), invoice_date=_day(facts.invoice_date)))
+            if payment_date > today:
+                row.add("date_in_future", _("The payment date %(date)s is in the future.", date=_day(payment_date)))
+        if facts is not None and amount is not None and facts.state == "validated" and not duplicate:
             outstanding = facts.total_incl_vat - paid[facts.id]
-            if row.amount > outstanding:
+            if amount > outstanding:
                 row.add("overpayment", _(
                     "The amount %(amount)s is above the outstanding balance of invoice %(reference)s "
                     "(%(outstanding)s, after the payments already imported and the rows above in this file).",
-                    amount=_money(row.amount), reference=facts.number, outstanding=_money(outstanding)))
-        if len(row.alerts) > 1:
-            row.alerts.sort(key=_alert_order)
-        if facts is not None and not row.blocked:
+                    amount=_money(amount), reference=facts.number, outstanding=_money(outstanding)))
+        alerts = row.alerts
+        if len(alerts) > 1:
+            alerts.sort(key=_alert_order)
+        if facts is not None and (not alerts or not row.blocked):
             row.invoice_id = facts.id
-            paid[facts.id] += row.amount  # the rows below see this payment
+            paid[facts.id] += amount  # the rows below see this payment
     return rows
 
 
@@ -530,30 +572,39 @@ def _alert_order(alert: Alert) -> tuple:
     return alert.level != BLOCKING, ALERT_ORDER[alert.code]
 
 
-def _duplicate_alerts(row: PaymentRow, facts, already: set, known_references: set,
-                      first_row_of_payment: dict, first_row_of_reference: dict, _) -> None:
-    # setdefault then a look at the size: one hash of the key (a date and a Decimal) per row
+def _duplicate_alerts(row: PaymentRow, facts, already: dict, known_references: set,
+                      first_row_of_payment: dict, first_row_of_reference: dict, _) -> bool:
+    """Whether the row repeats a payment (already imported, or above in the file), with
+    its alert. setdefault then a look at the size: one hash of the key (a date and a
+    Decimal) per row."""
+    duplicate = False
     reference = row.accounting_reference
     if reference:
         seen = len(first_row_of_reference)
         first = first_row_of_reference.setdefault(reference, row.row)
         if reference in known_references:
+            duplicate = True
             row.add("duplicate", _("A payment with the accounting reference « %(reference)s » has already "
                                    "been imported.", reference=reference))
         elif len(first_row_of_reference) == seen:
+            duplicate = True
             row.add("duplicate", _("The accounting reference « %(reference)s » is already on row %(row)s "
                                    "of this file.", reference=reference, row=first))
-    if row.payment_date is None or row.amount is None or not row.invoice_reference:
-        return
+    payment_date, amount = row.payment_date, row.amount
+    if payment_date is None or amount is None or not row.invoice_reference:
+        return duplicate
     number = facts.number if facts is not None else row.invoice_reference.upper()
-    if facts is not None and (facts.id, row.payment_date, row.amount) in already:
+    if facts is not None and facts.id in already and (payment_date, amount) in already[facts.id]:
+        duplicate = True
         row.add("duplicate", _("A payment of %(amount)s on %(date)s has already been imported for invoice "
-                               "%(reference)s.", amount=_money(row.amount), date=_day(row.payment_date),
+                               "%(reference)s.", amount=_money(amount), date=_day(payment_date),
                                reference=number))
     seen = len(first_row_of_payment)
-    first = first_row_of_payment.setdefault((number, row.payment_date, row.amount), row.row)
+    first = first_row_of_payment.setdefault((number, payment_date, amount), row.row)
     if len(first_row_of_payment) == seen:
+        duplicate = True
         row.add("duplicate", _("Same payment (invoice, date and amount) as row %(row)s of this file.", row=first))
+    return duplicate
 
 
 BATCH_TOTAL_LIMITS = cells.limits_of(PaymentImportBatch.__table__.c.total_amount)
@@ -562,7 +613,7 @@ BATCH_TOTAL_LIMITS = cells.limits_of(PaymentImportBatch.__table__.c.total_amount
 def batch_total_error(rows: list[PaymentRow]) -> str | None:
     """The message when the rows to import add up to more than a batch's total holds
     (``Numeric(14, 2)``): the file is refused at the control screen, never at *Importer*."""
-    total = sum((row.amount for row in rows if row.importable), Decimal("0.00"))
+    total = sum([row.amount for row in rows if row.importable], Decimal("0.00"))
     if total > BATCH_TOTAL_LIMITS.largest:
         return _("The payments of this file add up to %(total)s, more than one import can hold "
                  "(%(largest)s): split the file.", total=_money(total), largest=_money(BATCH_TOTAL_LIMITS.largest))

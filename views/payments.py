@@ -9,6 +9,8 @@ checks it again, so that what is written is what the rules say at that moment.
 import os
 import re
 import tempfile
+from itertools import chain
+from typing import NamedTuple
 
 from flask import abort, current_app, flash, redirect, request
 from flask_admin import expose
@@ -18,7 +20,7 @@ from flask_admin.contrib.sqla.filters import FilterEqual
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, joinedload
 
@@ -134,8 +136,13 @@ class PaymentView(SecuredModelView):
                         upload = self._keep_upload(data, uploaded.filename)
                 transaction.rollback()
         shown, hidden = shown_rows(result.rows, current_app.config["PAYMENTS_MAX_SHOWN_ROWS"]) if result else ([], 0)
-        return self.render("payments/import.html", result=result, error=error, upload=upload, counts=counts,
-                           rows_html=_rows_html(shown), hidden_rows=hidden,
+        rows_html = _rows_html(shown)
+        # the page is given the file's summary, not its rows: Flask-Admin keeps the template's
+        # context (flask.g) to the end of the request, the 20,000 rows with it, and the garbage
+        # collector, back on after the page (core.batching), would walk them all
+        summary = CheckedFile(result.filename, result.sheet, len(result.rows)) if result else None
+        return self.render("payments/import.html", result=summary, error=error, upload=upload, counts=counts,
+                           rows_html=rows_html, hidden_rows=hidden,
                            alert_legend=[(code, ALERT_LABELS[code], ALERT_LEVELS[code]) for code in ALERT_LEVELS])
 
     @expose("/import/template/")
@@ -173,6 +180,14 @@ class PaymentView(SecuredModelView):
         return redirect(self.get_url("payment-batches.details_view", id=batch.id))
 
 
+class CheckedFile(NamedTuple):
+    """What the control screen says of a checked file besides its rows."""
+
+    filename: str
+    sheet: str
+    row_count: int
+
+
 class PaymentImportLink(MenuLink):
     """The import screen in the Payments menu, for the roles that may import."""
 
@@ -184,7 +199,6 @@ _ROW_CLASSES = {BLOCKING: "table-danger", WARNING: "table-warning", "ok": ""}
 _BADGES = {BLOCKING: "badge-danger", WARNING: "badge-warning"}
 
 
-_ESCAPE = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&#34;", "'": "&#39;"})
 _NEEDS_ESCAPE = re.compile("[&<>\"']")
 
 
@@ -202,18 +216,22 @@ def shown_rows(rows, limit: int) -> tuple[list, int]:
 
 def _rows_html(rows) -> Markup:
     """The control screen's rows, built here rather than by a Jinja loop: a 20,000-row
-    file renders in a fraction of the time. Every cell and message is escaped (the same
-    five characters as Jinja's autoescape); a row whose text has none of them is kept
-    as it is (most rows: ``str.translate`` costs more than the rest of the row)."""
+    file renders in a fraction of the time. Every cell and message is escaped by
+    ``markupsafe.escape`` (Jinja's own autoescape); when no cell of the file has a
+    character to escape (most files), the rows' cells are kept as they are without a
+    test per row, else a row whose text has none of them is kept as it is."""
     parts = []
     append = parts.append
-    labels = {code: str(label).translate(_ESCAPE) for code, label in ALERT_LABELS.items()}
+    labels = {code: escape(str(label)) for code, label in ALERT_LABELS.items()}
     amount_text = fast_amount_text()
     needs_escape = _NEEDS_ESCAPE.search
+    any_to_escape = needs_escape("".join(chain.from_iterable(row.cells for row in rows)))
     for row in rows:
-        shown = row.cells if row.amount is None else (*row.cells[:2], amount_text(row.amount), *row.cells[3:])
-        if needs_escape("".join(shown)):
-            shown = [cell.translate(_ESCAPE) for cell in shown]
+        columns = row.cells  # the six of them
+        shown = columns if row.amount is None else (
+            columns[0], columns[1], amount_text(row.amount), columns[3], columns[4], columns[5])
+        if any_to_escape and needs_escape("".join(shown)):
+            shown = [escape(cell) for cell in shown]
         cells = "</td><td>".join(shown)
         if not row.alerts:
             append(f'<tr class="" data-row="{row.row}" data-status="ok"><td>{row.row}</td><td>{cells}</td>'
@@ -224,7 +242,7 @@ def _rows_html(rows) -> Markup:
             f'<details class="payment-alert" data-code="{alert.code}"><summary class="badge '
             f'{_BADGES[alert.level]}" title="{message}">{labels[alert.code]}</summary>'
             f'<div class="payment-alert-text small">{message}</div></details>'
-            for alert in row.alerts for message in (alert.message.translate(_ESCAPE),))
+            for alert in row.alerts for message in (escape(alert.message),))
         append(f'<tr class="{_ROW_CLASSES[status]}" data-row="{row.row}" data-status="{status}">'
                f'<td>{row.row}</td><td>{cells}</td><td>{alerts}</td></tr>')
     return Markup("\n".join(parts))
