@@ -222,7 +222,11 @@ def _rows_html(rows) -> Markup:
     test per row, else a row whose text has none of them is kept as it is."""
     parts = []
     append = parts.append
-    labels = {code: escape(str(label)) for code, label in ALERT_LABELS.items()}
+    # each alert's markup but its message, made once: (before the message, between its two copies)
+    alert_html = {code: (f'<details class="payment-alert" data-code="{code}"><summary class="badge '
+                         f'{_BADGES[level]}" title="', f'">{escape(str(ALERT_LABELS[code]))}</summary>'
+                                                       '<div class="payment-alert-text small">')
+                  for code, level in ALERT_LEVELS.items()}
     amount_text = fast_amount_text()
     needs_escape = _NEEDS_ESCAPE.search
     any_to_escape = needs_escape("".join(chain.from_iterable(row.cells for row in rows)))
@@ -238,11 +242,12 @@ def _rows_html(rows) -> Markup:
                    '<td></td></tr>')
             continue
         status = row.status
-        alerts = "".join(
-            f'<details class="payment-alert" data-code="{alert.code}"><summary class="badge '
-            f'{_BADGES[alert.level]}" title="{message}">{labels[alert.code]}</summary>'
-            f'<div class="payment-alert-text small">{message}</div></details>'
-            for alert in row.alerts for message in (escape(alert.message),))
+        shown_alerts = []
+        for alert in row.alerts:
+            before, between = alert_html[alert.code]
+            message = escape(alert.message)
+            shown_alerts.append(f"{before}{message}{between}{message}</div></details>")
+        alerts = "".join(shown_alerts)
         append(f'<tr class="{_ROW_CLASSES[status]}" data-row="{row.row}" data-status="{status}">'
                f'<td>{row.row}</td><td>{cells}</td><td>{alerts}</td></tr>')
     return Markup("\n".join(parts))
