@@ -1,5 +1,6 @@
 """Payment import rules: parsing of cells, one test per alert code, several alerts on a
 row, batched look-ups, import of the rows without red alert, batch cancel, outstanding."""
+from dataclasses import astuple
 from datetime import date, datetime
 from decimal import Decimal as D
 
@@ -11,6 +12,7 @@ from models import AuditLogEntry, Invoice, Payment, PaymentImportBatch
 from rules.payments import (
     ALERT_LABELS, ALERT_LEVELS, PaymentError, cancel_batch, check_rows, count_statuses, find_invoices,
     import_rows, map_headers, outstanding_amounts, parse_amount, parse_date, parse_method, parse_row,
+    parse_rows,
 )
 from spreadsheets.payments_file import check_payment_file, read_payment_file
 from spreadsheets.reader import UnreadableFile
@@ -86,6 +88,22 @@ def test_headers_by_name_ignoring_case_accents_spacing_and_order(app_ctx):
     mapping, missing = map_headers(["Extra", "MONTANT", "reference  facture", "Date_Reglement", "code-client"])
     assert missing == [] and mapping == {"amount": 1, "invoice_reference": 2, "payment_date": 3, "client_code": 4}
     assert map_headers(["Référence facture", "Montant"])[1] == ["payment_date"]
+
+
+def test_the_usual_row_parses_as_the_general_path_parses_it(app_ctx):
+    """parse_rows takes a quicker path for the usual row (texts, a date cell, a number cell,
+    no formula); it gives what the general path (parse_row, any cell) gives, alerts included."""
+    day = date(2026, 11, 5)
+    cells_list = [["FA000001", day, 1250.4, "Virement", "C0001", "BQ-1"],
+                  [" FA000002\x00 ", day, 100.0, "Bitcoin", " c2 ", "x" * 100],
+                  ["", day, 0.004, "", "", ""], ["FA3", day, 0.005, "chq", "C1", ""],
+                  ["FA4", day, 12.345, "CB", "C1", "R"], ["FA5", day, 1e11, "  ", "C1", "<b>&'"],
+                  ["FA6", day, 1e-7, "cb", "C1", "R"], ["FA7", day, 1e15, "cb", "C1", "R"]]
+    numbered = list(enumerate(cells_list, start=2))
+    usual, general = parse_rows(numbered, MAPPING), [parse_row(number, cells, MAPPING) for number, cells in numbered]
+    assert [astuple(row) for row in usual] == [astuple(row) for row in general]
+    assert [str(row.amount) for row in usual] == [str(row.amount) for row in general]
+    assert codes(usual[1]) == ["unknown_method"] and codes(usual[2]) == ["unknown_invoice", "bad_amount"]
 
 
 def test_every_alert_has_a_level_and_a_label(app_ctx):
