@@ -21,6 +21,8 @@ parses a long multi-row statement again for every page, in Python.
 Reading is the same the other way round: the values go through each selected
 column's result processor, a column at a time.
 """
+import queue
+import threading
 from operator import itemgetter
 from types import FunctionType
 
@@ -156,3 +158,48 @@ def fast_rows(statement, connection=None) -> list[tuple]:
     columns = [map(process, map(itemgetter(index), rows)) if (process := processors.get(index))
                else map(itemgetter(index), rows) for index in range(len(description))]
     return list(zip(*columns))
+
+
+_END = object()
+
+
+def rows_read_ahead(engine, statement, batch_size: int, depth: int = 2):
+    """The rows of ``statement``, read ``batch_size`` at a time from a server-side cursor
+    by a thread on a connection of its own, at most ``depth`` batches ahead (memory stays
+    constant). A plain server-side cursor leaves the server idle while its caller works
+    on a batch and the caller idle while the server makes the next one (a round trip per
+    batch); here both work at once (the export of a large list: the file is written while
+    the next rows are read). The statement carries all of its filters (the tenant's
+    too): nothing of the session applies to it. An error of the reading is raised here."""
+    batches, stop = queue.Queue(maxsize=depth), threading.Event()
+
+    def hand_over(item) -> bool:
+        while not stop.is_set():
+            try:
+                batches.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def read() -> None:
+        try:
+            with engine.connect() as connection:
+                result = connection.execution_options(yield_per=batch_size).execute(statement)
+                for partition in result.partitions():
+                    if not hand_over(partition):
+                        return
+            hand_over(_END)
+        except Exception as error:  # given to the reader, raised there
+            hand_over(error)
+
+    reader = threading.Thread(target=read, name="rows-read-ahead", daemon=True)
+    reader.start()
+    try:
+        while (batch := batches.get()) is not _END:
+            if isinstance(batch, Exception):
+                raise batch
+            yield from batch
+    finally:
+        stop.set()
+        reader.join()

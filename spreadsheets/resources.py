@@ -6,6 +6,7 @@ from typing import Iterator
 from sqlalchemy import Boolean, Date, DateTime, Float, Integer, Numeric, cast, inspect
 from sqlalchemy.orm import aliased
 
+from core.bulk import rows_read_ahead
 from core.extensions import db
 from core.glossary import label_of
 from spreadsheets import xlsx
@@ -74,7 +75,13 @@ def select_columns(query, model, fields: list[Field]):
 
 
 def stream_rows(query, batch_size: int) -> Iterator[tuple]:
-    """Rows of ``query`` fetched ``batch_size`` at a time (a server-side cursor on PostgreSQL)."""
+    """Rows of ``query`` fetched ``batch_size`` at a time. On PostgreSQL from a server-side
+    cursor read ahead by a thread (``core.bulk.rows_read_ahead``): the database makes the
+    next rows while these are written (P2: it was idle meanwhile, and the writer waited
+    on each batch)."""
+    if db.engine.dialect.name == "postgresql":
+        yield from rows_read_ahead(db.engine, query.statement, batch_size)
+        return
     result = db.session.execute(query.statement.execution_options(yield_per=batch_size))
     for partition in result.partitions():
         yield from partition
