@@ -13,6 +13,7 @@ from flask import has_request_context
 from flask_login import current_user
 from sqlalchemy import bindparam, event, func, inspect, select, true
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
@@ -259,6 +260,129 @@ def _update_and_audit_statement(mapper, set_keys: tuple[str, ...]):
     rows = select(*shared, *(own.c[name] for name in ENTRY_OWN)).select_from(updated.join(own, true()))
     return (audit.insert().from_select([*ENTRY_SHARED, *ENTRY_OWN], rows).add_cte(updated)
             .execution_options(preserve_rowcount=True))  # an INSERT's count is read only when asked
+
+
+def update_row_from(obj, values: dict, source, late: dict[str, str], parameters: dict, guard: str | None = None,
+                    row_code: str | None = None):
+    """PostgreSQL: ``update_row`` where some values come from ``source``, a data-modifying
+    CTE run in the same statement (a number taken from its sequence). ``late`` maps an
+    attribute to the source's column giving it (a text or integer column: its SQL text is
+    its audit text). ``parameters`` are the source's; ``guard``, a boolean column of the
+    source the write also needs (the number acceptable); ``row_code``, the source's column
+    that names the row in the entries when one of its late values does (an invoice, by the
+    number it takes).
+
+    For a row written under a lock that ``source`` takes: the entries, their JSON and the
+    parameters are built before, the statement is compiled once and sent through the
+    driver's cursor, so that the lock is held for this one round trip and the commit.
+    Returns (the source's row as a dict, None without one; True when the row was written); written, the
+    object holds the values as written, as with ``update_row``."""
+    session = db.session()
+    state = inspect(obj)
+    mapper = state.mapper
+    attrs = {name: mapper.get_property(name) for name in values}
+    for name in late:
+        _check_late(obj, mapper.get_property(name))
+    plan = _update_from_plan(mapper, tuple(attrs[name].columns[0].key for name in values),
+                             tuple(late.items()), source, guard, row_code)
+    bound = {**plan.defaults, **parameters}
+    for name, attr in attrs.items():
+        value, process = values[name], plan.processors[attr.columns[0].key]
+        bound[f"_set_{attr.columns[0].key}"] = process(value) if process and value is not None else value
+    for column in mapper.primary_key:
+        bound[f"_key_{column.key}"] = state.dict[mapper.get_property_by_column(column).key]
+    if mapper.version_id_col is not None:
+        version = mapper.get_property_by_column(mapper.version_id_col).key
+        bound["_version"] = state.committed_state.get(version, state.dict[version])
+    old = {name: getattr(obj, name) for name in (*values, *late)}
+    with session.no_autoflush:
+        for name, value in values.items():  # first: the entries name the row as it will be
+            set_committed_value(obj, name, value)
+        entries = _update_entries(obj, attrs, old, values)
+        _show_codes(session, entries)
+        if isinstance(obj, TenantScoped) and not audited_in_bulk.get():
+            entries += [{"field": name, "old_value": _text(old[name]), "new_value": None} for name in late]
+        base = _entry_base(obj, "update", _actor(), utcnow())
+        bound.update({f"_entry_{name}": base[name] for name in ENTRY_SHARED})
+        bound["_entries"] = json.dumps([{name: entry[name] for name in ENTRY_OWN} for entry in entries])
+        row = _run_driver_statement(session.connection(), plan.sql, bound)
+        taken = dict(zip(plan.source_keys, row[:-1])) if row is not None else None
+        if taken is not None and row[-1]:
+            for name, column in late.items():
+                set_committed_value(obj, name, taken[column])
+            return taken, True
+        for name in values:
+            set_committed_value(obj, name, old[name])
+    return taken, False
+
+
+def _check_late(obj, attr) -> None:
+    """A value from SQL is audited as its SQL text: only where that is ``_text``'s (text,
+    integers), not masked, not a foreign key (named by its row's code)."""
+    type_ = attr.columns[0].type.python_type
+    if (type_ not in (str, int) or attr.key in getattr(obj, "__audit_masked__", ())
+            or attr.columns[0].foreign_keys):
+        raise ValueError(f"{attr.key} cannot be written from SQL with its audit entry")
+
+
+class _UpdateFromPlan:
+    """``update_row_from``'s statement compiled once: its SQL, its literal parameters, the
+    bind processors of the columns set, the source's column names."""
+
+    def __init__(self, statement, dialect, table, set_keys, source):
+        compiled = statement.compile(dialect=dialect)
+        self.sql, self.defaults = str(compiled), dict(compiled.params)
+        self.processors = {key: table.c[key].type.dialect_impl(dialect).bind_processor(dialect) for key in set_keys}
+        self.source_keys = [column.key for column in source.c]
+
+
+@lru_cache
+def _update_from_plan(mapper, set_keys: tuple[str, ...], late: tuple[tuple[str, str], ...], source, guard,
+                      row_code) -> _UpdateFromPlan:
+    """``WITH <source>, updated AS (UPDATE … FROM <source> WHERE <key> [AND <version>] [AND
+    <guard>] RETURNING <key>, <late values as text>), logged AS (INSERT INTO audit_log …
+    SELECT … FROM updated, json_to_recordset(<entries>)) SELECT <source>, <written> FROM
+    <source>``: a late field's entry takes its new value from what was written, and is
+    dropped when it did not change, as ``_field_entry`` drops the others."""
+    from sqlalchemy import String, Text, case, cast, column, exists
+    from sqlalchemy.dialects.postgresql import JSON
+
+    table, audit = mapper.local_table, AuditLogEntry.__table__
+    conditions = _row_conditions(mapper) + ([source.c[guard]] if guard else [])
+    written = {name: cast(source.c[source_column], Text).label(f"_late_{name}") for name, source_column in late}
+    set_values = {key: bindparam(f"_set_{key}") for key in set_keys}
+    set_values.update({mapper.get_property(name).columns[0].key: source.c[source_column] for name, source_column in late})
+    updated = (table.update().where(*conditions).values(set_values)
+               .returning(*mapper.primary_key, *written.values(),
+                          *([source.c[row_code].label("_row_code")] if row_code else [])).cte("updated"))
+    entries = func.json_to_recordset(bindparam("_entries", type_=JSON)).table_valued(
+        column("field", String), column("old_value", Text), column("new_value", Text)
+    ).render_derived(name="entries", with_types=True)
+    new_value = (case({name: updated.c[f"_late_{name}"] for name in written}, value=entries.c.field,
+                      else_=entries.c.new_value) if written else entries.c.new_value)
+    shared = {name: bindparam(f"_entry_{name}", type_=audit.c[name].type) for name in ENTRY_SHARED}
+    if row_code:
+        shared["row_code"] = updated.c["_row_code"]
+    rows = (select(*shared.values(), entries.c.field, entries.c.old_value, new_value)
+            .select_from(updated.join(entries, true())).where(entries.c.old_value.is_distinct_from(new_value)))
+    logged = audit.insert().from_select([*ENTRY_SHARED, *ENTRY_OWN], rows).cte("logged")
+    statement = select(*source.c, exists(select(updated.c[mapper.primary_key[0].key])).label("written")
+                       ).add_cte(updated).add_cte(logged)
+    return _UpdateFromPlan(statement, db.engine.dialect, table, set_keys, source)
+
+
+def _run_driver_statement(connection, sql: str, parameters: dict) -> tuple:
+    """One statement through the driver's cursor, its one row; a driver error raised as
+    SQLAlchemy raises it (an ``IntegrityError``…)."""
+    dialect = connection.dialect
+    cursor = connection.connection.driver_connection.cursor()
+    try:
+        cursor.execute(sql, parameters)
+        return cursor.fetchone()
+    except dialect.dbapi.Error as error:
+        raise DBAPIError.instance(sql, parameters, error, dialect.dbapi.Error, dialect=dialect) from error
+    finally:
+        cursor.close()
 
 
 def audit_in_one_entry(tenant_id: int, table_name: str, action: str, text: str, row_id: int | None = None,

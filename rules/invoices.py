@@ -8,13 +8,13 @@ from sqlalchemy import bindparam, case, func, select
 from sqlalchemy.orm import defer, joinedload, load_only
 from sqlalchemy.orm.exc import StaleDataError
 
-from core.audit import update_row
+from core.audit import update_row, update_row_from
 from core.extensions import db
-from models import DossierSettings, NumberingSequence
+from models import Client, DossierSettings, JobSite, NumberingSequence, Unit, VatRate
 from models.base import utcnow
 from models.invoices import Invoice, InvoiceLine, credited_amount_of
 from rules.master_data import client_required_errors, foreign_tenant_errors, places_of_client_errors
-from rules.numbering import TakenNumber, chosen_sequence_id, no_sequence_message, take_next_number
+from rules.numbering import TakenNumber, chosen_sequence_id, no_sequence_message, take_next_number, taken_cte
 from rules.settings import settings_for
 
 CENT = Decimal("0.01")
@@ -92,9 +92,10 @@ def validate_invoice(invoice_id: int, tenant_id: int, confirm_zero_total: bool =
     Everything that can be done without the number is done before it is taken, so
     that the work under the sequence lock stays short: one query loads the invoice with
     what the checks need, the legal items are checked (all missing ones listed at once),
-    the totals, terms and identity snapshot are computed in memory. Under the lock
-    (the sequence ``UPDATE``: row lock on PostgreSQL, write lock on SQLite, until the
-    caller commits) come only the date and length checks of the number, and one
+    the totals, terms and identity snapshot are computed in memory, and so are the
+    audit entries and the statement's parameters (``_take_number_and_write``). Under the
+    lock (the sequence ``UPDATE``: row lock on PostgreSQL, write lock on SQLite, until
+    the caller commits) come only the date and length checks of the number, and one
     ``UPDATE`` of the invoice conditional on its still being a draft, with its audit
     entries. A credit note also locks the invoice it credits and is refused when it
     credits more than is left. On any refusal the caller rolls back and the number is
@@ -105,17 +106,49 @@ def validate_invoice(invoice_id: int, tenant_id: int, confirm_zero_total: bool =
     sequence_id = sequence.id  # loaded: the audit entries name it by its code
     with db.session.no_autoflush:  # nothing written before the lock: the invoice's one UPDATE comes after it
         values = _prepare_validation(invoice, settings, confirm_zero_total)
+        values.update(numbering_sequence_id=sequence_id, state="validated", validated_at=utcnow())
         if invoice.is_credit_note:
             _lock_credited_invoice(invoice)
-        taken = take_next_number(sequence_id, invoice.invoice_date)  # the lock, until the caller commits
-        _check_number(invoice, taken)
-        if invoice.is_credit_note:
-            _check_left_to_credit(invoice)  # under the locks: the credit notes validated before
-    values.update(number=taken.formatted, numbering_sequence_id=sequence_id, sequence_number=taken.number,
-                  state="validated", validated_at=utcnow())
-    if not update_row(invoice, values):  # WHERE state = 'draft'
+        written = _take_number_and_write(invoice, values, sequence_id)
+    if not written:
         raise InvoiceError(_("Invoice %(number)s has just been validated by someone else.", number=label))
     return invoice
+
+
+def _take_number_and_write(invoice: Invoice, values: dict, sequence_id: int) -> bool:
+    """Take the number and write it with ``values`` in the invoice's ``UPDATE … WHERE
+    state = 'draft'`` and its audit entries: False, nothing written, when it was no longer
+    a draft. On PostgreSQL in one statement (``_in_one_statement``), elsewhere in two."""
+    if db.session.connection().dialect.name == "postgresql":
+        return _in_one_statement(invoice, values, sequence_id)
+    taken = take_next_number(sequence_id, invoice.invoice_date)  # the lock, until the caller commits
+    _check_number(invoice, taken)
+    if invoice.is_credit_note:
+        _check_left_to_credit(invoice)  # under the locks: the credit notes validated before
+    return update_row(invoice, {**values, "number": taken.formatted, "sequence_number": taken.number})
+
+
+def _in_one_statement(invoice: Invoice, values: dict, sequence_id: int) -> bool:
+    """PostgreSQL: one statement takes the number (the sequence row's lock, until the
+    caller commits) and writes it with the invoice's ``UPDATE … WHERE state = 'draft'`` and
+    its audit entries, built before it (``update_row_from``): the lock is held for this
+    round trip and the commit only. The write is conditional on the number being
+    acceptable too; when it is not, the refusal is raised from what the statement returned.
+    A credit note is checked against what is left to credit before it: the credited
+    invoice's row lock, held already, serialises its credit notes."""
+    from rules.legal import MAX_NUMBER_LENGTH
+
+    if invoice.is_credit_note:
+        _check_left_to_credit(invoice)
+    row, written = update_row_from(
+        invoice, values, taken_cte(), {"number": "formatted", "sequence_number": "number"},
+        {"sequence_id": sequence_id, "document_date": invoice.invoice_date, "max_length": MAX_NUMBER_LENGTH},
+        guard="acceptable", row_code="formatted")
+    if row is None:  # the sequence deleted meanwhile
+        raise InvoiceError(no_sequence_message("credit_note" if invoice.is_credit_note else "invoice"))
+    if not row["acceptable"]:
+        _check_number(invoice, TakenNumber(sequence_id, row["number"], row["formatted"], row["last_document_date"]))
+    return written
 
 
 def _load_for_validation(invoice_id: int, tenant_id: int):
@@ -137,13 +170,16 @@ def _load_for_validation(invoice_id: int, tenant_id: int):
 
 @cache
 def _validation_query():
-    """Built once (its SQL compiled once): the settings' legal fields only, none of the
-    invoices' computed amounts."""
-    from rules.legal import SELLER_FIELDS
+    """Built once (its SQL compiled once). Of the rows around the invoice, only the
+    columns the checks, the totals and the snapshot read (the settings' legal fields, the
+    buyer's, the delivery place's, a rate, a unit's codes; the sequence's code, which
+    names it in the audit entries): each column loaded costs at every validation, in the
+    driver's description of the result and in the ORM's row processing."""
+    from rules.legal import BUYER_FIELDS, SELLER_FIELDS
 
     document_type = case((Invoice.kind == "credit_note", "credit_note"), else_="invoice")
     sequence_id = chosen_sequence_id(Invoice.tenant_id, document_type, Invoice.establishment_id)
-    credited = joinedload(Invoice.credited_invoice)
+    credited, lines = joinedload(Invoice.credited_invoice), joinedload(Invoice.lines)
     return (
         select(Invoice, DossierSettings, NumberingSequence)
         .outerjoin(DossierSettings, DossierSettings.tenant_id == Invoice.tenant_id)
@@ -151,9 +187,13 @@ def _validation_query():
         .where(Invoice.id == bindparam("invoice_id"), Invoice.tenant_id == bindparam("tenant_id"))
         .options(defer(Invoice.outstanding_amount),
                  load_only(*(getattr(DossierSettings, name) for name in SELLER_FIELDS)),
-                 joinedload(Invoice.lines).joinedload(InvoiceLine.vat_rate),
-                 joinedload(Invoice.lines).joinedload(InvoiceLine.unit), joinedload(Invoice.client),
-                 joinedload(Invoice.job_site), credited.load_only(Invoice.number, Invoice.invoice_date)))
+                 load_only(NumberingSequence.code),
+                 lines.joinedload(InvoiceLine.vat_rate).load_only(VatRate.rate),
+                 lines.joinedload(InvoiceLine.unit).load_only(Unit.code, Unit.un_ece_code),
+                 joinedload(Invoice.client).load_only(*(getattr(Client, name) for name in BUYER_FIELDS)),
+                 joinedload(Invoice.job_site).load_only(JobSite.name, JobSite.address, JobSite.postcode,
+                                                        JobSite.city),
+                 credited.load_only(Invoice.number, Invoice.invoice_date)))
 
 
 def _prepare_validation(invoice: Invoice, settings, confirm_zero_total: bool) -> dict:

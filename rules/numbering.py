@@ -11,7 +11,7 @@ from functools import cache
 from datetime import date
 
 from flask_babel import gettext as _
-from sqlalchemy import Date, bindparam, case, or_, select, update
+from sqlalchemy import Date, Integer, Text, bindparam, case, cast, func, or_, select, true, update
 from sqlalchemy.orm import aliased
 
 from core.extensions import db
@@ -87,3 +87,28 @@ def _take_statement(with_date: bool):
         values["last_document_date"] = case((or_(last.is_(None), last <= document_date), document_date), else_=last)
     return (update(table).where(table.c.id == bindparam("sequence_id")).values(**values)
             .returning(table.c.highest_number_used, table.c.prefix, table.c.padding, table.c.last_document_date))
+
+
+@cache
+def taken_cte():
+    """PostgreSQL: the ``UPDATE … RETURNING`` of ``take_next_number`` (with a document date)
+    as a CTE, for a statement that writes the number where it is used, under the lock, in
+    the same round trip (an invoice's validation). It returns the number, formatted in SQL
+    as ``format_number`` does (the prefix, then the number padded with zeros, never cut),
+    the latest date numbered, and ``acceptable``: the document date not before it and the
+    formatted number at most ``max_length`` characters long (the two refusals that need
+    the number)."""
+    table = NumberingSequence.__table__
+    document_date = bindparam("document_date", type_=Date)
+    last, number = table.c.last_document_date, table.c.highest_number_used
+    digits = cast(number, Text)
+    formatted = func.coalesce(table.c.prefix, "") + func.lpad(
+        digits, func.greatest(func.coalesce(table.c.padding, 0), func.length(digits)), "0")
+    acceptable = func.coalesce(last <= document_date, true()) & (
+        func.length(formatted) <= bindparam("max_length", type_=Integer))
+    return (update(table).where(table.c.id == bindparam("sequence_id"))
+            .values(next_number=table.c.next_number + 1, highest_number_used=table.c.next_number,
+                    last_document_date=case((or_(last.is_(None), last <= document_date), document_date), else_=last))
+            .returning(number.label("number"), formatted.label("formatted"), last.label("last_document_date"),
+                       acceptable.label("acceptable"))
+            .cte("taken"))

@@ -38,6 +38,31 @@ def test_validation_takes_consecutive_numbers(setup, tenants):
     assert first.state == "validated" and first.total_incl_vat == D("120.00")
 
 
+def test_a_validation_is_audited_field_by_field_under_the_number_it_takes(setup, tenants):
+    """The entries of the invoice's one UPDATE name it by its new number, its sequence by
+    its code, one entry a field that changed (PostgreSQL writes them in the statement that
+    takes the number, SQLite after it: the same entries)."""
+    from sqlalchemy import func
+
+    from models import AuditLogEntry
+
+    invoice = draft_invoice(tenants["ACME"], setup, invoice_date=date(2026, 3, 2))
+    compute_totals(invoice)  # as saving the draft does
+    db.session.commit()
+    before = db.session.query(func.max(AuditLogEntry.id)).scalar()
+    validated_at = validate_invoice(invoice.id, tenants["ACME"]).validated_at
+    db.session.commit()
+    entries = db.session.query(AuditLogEntry).filter(AuditLogEntry.id > before).all()
+    assert {(entry.table_name, entry.row_id, entry.action, entry.row_code, entry.tenant_id) for entry in entries} == {
+        ("invoices", invoice.id, "update", "FA00001", tenants["ACME"])}
+    changes = {entry.field: (entry.old_value, entry.new_value) for entry in entries}
+    assert changes.pop("identity_snapshot")[1] == db.session.get(Invoice, invoice.id).identity_snapshot
+    assert changes == {
+        "number": (None, "FA00001"), "sequence_number": (None, "1"), "numbering_sequence": (None, "FAC"),
+        "state": ("draft", "validated"), "validated_at": (None, validated_at.isoformat()),
+        "due_date": (None, "2026-04-01"), "operation_category": (None, "goods")}
+
+
 def test_an_invoice_is_validated_once(setup, tenants):
     invoice = draft_invoice(tenants["ACME"], setup)
     validate_invoice(invoice.id, tenants["ACME"])

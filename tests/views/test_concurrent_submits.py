@@ -65,15 +65,15 @@ def test_the_loser_of_a_validation_race_gets_a_message(app, browser, draft, monk
             if how == "button" else
             (lambda b: b.post("/admin/invoices/action/", {"action": "validate", "rowid": str(draft)},
                               follow_redirects=True)))
-    take_next_number, race = rules.invoices.take_next_number, {}
+    take_number_and_write, race = rules.invoices._take_number_and_write, {}
 
-    def take_next_number_after_the_winner(*args):
+    def take_number_and_write_after_the_winner(*args):
         if not race:
             race["started"] = True
             race["winner"] = _result(*_in_thread(lambda: post(winner)))
-        return take_next_number(*args)
+        return take_number_and_write(*args)
 
-    monkeypatch.setattr(rules.invoices, "take_next_number", take_next_number_after_the_winner)
+    monkeypatch.setattr(rules.invoices, "_take_number_and_write", take_number_and_write_after_the_winner)
     lost = post(loser)
     assert race["winner"].status_code == 200 and "FA00001" in race["winner"].get_data(as_text=True)
     assert lost.status_code == 200, lost.get_data(as_text=True)[:3000]
