@@ -185,11 +185,7 @@ def update_row(obj, values: dict) -> bool:
     attrs = {name: mapper.get_property(name) for name in values}
     old = {name: getattr(obj, name) for name in values}
     parameters = {attr.columns[0].key: values[name] for name, attr in attrs.items()}
-    for column in mapper.primary_key:
-        parameters[f"_key_{column.key}"] = state.dict[mapper.get_property_by_column(column).key]
-    if mapper.version_id_col is not None:
-        version = mapper.get_property_by_column(mapper.version_id_col).key
-        parameters["_version"] = state.committed_state.get(version, state.dict[version])
+    parameters.update(_row_parameters(state))
     with session.no_autoflush:  # the actor may be loaded: no flush of a row half set
         for name, value in values.items():  # first: the entries name the row as it will be (its new number)
             set_committed_value(obj, name, value)
@@ -235,6 +231,18 @@ def _update_statement(mapper):
     """``UPDATE <table> SET <the parameters' columns> WHERE <key> [AND <version>]``,
     built once per table."""
     return mapper.local_table.update().where(*_row_conditions(mapper))
+
+
+def _row_parameters(state) -> dict:
+    """The values of ``_row_conditions``' parameters for a loaded row: its key, and its
+    version as read (the update is conditional on it)."""
+    mapper = state.mapper
+    parameters = {f"_key_{column.key}": state.dict[mapper.get_property_by_column(column).key]
+                  for column in mapper.primary_key}
+    if mapper.version_id_col is not None:
+        version = mapper.get_property_by_column(mapper.version_id_col).key
+        parameters["_version"] = state.committed_state.get(version, state.dict[version])
+    return parameters
 
 
 def _row_conditions(mapper) -> list:
@@ -289,11 +297,7 @@ def update_row_from(obj, values: dict, source, late: dict[str, str], parameters:
     for name, attr in attrs.items():
         value, process = values[name], plan.processors[attr.columns[0].key]
         bound[f"_set_{attr.columns[0].key}"] = process(value) if process and value is not None else value
-    for column in mapper.primary_key:
-        bound[f"_key_{column.key}"] = state.dict[mapper.get_property_by_column(column).key]
-    if mapper.version_id_col is not None:
-        version = mapper.get_property_by_column(mapper.version_id_col).key
-        bound["_version"] = state.committed_state.get(version, state.dict[version])
+    bound.update(_row_parameters(state))
     old = {name: getattr(obj, name) for name in (*values, *late)}
     with session.no_autoflush:
         for name, value in values.items():  # first: the entries name the row as it will be

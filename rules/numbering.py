@@ -81,12 +81,20 @@ def _take_statement(with_date: bool):
     """The ``UPDATE … RETURNING`` built once, a Core statement: the shortest path to the
     lock and out of it."""
     table = NumberingSequence.__table__
-    values = {"next_number": table.c.next_number + 1, "highest_number_used": table.c.next_number}
-    if with_date:
-        last, document_date = table.c.last_document_date, bindparam("document_date", type_=Date)
-        values["last_document_date"] = case((or_(last.is_(None), last <= document_date), document_date), else_=last)
-    return (update(table).where(table.c.id == bindparam("sequence_id")).values(**values)
+    document_date = bindparam("document_date", type_=Date) if with_date else None
+    return (update(table).where(table.c.id == bindparam("sequence_id")).values(**_taken_values(document_date))
             .returning(table.c.highest_number_used, table.c.prefix, table.c.padding, table.c.last_document_date))
+
+
+def _taken_values(document_date=None) -> dict:
+    """What taking a number sets on its sequence row: the next number, the highest used
+    and, with a document date, the latest date numbered."""
+    table = NumberingSequence.__table__
+    values = {"next_number": table.c.next_number + 1, "highest_number_used": table.c.next_number}
+    if document_date is not None:
+        last = table.c.last_document_date
+        values["last_document_date"] = case((or_(last.is_(None), last <= document_date), document_date), else_=last)
+    return values
 
 
 @cache
@@ -106,9 +114,7 @@ def taken_cte():
         digits, func.greatest(func.coalesce(table.c.padding, 0), func.length(digits)), "0")
     acceptable = func.coalesce(last <= document_date, true()) & (
         func.length(formatted) <= bindparam("max_length", type_=Integer))
-    return (update(table).where(table.c.id == bindparam("sequence_id"))
-            .values(next_number=table.c.next_number + 1, highest_number_used=table.c.next_number,
-                    last_document_date=case((or_(last.is_(None), last <= document_date), document_date), else_=last))
+    return (update(table).where(table.c.id == bindparam("sequence_id")).values(**_taken_values(document_date))
             .returning(number.label("number"), formatted.label("formatted"), last.label("last_document_date"),
                        acceptable.label("acceptable"))
             .cte("taken"))

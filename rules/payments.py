@@ -339,10 +339,9 @@ def _usual_rows(shown_of, _):
         row = PaymentRow(number, (reference, shown_of(day), amount_shown, method, client, accounting),
                          reference_text, day, value, code, text_of(client), text_of(accounting)[:80])
         if not reference_text:
-            row.add("unknown_invoice", _("The invoice reference is missing."))
+            _missing_reference(row, _)
         if not known:
-            row.add("unknown_method", _("Unknown payment method « %(value)s »: imported as « other ».",
-                                        value=text_of(method)))
+            _unknown_method(row, text_of(method), _)
         return row
     return usual_row
 
@@ -356,7 +355,7 @@ def _parse_cells(number: int, raw, shown: tuple, mapping: dict[str, int], formul
     if "invoice_reference" in formulas:
         row.add("unknown_invoice", str(FORMULA_MESSAGE))
     elif not reference:
-        row.add("unknown_invoice", _("The invoice reference is missing."))
+        _missing_reference(row, _)
 
     if "payment_date" in formulas:
         row.add("bad_date", str(FORMULA_MESSAGE))
@@ -378,13 +377,20 @@ def _parse_cells(number: int, raw, shown: tuple, mapping: dict[str, int], formul
     if "method" in formulas:
         row.method, known = "other", False
     if not known:
-        row.add("unknown_method", _("Unknown payment method « %(value)s »: imported as « other ».",
-                                    value=text_of(shown[3])))
+        _unknown_method(row, text_of(shown[3]), _)
 
     if "client_code" in formulas:
         row.add("client_mismatch", str(FORMULA_MESSAGE))
     # a formula's cached text in the accounting reference is kept as text: it is only a label
     return row
+
+
+def _missing_reference(row: PaymentRow, _) -> None:
+    row.add("unknown_invoice", _("The invoice reference is missing."))
+
+
+def _unknown_method(row: PaymentRow, method_text: str, _) -> None:
+    row.add("unknown_method", _("Unknown payment method « %(value)s »: imported as « other ».", value=method_text))
 
 
 # --- Checking rows against the tenant's invoices and payments --------------------------------
