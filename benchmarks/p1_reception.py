@@ -95,8 +95,8 @@ def _reset(tenant_id: int) -> None:
 
     from core.extensions import db
     with db.engine.begin() as connection:
-        for table in ("delivery_note_lines", "delivery_notes", "received_documents", "pending_documents",
-                      "pending_parties", "sync_run_items", "sync_runs", "clients"):
+        for table in ("delivery_note_lines", "delivery_notes", "received_documents", "pending_document_lines",
+                      "pending_documents", "pending_parties", "sync_run_items", "sync_runs", "clients"):
             connection.execute(text(f"DELETE FROM {table}"))
         connection.execute(text("UPDATE numbering_sequences SET next_number = 1, highest_number_used = 0"))
 

@@ -21,12 +21,13 @@ parses a long multi-row statement again for every page, in Python.
 Reading is the same the other way round: the values go through each selected
 column's result processor, a column at a time.
 """
+import json
 import queue
 import threading
 from operator import itemgetter
 from types import FunctionType
 
-from sqlalchemy import Boolean, Date, DateTime, Float, Integer, Numeric, String, insert
+from sqlalchemy import JSON, Boolean, Date, DateTime, Float, Integer, Numeric, String, cast, func, insert, literal, select
 from sqlalchemy.exc import DBAPIError
 
 from core.extensions import db
@@ -132,6 +133,24 @@ def _pages(table, keys: list, columns: list[list], count: int, dialect):
         for index, values in enumerate(columns):
             parameters[index::width] = values[start:start + size]
         yield full if size == page else head + ", ".join([group] * size), parameters
+
+
+def constant_rows(name: str, columns: list, rows: list[tuple]):
+    """``rows`` (tuples of ints, texts, Decimals) as a table ``name`` of ``columns`` (Core
+    ``column(name, type)``) to join in a statement, sent as ONE parameter, a JSON array
+    read by the database (``json_each`` on SQLite, ``json_to_recordset`` on PostgreSQL):
+    a ``VALUES`` of 2,000 rows costs SQLAlchemy more to build than the database to run,
+    and SQLite refuses more than 32,766 parameters."""
+    names = [column.name for column in columns]
+    if db.session.get_bind().dialect.name == "postgresql":
+        data = json.dumps([dict(zip(names, row)) for row in rows], default=str)
+        return func.json_to_recordset(cast(literal(data, String), JSON)).table_valued(*columns).render_derived(
+            name, with_types=True)
+    elements = func.json_each(literal(json.dumps(rows, default=str), String)).table_valued("value")
+    # materialized: inlined, the JSON would be read again for every row it is joined to
+    return select(*[cast(func.json_extract(elements.c.value, f"$[{index}]"), column.type).label(column.name)
+                    for index, column in enumerate(columns)]).select_from(elements).cte(name).prefix_with(
+        "MATERIALIZED")
 
 
 def fast_rows(statement, connection=None) -> list[tuple]:

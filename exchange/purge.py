@@ -8,7 +8,7 @@ from core.extensions import db
 from models import AuditLogEntry
 from models.base import utcnow
 from models.exchange import Connector, SyncRun, SyncRunItem
-from models.pending import PendingDocument, PendingParty
+from models.pending import PendingDocument, PendingParty, delete_documents
 
 
 def purge_runs(connector: Connector, before, actor: tuple) -> int:
@@ -24,9 +24,10 @@ def purge_runs(connector: Connector, before, actor: tuple) -> int:
                            execution_options={"synchronize_session": False})
         db.session.execute(delete(SyncRun).where(SyncRun.id.in_(select(old.subquery().c.id))),
                            execution_options={"synchronize_session": False})
-    for model in (PendingDocument, PendingParty):
-        db.session.execute(delete(model).where(model.connector_id == connector.id, model.read_at < before),
-                           execution_options={"synchronize_session": False})
+    delete_documents((PendingDocument.connector_id == connector.id) & (PendingDocument.read_at < before))
+    db.session.execute(delete(PendingParty).where(PendingParty.connector_id == connector.id,
+                                                  PendingParty.read_at < before),
+                       execution_options={"synchronize_session": False})
     db.session.add(AuditLogEntry(
         tenant_id=connector.tenant_id, user_id=actor[0], user_email=actor[1], changed_at=utcnow(),
         table_name="connectors", row_id=connector.id, row_code=connector.code, action="purge", field="",

@@ -26,8 +26,8 @@ __all__ = [
     "Invoice", "InvoiceAttachment", "InvoiceDocument", "InvoiceLine", "Payment", "PaymentImportBatch",
     "DeliveryNote", "DeliveryNoteLine", "Order", "OrderLine",
     "ArticleMapping", "Connector", "ExchangeWatermark", "ReceivedDocument", "SentRecord", "SyncRun", "SyncRunItem",
-    "APSCHEDULER_JOBS", "SchedulerLease", "SchedulerProcess", "PendingDocument", "PendingParty",
+    "APSCHEDULER_JOBS", "SchedulerLease", "SchedulerProcess", "PendingDocument", "PendingDocumentLine", "PendingParty",
     # master data
     "Article", "Client", "Contact", "Contract", "Employee", "Equipment", "JobSite", "Site", "Supplier",
 ]
-from models.pending import PendingDocument, PendingParty
+from models.pending import PendingDocument, PendingDocumentLine, PendingParty

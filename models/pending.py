@@ -3,14 +3,18 @@ partner's files and *Recevoir* has not integrated yet (a document waiting for an
 article mapping or its party, a party whose file was read).
 
 Rows carry ``tenant_id`` but are not ``TenantScoped``: they are written in bulk by
-a run, audited once per run. A document is one row with its lines as JSON (read
-and deleted whole); reading a reference again replaces its pending row.
+a run, audited once per run. A document is one row and its lines rows of their own,
+with the line amounts and the document's totals computed when the file is read (by
+the invoices' rules): *Recevoir* copies them into the order or delivery note in one
+``INSERT … SELECT`` per batch, without a Python step per line. Reading a reference
+again replaces its pending rows. SQLite does not enforce foreign keys here: whoever
+deletes pending documents deletes their lines (``delete_documents``).
 """
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Numeric, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import Date, DateTime, ForeignKey, Index, Integer, Numeric, String, UniqueConstraint, delete
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.extensions import db
 from models.base import utcnow
@@ -30,12 +34,40 @@ class PendingDocument(db.Model):
     party_code: Mapped[str] = mapped_column(String(40), default="")
     party_name: Mapped[str] = mapped_column(String(200), default="")
     payment_method: Mapped[str] = mapped_column(String(80), default="")
-    # [{"line": 1, "code": "SRV", "label": "…", "quantity": "1", "unit_price": "71.88", "vat_rate": "20"}]
-    lines: Mapped[list] = mapped_column(JSON, default=list)
-    total: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=0)
+    total: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=0)  # excluding VAT
+    total_vat: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=0)
+    total_incl_vat: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=0)
     content_hash: Mapped[str] = mapped_column(String(64), default="")
     file_name: Mapped[str] = mapped_column(String(250), default="")
     read_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    lines: Mapped[list["PendingDocumentLine"]] = relationship(
+        order_by="PendingDocumentLine.position", viewonly=True)
+
+
+class PendingDocumentLine(db.Model):
+    """A line of a pending document, in the order of its line numbers (``position`` 1…n)."""
+    __tablename__ = "pending_document_lines"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pending_document_id: Mapped[int] = mapped_column(
+        ForeignKey("pending_documents.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    line_number: Mapped[int] = mapped_column(Integer)  # NumLigne
+    code: Mapped[str] = mapped_column(String(80))  # the partner's article code
+    label: Mapped[str] = mapped_column(String(250), default="")
+    quantity: Mapped[Decimal] = mapped_column(Numeric(14, 4))
+    unit_price: Mapped[Decimal] = mapped_column(Numeric(14, 4))
+    vat_rate: Mapped[Decimal] = mapped_column(Numeric(5, 2))
+    amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+
+
+def delete_documents(condition) -> None:
+    """The pending documents matching ``condition`` (on ``pending_documents``) and their lines."""
+    documents, lines = PendingDocument.__table__, PendingDocumentLine.__table__
+    db.session.execute(delete(lines).where(lines.c.pending_document_id.in_(
+        documents.select().with_only_columns(documents.c.id).where(condition).scalar_subquery())))
+    db.session.execute(delete(documents).where(condition))
 
 
 class PendingParty(db.Model):

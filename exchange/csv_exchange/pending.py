@@ -12,7 +12,7 @@ from exchange.csv_exchange.reception import waiting_files
 from exchange.received import known
 from models import Article, ArticleMapping, Client, Contact, Supplier
 from models.exchange import Connector
-from models.pending import PendingDocument, PendingParty
+from models.pending import PendingDocument, PendingDocumentLine, PendingParty
 from rules.mappings import MappingError, map_article
 
 NEW, KNOWN, UNMAPPED, UNKNOWN_PARTY = "new", "already_integrated", "unmapped", "unknown_party"
@@ -36,10 +36,15 @@ def overview(connector: Connector) -> Overview:
                                    .order_by(PendingDocument.document_date, PendingDocument.reference)).all()
     parties = db.session.scalars(select(PendingParty).where(PendingParty.connector_id == connector.id)
                                  .order_by(PendingParty.party_type, PendingParty.code)).all()
+    codes_of: dict[int, set] = {}
     labels: dict[str, str] = {}
-    for document in documents:
-        for line in document.lines:
-            labels.setdefault(line["code"], line["label"])
+    for pending_id, code, label in db.session.execute(
+            select(PendingDocumentLine.pending_document_id, PendingDocumentLine.code, PendingDocumentLine.label)
+            .join(PendingDocument, PendingDocument.id == PendingDocumentLine.pending_document_id)
+            .where(PendingDocument.connector_id == connector.id)
+            .order_by(PendingDocument.document_date, PendingDocument.reference, PendingDocumentLine.position)):
+        codes_of.setdefault(pending_id, set()).add(code)
+        labels.setdefault(code, label)
     mapped = dict(db.session.execute(
         select(ArticleMapping.external_code, Article.code + " — " + Article.label)
         .join(Article, Article.id == ArticleMapping.article_id)
@@ -55,7 +60,7 @@ def overview(connector: Connector) -> Overview:
     for document in documents:
         if document.reference in received:
             status = KNOWN
-        elif any(line["code"] not in mapped for line in document.lines):
+        elif any(code not in mapped for code in codes_of.get(document.id, ())):
             status = UNMAPPED
         elif document.party_code not in clients:
             status = UNKNOWN_PARTY

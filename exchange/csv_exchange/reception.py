@@ -21,15 +21,16 @@ from pathlib import Path
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import delete, insert, tuple_
+from sqlalchemy import delete, select, tuple_
 
 from core import transaction
+from core.bulk import fast_insert
 from core.extensions import db
 from core.paths import absolute_folder
 from exchange.received import fingerprint
 from models.base import utcnow
-from models.pending import PARTY_TYPES, PendingDocument, PendingParty
-from rules.invoices import line_amount
+from models.pending import PARTY_TYPES, PendingDocument, PendingDocumentLine, PendingParty, delete_documents
+from rules.invoices import CENT, line_amount, totals_of
 from spreadsheets.cells import CellError, Limits, parse_date, parse_decimal, parse_integer, parse_text
 from spreadsheets.csv_files import FileRefused, being_written, read_csv
 
@@ -37,7 +38,7 @@ DOCUMENTS_HEADER = ("Reference", "Date", "CodeTiers", "NomTiers", "ModeReglement
                     "Libelle", "Quantite", "PrixUnitaireHT", "TauxTVA")
 PARTIES_HEADER = ("Type", "Code", "Nom", "Adresse", "CodePostal", "Ville", "Email", "Telephone", "CodeParent")
 ARCHIVE, REJECTED = "archive", "rejected"
-DOCUMENTS = PendingDocument.__table__
+DOCUMENTS, LINES = PendingDocument.__table__, PendingDocumentLine.__table__
 PARTIES = PendingParty.__table__
 CHUNK = 500
 QUANTITY = PRICE = Limits(precision=14, scale=4)  # the lines' columns of orders and delivery notes
@@ -155,21 +156,31 @@ def _store(run, kind: str, rows: list[dict]) -> None:
     connector_id = run.connector.id
     with transaction.document():
         if kind == "documents":
-            references = [row["reference"] for row in rows]
-            for start in range(0, len(references), CHUNK):
-                db.session.execute(delete(DOCUMENTS).where(DOCUMENTS.c.connector_id == connector_id,
-                                                           DOCUMENTS.c.reference.in_(references[start:start + CHUNK])))
-            table = DOCUMENTS
-        else:
-            keys = [(row["party_type"], row["code"]) for row in rows]
-            for start in range(0, len(keys), CHUNK):
-                db.session.execute(delete(PARTIES).where(
-                    PARTIES.c.connector_id == connector_id,
-                    tuple_(PARTIES.c.party_type, PARTIES.c.code).in_(keys[start:start + CHUNK])))
-            table = PARTIES
-        for start in range(0, len(rows), CHUNK * 4):
-            if rows[start:start + CHUNK * 4]:
-                db.session.execute(insert(table), rows[start:start + CHUNK * 4])
+            store_documents(connector_id, rows)
+            return
+        keys = [(row["party_type"], row["code"]) for row in rows]
+        for start in range(0, len(keys), CHUNK):
+            db.session.execute(delete(PARTIES).where(
+                PARTIES.c.connector_id == connector_id,
+                tuple_(PARTIES.c.party_type, PARTIES.c.code).in_(keys[start:start + CHUNK])))
+        fast_insert(PARTIES, rows)
+
+
+def store_documents(connector_id: int, rows: list[dict]) -> None:
+    """Pending documents (each with its ``lines``) replacing those of the same references;
+    flush only."""
+    references = [row["reference"] for row in rows]
+    for start in range(0, len(references), CHUNK):
+        delete_documents((DOCUMENTS.c.connector_id == connector_id)
+                         & DOCUMENTS.c.reference.in_(references[start:start + CHUNK]))
+    fast_insert(DOCUMENTS, [{key: value for key, value in row.items() if key != "lines"} for row in rows])
+    ids = {}
+    for start in range(0, len(references), CHUNK * 4):
+        ids.update(db.session.execute(select(DOCUMENTS.c.reference, DOCUMENTS.c.id).where(
+            DOCUMENTS.c.connector_id == connector_id,
+            DOCUMENTS.c.reference.in_(references[start:start + CHUNK * 4]))).all())
+    fast_insert(LINES, [{"pending_document_id": ids[row["reference"]], **line}
+                        for row in rows for line in row["lines"]])
 
 
 _LENGTHS: dict[int, Limits] = {}
@@ -256,14 +267,21 @@ def _documents(run, path: Path, limit: int):
         lines = sorted(document["lines"], key=lambda item: item["line"])
         stored = [{key: (str(value) if isinstance(value, Decimal) else value) for key, value in line.items()}
                   for line in lines]
-        total = sum((line_amount(line["quantity"], line["unit_price"]) for line in lines), Decimal(0))
         content = {"date": document["document_date"].isoformat(), "party": document["party_code"],
-                   "payment": document["payment_method"], "lines": stored}
+                   "payment": document["payment_method"], "lines": stored}  # as before the lines table
+        pending_lines, bases = [], {}
+        for position, line in enumerate(lines, start=1):
+            amount, rate = line_amount(line["quantity"], line["unit_price"]), line["vat_rate"].quantize(CENT)
+            bases[rate] = bases.get(rate, Decimal(0)) + amount
+            pending_lines.append({"position": position, "line_number": line["line"], "code": line["code"],
+                                  "label": line["label"], "quantity": line["quantity"],
+                                  "unit_price": line["unit_price"], "vat_rate": rate, "amount": amount})
+        excl, vat, incl = totals_of(bases)
         rows.append({"tenant_id": connector.tenant_id, "connector_id": connector.id, "reference": reference,
                      "document_date": document["document_date"], "party_code": document["party_code"],
                      "party_name": document["party_name"], "payment_method": document["payment_method"],
-                     "lines": stored, "total": total, "content_hash": fingerprint(content),
-                     "file_name": path.name[:250], "read_at": now})
+                     "lines": pending_lines, "total": excl, "total_vat": vat, "total_incl_vat": incl,
+                     "content_hash": fingerprint(content), "file_name": path.name[:250], "read_at": now})
     problems.extend(sorted(broken.items()))
     return rows, problems
 

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from core.bulk import fast_insert, rows_read_ahead
 from core.extensions import db
-from models import Client, VatRate
+from models import Client, Connector, VatRate
 from models.pending import PendingDocument
 
 import csv_env
@@ -37,12 +37,21 @@ def test_dates_and_defaults_of_missing_columns(app_ctx, tenants):
     connector_id = csv_env.connector(tenant).id
     fast_insert(PendingDocument.__table__, [{"tenant_id": tenant, "connector_id": connector_id,
                                              "reference": f"F{i}", "document_date": date(2026, 11, 18),
-                                             "lines": [{"code": "A", "quantity": "1"}]} for i in range(3)])
+                                             "total": Decimal("12.34")} for i in range(3)])
     db.session.commit()
     document = db.session.scalar(select(PendingDocument).where(PendingDocument.reference == "F2"))
-    assert document.document_date == date(2026, 11, 18) and document.lines == [{"code": "A", "quantity": "1"}]
-    assert (document.party_code, document.total, document.content_hash) == ("", Decimal("0"), "")
+    assert document.document_date == date(2026, 11, 18) and document.total == Decimal("12.34")
+    assert (document.party_code, document.total_vat, document.content_hash) == ("", Decimal("0"), "")
     assert document.read_at is not None
+
+
+def test_a_json_column_comes_back_as_written(app_ctx, tenants):
+    settings = {"import_folder": "in", "depth": 2, "names": ["é", "b"]}
+    fast_insert(Connector.__table__, [{"tenant_id": tenants["ACME"], "code": f"J{i}", "kind": "csv_exchange",
+                                       "settings": settings} for i in range(3)])
+    db.session.commit()
+    connector = db.session.scalar(select(Connector).where(Connector.code == "J2"))
+    assert connector.settings == settings and connector.enabled is True and connector.label == ""
 
 
 def test_a_unique_key_refused_is_an_integrity_error(app_ctx, tenants):
