@@ -13,19 +13,21 @@ sequence.
 
 Speed (P1) with every document whole or absent: documents are integrated by
 batches of ``CSV_EXCHANGE_BATCH_SIZE``. Everything that can refuse a document is
-checked in Python before writing (look-ups batched: one query per batch for
-received keys, mappings, clients, articles), on plain rows (no object per line:
-the line rows are built once, the totals by ``rules.invoices.totals_of`` in
-Decimal); the batch is then written in one transaction with bulk inserts
-(``core.bulk.fast_insert``): its numbers taken at once (one ``UPDATE … RETURNING``
-of the gapless sequence by the batch's count, given back by a rollback), headers,
-lines, received keys, pending rows deleted, and the batch's run items and counts
-(``Run.items_with_batch``: committed with it). If the database still refuses the
-batch (another process integrated one of its documents meanwhile: the unique
-keys), it is rolled back whole and its documents are integrated one by one, each in its own transaction
-(``Run.document``: ``claim`` then ``create_sales_document``), so a loser's item says
-"already integrated" and the others go in. The run is audited once
-(``Run.finish``), not row by row.
+checked first with batched look-ups (one query per batch for received keys, the
+codes and rates of its lines, mappings, clients, articles; the lines of a refused
+document only are read). The amounts and totals were computed when the file was read
+(``reception``, by the invoices' rules, in Decimal), so no line goes through Python:
+the batch is written in one transaction, its numbers taken at once (one ``UPDATE …
+RETURNING`` of the gapless sequence by the batch's count, given back by a rollback),
+headers by ``core.bulk.fast_insert``, lines copied from the pending lines by one
+``INSERT … SELECT`` (``_copy_lines``), received keys, pending rows deleted, and the
+batch's run items and counts (``Run.items_with_batch``: committed with it). If the
+database refuses the batch (another process integrated one of its documents
+meanwhile: the unique keys), or its pending data changed since its checks
+(``BatchChanged``), it is rolled back whole and its documents are integrated one by
+one, each in its own transaction (``Run.document``: ``claim`` then
+``create_sales_document``), so a loser's item says "already integrated" and the
+others go in. The run is audited once (``Run.finish``), not row by row.
 """
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -83,9 +85,8 @@ def origin_of(connector) -> str:
 
 def integrate(run, reading=None) -> None:
     """The pending parties, then documents, with the garbage collector paused: the pending
-    rows, their lines decoded from JSON and the rows written (some 300,000 small objects
-    for 20,000 documents) set off passes over the whole heap that cost a fifth of the run
-    (see ``core.batching.collector_paused``)."""
+    rows and the rows written (some 100,000 small objects for 20,000 documents) would set
+    off passes over the whole heap (see ``core.batching.collector_paused``)."""
     with collector_paused():
         _integrate(run, reading)
 
@@ -102,8 +103,7 @@ def _integrate(run, reading) -> None:
 
 def _pending(run, table, read: list[dict], key: tuple) -> list[dict]:
     """The connector's pending rows in the order read (and, in a dry run, those just read,
-    which replace them), without the columns integrating does not read. Sorted here: SQLite
-    would sort the whole rows (their lines) in a temporary file."""
+    with their lines, which replace them), without the columns integrating does not read."""
     columns = [column for column in table.c if column.name not in UNREAD]
     keys = [column.name for column in columns]
     rows = sorted((dict(zip(keys, row)) for row in fast_rows(select(*columns).where(
