@@ -46,13 +46,16 @@ class PendingDocument(db.Model):
 
 
 class PendingDocumentLine(db.Model):
-    """A line of a pending document, in the order of its line numbers (``position`` 1…n)."""
+    """A line of a pending document, in the order of its line numbers (``position`` 1…n).
+    Keyed by its document and position, without a row id on SQLite: the lines of a
+    document, and those of a batch of documents read in a row, are one range of the
+    table's own b-tree, copied and deleted without a second index to keep."""
     __tablename__ = "pending_document_lines"
+    __table_args__ = {"sqlite_with_rowid": False}
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     pending_document_id: Mapped[int] = mapped_column(
-        ForeignKey("pending_documents.id", ondelete="CASCADE"), index=True)
-    position: Mapped[int] = mapped_column(Integer)
+        ForeignKey("pending_documents.id", ondelete="CASCADE"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
     line_number: Mapped[int] = mapped_column(Integer)  # NumLigne
     code: Mapped[str] = mapped_column(String(80))  # the partner's article code
     label: Mapped[str] = mapped_column(String(250), default="")

@@ -40,10 +40,9 @@ def _documents_table(*extra):
 def upgrade():
     op.create_table(
         'pending_document_lines',
-        sa.Column('id', sa.Integer(), primary_key=True),
         sa.Column('pending_document_id', sa.Integer(),
-                  sa.ForeignKey('pending_documents.id', ondelete='CASCADE'), nullable=False),
-        sa.Column('position', sa.Integer(), nullable=False),
+                  sa.ForeignKey('pending_documents.id', ondelete='CASCADE'), primary_key=True),
+        sa.Column('position', sa.Integer(), primary_key=True),
         sa.Column('line_number', sa.Integer(), nullable=False),
         sa.Column('code', sa.String(length=80), nullable=False),
         sa.Column('label', sa.String(length=250), nullable=False),
@@ -51,9 +50,8 @@ def upgrade():
         sa.Column('unit_price', sa.Numeric(14, 4), nullable=False),
         sa.Column('vat_rate', sa.Numeric(5, 2), nullable=False),
         sa.Column('amount', sa.Numeric(14, 2), nullable=False),
+        sqlite_with_rowid=False,
     )
-    op.create_index('ix_pending_document_lines_pending_document_id', 'pending_document_lines',
-                    ['pending_document_id'])
     with op.batch_alter_table('pending_documents') as batch:
         batch.add_column(sa.Column('total_vat', sa.Numeric(14, 2), nullable=False, server_default='0'))
         batch.add_column(sa.Column('total_incl_vat', sa.Numeric(14, 2), nullable=False, server_default='0'))
@@ -97,7 +95,6 @@ def downgrade():
             "unit_price": str(row.unit_price), "vat_rate": str(row.vat_rate)})
     for document_id, stored in by_document.items():
         connection.execute(sa.update(documents).where(documents.c.id == document_id).values(lines=stored))
-    op.drop_index('ix_pending_document_lines_pending_document_id', table_name='pending_document_lines')
     op.drop_table('pending_document_lines')
     with op.batch_alter_table('pending_documents') as batch:
         batch.drop_column('total_incl_vat')

@@ -97,7 +97,7 @@ def test_a_batch_whose_pending_data_changed_meanwhile_is_integrated_one_by_one(a
         total_lines = db.session.scalar(select(func.count(DeliveryNoteLine.id)))
         assert total_lines == sum(len(note.lines) for note in notes) and all(note.lines for note in notes)
         assert all(note.total_excl_vat == sum(line.amount for line in note.lines) for note in notes)
-        assert db.session.scalar(select(func.count(PendingDocumentLine.id))) == 0
+        assert db.session.scalar(select(func.count()).select_from(PendingDocumentLine)) == 0
         db.session.remove()
 
 
@@ -110,5 +110,4 @@ def _replace_pending(reference: str) -> None:
         other.execute(delete(documents).where(documents.c.id == row["id"]))
         new_id = other.execute(insert(documents).values(
             {key: value for key, value in row.items() if key != "id"})).inserted_primary_key[0]
-        other.execute(insert(lines), [{**{key: value for key, value in line.items() if key != "id"},
-                                       "pending_document_id": new_id} for line in old_lines])
+        other.execute(insert(lines), [{**line, "pending_document_id": new_id} for line in old_lines])
