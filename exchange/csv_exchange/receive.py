@@ -19,9 +19,10 @@ document only are read). The amounts and totals were computed when the file was 
 (``reception``, by the invoices' rules, in Decimal), so no line goes through Python:
 the batch is written in one transaction, its numbers taken at once (one ``UPDATE …
 RETURNING`` of the gapless sequence by the batch's count, given back by a rollback),
-headers by ``core.bulk.fast_insert``, lines copied from the pending lines by one
-``INSERT … SELECT`` (``_copy_lines``), received keys, pending rows deleted, and the
-batch's run items and counts (``Run.items_with_batch``: committed with it). If the
+then headers, lines (``_copy_lines``) and received keys copied from the pending rows
+by one ``INSERT … SELECT`` each, joined to what Python decided (numbers, clients,
+mappings, rates: ``core.bulk.constant_rows``), pending rows deleted, and the batch's
+run items and counts (``Run.items_with_batch``: committed with it). If the
 database refuses the batch (another process integrated one of its documents
 meanwhile: the unique keys), or its pending data changed since its checks
 (``BatchChanged``), it is rolled back whole and its documents are integrated one by
@@ -36,8 +37,8 @@ from types import SimpleNamespace
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import (Integer, Numeric, String, bindparam, case, column, delete, func, insert, literal, or_, select,
-                        update)
+from sqlalchemy import (DateTime, Integer, Numeric, String, bindparam, case, cast, column, delete, func, insert, literal, or_,
+                        select, update)
 from sqlalchemy.exc import SQLAlchemyError
 
 from core import transaction
@@ -45,7 +46,7 @@ from core.batching import chunks, collector_paused
 from core.bulk import constant_rows, fast_insert, fast_rows
 from core.extensions import db
 from exchange.base import ItemError, RunFailed
-from exchange.csv_exchange.reception import read_files
+from exchange.csv_exchange.reception import read_files, store_documents
 from exchange.received import claim, known
 from models import (Article, Client, ClientFamily, Contact, Depot, Establishment, NumberingSequence,
                     ReceivedDocument, Supplier, SupplierFamily, VatRate)
@@ -63,8 +64,9 @@ CLIENTS, SUPPLIERS, CONTACTS = Client.__table__, Supplier.__table__, Contact.__t
 RECEIVED = ReceivedDocument.__table__
 PARTY_FIELDS = ("name", "address", "postcode", "city", "email", "phone")
 CHUNK = 500
-COPY_CHUNK = 5000  # documents per INSERT … SELECT
 UNREAD = ("connector_id", "read_at", "party_name")  # of the pending rows
+# of a pending document, what its checks and items read (the rest is copied by the database)
+DOCUMENT_FIELDS = ("id", "reference", "document_date", "party_code", "payment_method", "content_hash", "file_name")
 LINE_FIELDS = ("article_id", "label", "quantity", "unit_price", "vat_rate_id", "unit_id", "kind", "position")
 
 
@@ -93,7 +95,8 @@ def integrate(run, reading=None) -> None:
 
 def _integrate(run, reading) -> None:
     parties = _pending(run, PARTIES, [] if reading is None else reading.parties, ("party_type", "code"))
-    documents = _pending(run, DOCUMENTS, [] if reading is None else reading.documents, ("reference",))
+    documents = _pending(run, DOCUMENTS, [] if reading is None else reading.documents, ("reference",),
+                         DOCUMENT_FIELDS)
     parties = [party for party in parties if run.wanted("party", party["code"])]
     documents = [document for document in documents if run.wanted("document", document["reference"])]
     run.set_total(run.processed + len(parties) + len(documents))
@@ -101,10 +104,11 @@ def _integrate(run, reading) -> None:
     _integrate_documents(run, documents, dry_clients)
 
 
-def _pending(run, table, read: list[dict], key: tuple) -> list[dict]:
+def _pending(run, table, read: list[dict], key: tuple, fields=None) -> list[dict]:
     """The connector's pending rows in the order read (and, in a dry run, those just read,
-    with their lines, which replace them), without the columns integrating does not read."""
-    columns = [column for column in table.c if column.name not in UNREAD]
+    with their lines, which replace them), with their ``fields`` (by default all but
+    ``UNREAD``)."""
+    columns = [column for column in table.c if (column.name in fields if fields else column.name not in UNREAD)]
     keys = [column.name for column in columns]
     rows = sorted((dict(zip(keys, row)) for row in fast_rows(select(*columns).where(
         table.c.connector_id == run.connector.id))), key=itemgetter("id"))
@@ -128,6 +132,12 @@ def _ids_by_code(table, tenant_id: int, codes, columns=()) -> dict:
     return {row.code: row for row in db.session.execute(select(
         table.c.id, table.c.code, *[table.c[name] for name in columns]).where(
         table.c.tenant_id == tenant_id, one_of(table.c.code, codes))).all()}  # one parameter, not an IN of 2,000
+
+
+def _client_ids(tenant_id: int, codes) -> dict[str, int]:
+    """``{code: id}`` of the tenant's clients among ``codes``, as plain tuples."""
+    return dict(fast_rows(select(CLIENTS.c.code, CLIENTS.c.id).where(
+        CLIENTS.c.tenant_id == tenant_id, one_of(CLIENTS.c.code, codes)))) if codes else {}
 
 
 def _delete_pending(ids, table=DOCUMENTS) -> int:
@@ -332,8 +342,7 @@ def _integrate_documents(run, documents: list[dict], dry_clients: set) -> None:
         received = known(connector.id, [document["reference"] for document in batch])
         codes, rates = _codes_and_rates(batch)
         articles = _articles(tenant_id, connector.id, codes)
-        clients = {code: row.id for code, row in _ids_by_code(CLIENTS, tenant_id,
-                                                                  [d["party_code"] for d in batch]).items()}
+        clients = _client_ids(tenant_id, {document["party_code"] for document in batch})
         unmapped, unknown_rates = codes - articles.keys(), {rate for rate in rates if rate not in config.vat_rates}
         faults = _faults(batch, unmapped, unknown_rates) if unmapped or unknown_rates else {}
         received = {key: record.content_hash for key, record in received.items()}  # read before the rollback
@@ -456,14 +465,13 @@ def _problem(document, unmapped, unknown_rates, client_known: bool) -> str:
 
 
 def _ready(document, client_id: int | None) -> SimpleNamespace:
-    """A document ready to write, with the totals computed when it was read. Its
-    ``lines`` are those of a dry run's document just read, else None (in the database)."""
+    """A document ready to write. A dry run's document just read keeps its pending row
+    (``fresh``, with its lines and totals): it is not in the database."""
+    fresh = document if "lines" in document else None
     return SimpleNamespace(pending_id=document.get("id"), reference=document["reference"],
                            document_date=document["document_date"], client_id=client_id,
                            payment_method=document["payment_method"], content_hash=document["content_hash"],
-                           file_name=document.get("file_name") or "", lines=document.get("lines"),
-                           total_excl_vat=document["total"], total_vat=document["total_vat"],
-                           total_incl_vat=document["total_incl_vat"])
+                           file_name=document.get("file_name") or "", lines=fresh and fresh["lines"], fresh=fresh)
 
 
 def _line_rows(document, articles: dict, config: Settings) -> list[dict]:
@@ -505,71 +513,82 @@ def _integrated(ready, created: dict) -> list[tuple]:
 
 
 def _write_batch(run, ready, documents, sequence_id: int, config: Settings, articles: dict) -> None:
-    """``documents`` (those of ``ready`` with a client) written, and the items of ``ready``."""
+    """``documents`` (those of ``ready`` with a client) written from their pending rows,
+    and the items of ``ready``. A dry run's documents just read are stored as pending
+    rows first (rolled back with the rest)."""
     header_model, line_model = SALES_DOCUMENT_MODELS[config.document_type]
     headers, lines_table = header_model.__table__, line_model.__table__
     tenant_id, now = run.connector.tenant_id, utcnow()
+    pending_ids = {document.reference: document.pending_id for document in documents if document.fresh is None}
+    fresh = [document.fresh for document in documents if document.fresh is not None]
+    if fresh:
+        pending_ids.update(store_documents(run.connector.id, fresh))
     numbers = _take_numbers(sequence_id, len(documents), max(document.document_date for document in documents))
-    rows = [{"tenant_id": tenant_id, "number": formatted, "state": "draft", "document_date": document.document_date,
-             "origin": config.origin, "external_reference": document.reference,
-             "payment_method": document.payment_method, "total_excl_vat": document.total_excl_vat,
-             "total_vat": document.total_vat, "total_incl_vat": document.total_incl_vat, "sequence_number": number,
-             "client_id": document.client_id, "site_id": None, "establishment_id": config.establishment_id,
-             "depot_id": config.depot_id, "numbering_sequence_id": sequence_id, "created_at": now}
-            for document, (number, formatted) in zip(documents, numbers)]
-    fast_insert(headers, rows)  # no RETURNING: on SQLite it would go row by row
+    numbered = constant_rows("numbered", [column("pending_id", Integer), column("number", String),
+                                          column("sequence_number", Integer), column("client_id", Integer)],
+                             [(pending_ids[document.reference], formatted, number, document.client_id)
+                              for document, (number, formatted) in zip(documents, numbers)])
+    db.session.execute(insert(headers).from_select(HEADER_COLUMNS, select(
+        literal(tenant_id, Integer), numbered.c.number, literal("draft", String), DOCUMENTS.c.document_date,
+        literal(config.origin, String), DOCUMENTS.c.reference, DOCUMENTS.c.payment_method, DOCUMENTS.c.total,
+        DOCUMENTS.c.total_vat, DOCUMENTS.c.total_incl_vat, numbered.c.sequence_number, numbered.c.client_id,
+        cast(literal(config.establishment_id, Integer), Integer), cast(literal(config.depot_id, Integer), Integer),
+        literal(sequence_id, Integer), literal(now, DateTime)).select_from(
+        numbered.join(DOCUMENTS, DOCUMENTS.c.id == numbered.c.pending_id))))
     # their ids by their numbers, consecutive in the sequence: one range of its index (a row of
     # the range with another number, from before a change of prefix, is not one of these)
     by_number = dict(db.session.execute(select(headers.c.number, headers.c.id).where(
         headers.c.numbering_sequence_id == sequence_id,
         headers.c.sequence_number.between(numbers[0][0], numbers[-1][0]))).all())
-    ids = [by_number[formatted] for _number, formatted in numbers]
-    parent = _parent_column(lines_table, headers)
-    _copy_lines(lines_table, parent, tenant_id, [(document.pending_id, document_id) for document, document_id
-                                                 in zip(documents, ids) if document.lines is None], articles, config)
-    fast_insert(lines_table, [{"tenant_id": tenant_id, parent: document_id, **line}
-                              for document, document_id in zip(documents, ids) if document.lines is not None
-                              for line in _line_rows(document, articles, config)])
-    fast_insert(RECEIVED, [
-        {"tenant_id": tenant_id, "connector_id": run.connector.id, "external_key": document.reference,
-         "document_type": config.document_type, "document_id": document_id, "content_hash": document.content_hash,
-         "run_id": run.id, "received_at": now} for document, document_id in zip(documents, ids)])
-    stored = {document.pending_id for document in documents} - {None}
-    if _delete_pending(stored) != len(stored):
+    if any(formatted not in by_number for _number, formatted in numbers):
+        raise BatchChanged("pending documents gone before their headers were written")
+    made = [(pending_ids[document.reference], by_number[formatted])
+            for document, (_number, formatted) in zip(documents, numbers)]
+    made_rows = constant_rows("made", [column("pending_id", Integer), column("document_id", Integer)], made)
+    _copy_lines(lines_table, _parent_column(lines_table, headers), tenant_id, made, made_rows, articles, config)
+    db.session.execute(insert(RECEIVED).from_select(RECEIVED_COLUMNS, select(
+        literal(tenant_id, Integer), literal(run.connector.id, Integer), DOCUMENTS.c.reference,
+        literal(config.document_type, String), made_rows.c.document_id, DOCUMENTS.c.content_hash,
+        literal(run.id, Integer), literal(now, DateTime)).select_from(
+        made_rows.join(DOCUMENTS, DOCUMENTS.c.id == made_rows.c.pending_id))))
+    if _delete_pending(pending_ids.values()) != len(pending_ids):
         raise BatchChanged("pending documents gone")
     run.items_with_batch("document", _integrated(ready, {
         document.reference: formatted for document, (_number, formatted) in zip(documents, numbers)}))
+
+
+HEADER_COLUMNS = ["tenant_id", "number", "state", "document_date", "origin", "external_reference", "payment_method",
+                  "total_excl_vat", "total_vat", "total_incl_vat", "sequence_number", "client_id",
+                  "establishment_id", "depot_id", "numbering_sequence_id", "created_at"]
+RECEIVED_COLUMNS = ["tenant_id", "connector_id", "external_key", "document_type", "document_id", "content_hash",
+                    "run_id", "received_at"]
 
 
 def _parent_column(lines_table, headers) -> str:
     return next(fk.parent.name for fk in lines_table.foreign_keys if fk.column.table is headers)
 
 
-def _copy_lines(lines_table, parent: str, tenant_id: int, made: list[tuple[int, int]], articles: dict,
+def _copy_lines(lines_table, parent: str, tenant_id: int, made: list[tuple[int, int]], made_rows, articles: dict,
                 config: Settings) -> None:
     """The pending lines of the documents ``made`` (pending id, id of the document made of
-    it) copied into ``lines_table`` by ``INSERT … SELECT``, joined to what their article
-    code and rate take (``articles``, the VAT rate parameters): no Python step per line.
-    Every line of those documents is copied, or ``BatchChanged``."""
-    if not made:
-        return
+    it; ``made_rows`` the same as a table) copied into ``lines_table`` by ``INSERT …
+    SELECT``, joined to what their article code and rate take (``articles``, the VAT rate
+    parameters): no Python step per line. Every line of those documents is copied, or
+    ``BatchChanged``."""
     rates = constant_rows("rates", [column("rate", Numeric(5, 2)), column("vat_rate_id", Integer)],
                           list(config.vat_rates.items()))
-    mapped = [(code, article_id, kind, unit_id) for code, (article_id, kind, unit_id) in articles.items()]
     codes = constant_rows("mapped", [column("code", String), column("article_id", Integer), column("kind", String),
-                                     column("unit_id", Integer)], mapped)
-    for documents_part in chunks(made, COPY_CHUNK):
-        documents = constant_rows("made", [column("pending_id", Integer), column("document_id", Integer)],
-                                  documents_part)
-        source = select(literal(tenant_id, Integer), documents.c.document_id, LINES.c.position, LINES.c.label,
-                        codes.c.kind, LINES.c.quantity, LINES.c.unit_price, LINES.c.amount, codes.c.article_id,
-                        rates.c.vat_rate_id, codes.c.unit_id).select_from(
-            documents.join(LINES, LINES.c.pending_document_id == documents.c.pending_id)
-            .join(codes, codes.c.code == LINES.c.code).join(rates, rates.c.rate == LINES.c.vat_rate))
-        db.session.execute(insert(lines_table).from_select(
-            ["tenant_id", parent, "position", "label", "kind", "quantity", "unit_price", "amount", "article_id",
-             "vat_rate_id", "unit_id"], source))
-    # counted, not the statements' row counts: Python's sqlite3 gives none for a WITH statement
+                                     column("unit_id", Integer)],
+                          [(code, article_id, kind, unit_id) for code, (article_id, kind, unit_id) in articles.items()])
+    source = select(literal(tenant_id, Integer), made_rows.c.document_id, LINES.c.position, LINES.c.label,
+                    codes.c.kind, LINES.c.quantity, LINES.c.unit_price, LINES.c.amount, codes.c.article_id,
+                    rates.c.vat_rate_id, codes.c.unit_id).select_from(
+        made_rows.join(LINES, LINES.c.pending_document_id == made_rows.c.pending_id)
+        .join(codes, codes.c.code == LINES.c.code).join(rates, rates.c.rate == LINES.c.vat_rate))
+    db.session.execute(insert(lines_table).from_select(
+        ["tenant_id", parent, "position", "label", "kind", "quantity", "unit_price", "amount", "article_id",
+         "vat_rate_id", "unit_id"], source))
+    # counted, not the statement's row count: Python's sqlite3 gives none for a WITH statement
     copied = db.session.scalar(select(func.count()).select_from(lines_table).where(
         one_of(lines_table.c[parent], [document_id for _pending_id, document_id in made], Integer)))
     expected = db.session.scalar(select(func.count()).select_from(LINES).where(

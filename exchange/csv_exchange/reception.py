@@ -166,9 +166,9 @@ def _store(run, kind: str, rows: list[dict]) -> None:
         fast_insert(PARTIES, rows)
 
 
-def store_documents(connector_id: int, rows: list[dict]) -> None:
+def store_documents(connector_id: int, rows: list[dict]) -> dict[str, int]:
     """Pending documents (each with its ``lines``) replacing those of the same references;
-    flush only."""
+    flush only. Their ids by reference."""
     references = [row["reference"] for row in rows]
     for start in range(0, len(references), CHUNK):
         delete_documents((DOCUMENTS.c.connector_id == connector_id)
@@ -181,6 +181,7 @@ def store_documents(connector_id: int, rows: list[dict]) -> None:
             DOCUMENTS.c.reference.in_(references[start:start + CHUNK * 4]))).all())
     fast_insert(LINES, [{"pending_document_id": ids[row["reference"]], **line}
                         for row in rows for line in row["lines"]])
+    return ids
 
 
 _LENGTHS: dict[int, Limits] = {}
