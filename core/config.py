@@ -88,9 +88,11 @@ def build_config() -> dict:
         # The work-order webhook: largest body accepted, oldest signature accepted.
         "WORK_ORDER_MAX_BYTES": int(os.environ.get("WORK_ORDER_MAX_BYTES", 25 * 1024 * 1024)),
         "WORK_ORDER_SIGNATURE_MAX_AGE_SECONDS": float(os.environ.get("WORK_ORDER_SIGNATURE_MAX_AGE_SECONDS", 300)),
-        # CSV exchange: a partner file above this size is rejected unread; documents integrated per batch.
+        # CSV exchange: a partner file above this size is rejected unread; documents integrated per
+        # batch, one transaction each (their lines stay in the database: a batch holds in memory a
+        # few fields per document; SQLite's write lock is held for about 0.3 s per batch)
         "CSV_EXCHANGE_MAX_BYTES": int(os.environ.get("CSV_EXCHANGE_MAX_BYTES", 100 * 1024 * 1024)),
-        "CSV_EXCHANGE_BATCH_SIZE": int(os.environ.get("CSV_EXCHANGE_BATCH_SIZE", 2000)),
+        "CSV_EXCHANGE_BATCH_SIZE": int(os.environ.get("CSV_EXCHANGE_BATCH_SIZE", 5000)),
         "EXCHANGE_TEST_KIND": os.environ.get("PASSERELLE_TEST_KIND") == "1",
         "PASSERELLE_PRODUCTION": production,
     }
