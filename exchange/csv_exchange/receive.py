@@ -66,7 +66,7 @@ PARTY_FIELDS = ("name", "address", "postcode", "city", "email", "phone")
 CHUNK = 500
 UNREAD = ("connector_id", "read_at", "party_name")  # of the pending rows
 # of a pending document, what its checks and items read (the rest is copied by the database)
-DOCUMENT_FIELDS = ("id", "reference", "document_date", "party_code", "payment_method", "content_hash", "file_name")
+DOCUMENT_FIELDS = ("id", "reference", "document_date", "party_code", "file_name")
 LINE_FIELDS = ("article_id", "label", "quantity", "unit_price", "vat_rate_id", "unit_id", "kind", "position")
 
 
@@ -321,8 +321,8 @@ class Settings:
         return found
 
 
-def _received_message(content_hash: str, document) -> tuple[str, str]:
-    if content_hash and content_hash != document["content_hash"]:
+def _received_message(integrated_hash: str, content_hash: str) -> tuple[str, str]:
+    if integrated_hash and integrated_hash != content_hash:
         return "warning", _("Already integrated; the document received again differs from the one integrated "
                             "(not changed).")
     return "skipped", _("Already integrated.")
@@ -346,12 +346,15 @@ def _integrate_documents(run, documents: list[dict], dry_clients: set) -> None:
         unmapped, unknown_rates = codes - articles.keys(), {rate for rate in rates if rate not in config.vat_rates}
         faults = _faults(batch, unmapped, unknown_rates) if unmapped or unknown_rates else {}
         received = {key: record.content_hash for key, record in received.items()}  # read before the rollback
+        hashes = _stored_values([d["id"] for d in batch if d["reference"] in received and "lines" not in d],
+                                "content_hash")
         db.session.rollback()
         ready, skipped, refused = [], [], []
         for document in batch:
             reference = document["reference"]
             if reference in received:
-                skipped.append((document, *_received_message(received[reference], document)))
+                content_hash = document["content_hash"] if "lines" in document else hashes[document["id"]][0]
+                skipped.append((document, *_received_message(received[reference], content_hash)))
                 continue
             created_by_dry_run = run.dry_run and document["party_code"] in dry_clients
             client_id = clients.get(document["party_code"])
@@ -470,8 +473,16 @@ def _ready(document, client_id: int | None) -> SimpleNamespace:
     fresh = document if "lines" in document else None
     return SimpleNamespace(pending_id=document.get("id"), reference=document["reference"],
                            document_date=document["document_date"], client_id=client_id,
-                           payment_method=document["payment_method"], content_hash=document["content_hash"],
                            file_name=document.get("file_name") or "", lines=fresh and fresh["lines"], fresh=fresh)
+
+
+def _stored_values(pending_ids: list[int], *names) -> dict[int, tuple]:
+    """``{pending id: (values of names)}`` of stored pending documents: what the batch path
+    leaves to the database, read for the few documents that need it in Python."""
+    if not pending_ids:
+        return {}
+    return {row[0]: row[1:] for row in fast_rows(select(DOCUMENTS.c.id, *[DOCUMENTS.c[name] for name in names])
+                                                 .where(one_of(DOCUMENTS.c.id, pending_ids, Integer)))}
 
 
 def _line_rows(document, articles: dict, config: Settings) -> list[dict]:
@@ -605,14 +616,19 @@ class BatchChanged(Exception):
 def _one_by_one(run, document, config: Settings, articles: dict) -> None:
     """One document in its own transaction: its key claimed first (a loser says "already integrated")."""
     tenant_id = run.connector.tenant_id
+    if document.fresh:
+        payment_method, content_hash = document.fresh["payment_method"], document.fresh["content_hash"]
+    else:  # gone (read again meanwhile): _line_rows says so
+        payment_method, content_hash = _stored_values([document.pending_id], "payment_method", "content_hash").get(
+            document.pending_id, ("", ""))
     with run.document("document", document.reference, document.file_name) as outcome:
-        record = claim(run, document.reference, config.document_type, document.content_hash)
+        record = claim(run, document.reference, config.document_type, content_hash)
         try:
             created = create_sales_document(
                 config.document_type, tenant_id, client_id=document.client_id, document_date=document.document_date,
                 lines=_line_rows(document, articles, config),
                 establishment_id=config.establishment_id, depot_id=config.depot_id,
-                payment_method=document.payment_method, external_reference=document.reference,
+                payment_method=payment_method, external_reference=document.reference,
                 origin=config.origin)
         except (SalesDocumentError, NumberingError) as error:
             raise ItemError(str(error))
