@@ -50,6 +50,14 @@ def map_codes(tenant_id: int, connector_id: int, articles: dict, codes) -> None:
     db.session.flush()
 
 
+def mapped_connector(tenant_id: int):
+    """The dossier, its connector and every sample code mapped (not committed)."""
+    setup = dossier(tenant_id)
+    made = connector(tenant_id)
+    map_codes(tenant_id, made.id, setup["articles"], SAMPLE_CODES)
+    return made
+
+
 def connector(tenant_id: int, code="PART", folder="partner/in", **settings):
     raw = {"import_folder": folder, "export_folder": folder.rsplit("/", 1)[0] + "/out", "depot": "DEP1",
            "client_family": "CLI", "supplier_family": "FRN", "document_type": "delivery_note",

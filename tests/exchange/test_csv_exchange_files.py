@@ -22,9 +22,7 @@ def ctx(app, tenants):
     csv_env.clean_root(app)
     with app.app_context():
         tenant_id = tenants["ACME"]
-        setup = csv_env.dossier(tenant_id)
-        connector = csv_env.connector(tenant_id)
-        csv_env.map_codes(tenant_id, connector.id, setup["articles"], csv_env.SAMPLE_CODES)
+        connector = csv_env.mapped_connector(tenant_id)
         db.session.add(Client(tenant_id=tenant_id, code="TRFVJJ", name="Jio"))
         db.session.commit()
         yield {"tenant": tenant_id, "connector": connector, "folder": csv_env.folder()}

@@ -30,9 +30,7 @@ def ctx(app, tenants):
     csv_env.clean_root(app)
     with app.app_context():
         tenant = tenants["ACME"]
-        setup = csv_env.dossier(tenant)
-        connector = csv_env.connector(tenant)
-        csv_env.map_codes(tenant, connector.id, setup["articles"], csv_env.SAMPLE_CODES)
+        connector = csv_env.mapped_connector(tenant)
         db.session.add(Client(tenant_id=tenant, code="TRFVJJ", name="Jio"))
         db.session.commit()
         values = {"tenant": tenant, "connector_id": connector.id, "folder": csv_env.folder()}

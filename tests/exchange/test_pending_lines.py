@@ -69,9 +69,7 @@ def test_a_batch_whose_pending_data_changed_meanwhile_is_integrated_one_by_one(a
     csv_env.clean_root(app)
     with app.app_context():
         tenant = tenants["ACME"]
-        setup = csv_env.dossier(tenant)
-        connector = csv_env.connector(tenant)
-        csv_env.map_codes(tenant, connector.id, setup["articles"], csv_env.SAMPLE_CODES)
+        connector = csv_env.mapped_connector(tenant)
         db.session.commit()
         reread = "F259031_D260109"
         original, calls = receive._write_batch, []
