@@ -149,6 +149,48 @@ def test_two_articles_of_one_code_send_the_later_once(peer, acme):
     assert run(connector_id, "send")["counts"]["ok"] == report["counts"]["ok"]   # then unchanged, counted as before
 
 
+def test_rows_read_a_page_at_a_time_are_each_sent_once_in_order(peer, acme):
+    """Pages of 2 rows (``engine.PAGES``): every row read once across the pages' edges,
+    the skipped ones reported, the batches in code order."""
+    from models import Client
+    db.session.add_all([Client(tenant_id=acme, code=f"B{n:02d}", name=f"Client {n}", city="Lens" if n % 3 else "")
+                        for n in range(7)])
+    db.session.commit()
+    connector_id = make_fs_connector(acme, peer.url, batch_size=3)
+    with mock.patch.dict(engine.PAGES, {db.engine.dialect.name: 2}):
+        report = run(connector_id, "send")
+    assert report["status"] == "success", report
+    customers = [c["externalId"] for c in peer.received()["received"]["customers"]]
+    assert customers == ["B01", "B02", "B04", "B05", "C001", "C002"]
+    assert set(items_of(report, "skipped", "client")) == {"B00", "B03", "B06", "C-EMPTY", "C-BLANK", "C-OFF"}
+    assert sorted(s["externalId"] for s in peer.received()["received"]["sites"]) == ["S001", "S003"]
+    assert len(calls(peer, "/v1/customers", "PUT")) == 2
+
+
+def test_a_batch_answered_429_is_put_again_then_the_send_succeeds(peer, acme):
+    connector_id = make_fs_connector(acme, peer.url)
+    peer.control(status=429, times=2, retry_after=0, only="/v1/customers")
+    report = run(connector_id, "send")
+    assert report["status"] == "success", report
+    assert len(calls(peer, "/v1/customers", "PUT")) == 3
+    assert sorted(c["externalId"] for c in peer.received()["received"]["customers"]) == ["C001", "C002"]
+
+
+def test_a_failed_batch_ends_the_send_before_another_batch_leaves(peer, acme):
+    from models import Client
+    db.session.add_all([Client(tenant_id=acme, code=f"B{n:02d}", name=f"Client {n}", city="Lens")
+                        for n in range(5)])
+    db.session.commit()
+    connector_id = make_fs_connector(acme, peer.url, batch_size=2)
+    peer.control(status=500, times=1, only="/v1/customers")
+    report = run(connector_id, "send")
+    assert report["status"] == "failed" and "HTTP 500" in report["message"], report
+    assert [call["method"] for call in peer.received()["calls"]] == ["PUT"]   # the next batch never left
+    peer.reset()
+    assert run(connector_id, "send")["status"] == "success"
+    assert len(peer.received()["received"]["customers"]) == 7
+
+
 # --- receive ----------------------------------------------------------------------------------------
 
 def _mapped_connector(acme, peer, **settings) -> int:
