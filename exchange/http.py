@@ -14,22 +14,25 @@ makes the next batch while the peer reads this one, in one thread (a thread of
 its own for the calls would wait for the interpreter's lock after every socket
 read while the caller computes). That path speaks HTTP on a connection of its own
 (``http.client``, kept alive when the peer allows it) with what ``requests`` would
-use (the environment's CA bundle, the session's headers); through a proxy, with
-credentials in the URL, and after a redirection it leaves the call to ``requests``.
+use (the environment's CA bundle, the session's headers, the path quoted as it
+quotes it); through a proxy and with credentials in the URL it leaves the call to
+``requests``. A redirection (3xx) is never followed, on either path: it would carry
+the key and the batch to whatever address it names; the run fails, asking to
+correct the base URL.
 """
 import http.client
 import json
 import logging
 import os
-import select
 import ssl
 import time
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import requests
 from flask import current_app
 from flask_babel import gettext as _
-from requests.utils import DEFAULT_CA_BUNDLE_PATH, select_proxy
+from requests.utils import DEFAULT_CA_BUNDLE_PATH, requote_uri, select_proxy
+from urllib3.util.wait import wait_for_read
 
 from exchange.base import RunFailed
 
@@ -103,7 +106,7 @@ class Peer:
 
     def _send(self, method: str, url: str, **options):
         try:
-            return self.session.request(method, url, timeout=self.timeout, **options)
+            return self.session.request(method, url, timeout=self.timeout, allow_redirects=False, **options)
         except requests.Timeout:
             raise self._timed_out()
         except requests.ConnectionError:
@@ -122,8 +125,17 @@ class Peer:
                            "check the base URL."))
 
     @staticmethod
-    def _decoded(response, path: str):
+    def _unsendable() -> RunFailed:
+        """The request cannot be written (a key or a path no HTTP header can carry); the
+        error's own text is not said: it may hold the key."""
+        return RunFailed(_("The call to the application cannot be sent: check the API key and the base URL "
+                           "(no line break, the address well formed)."))
+
+    def _decoded(self, response, path: str):
         status = response.status_code
+        if 300 <= status < 400:
+            origin = _origin(urljoin(self.base_url + path, response.headers.get("Location") or ""))
+            raise RunFailed(_("The application redirects to %(origin)s: correct the base URL.", origin=origin))
         if status in (401, 403):
             raise RunFailed(_("The application refused the call (HTTP %(status)s): check the API key.",
                               status=status))
@@ -139,6 +151,17 @@ class Peer:
                               path=path))
 
 
+def _origin(url: str) -> str:
+    """``scheme://host[:port]`` of ``url``: where a redirection leads, without its
+    path or credentials."""
+    parts = urlsplit(url)
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        port = ""
+    return f"{parts.scheme}://{parts.hostname or ''}{port}"
+
+
 JSON_BODY = {"Content-Type": "application/json"}
 
 
@@ -149,44 +172,51 @@ class PendingPut:
         self.peer, self.path, self.data = peer, path, data
         self.direct, self.error = _direct_of(peer), None
         if self.direct is not None:
-            try:
-                self.direct.send("PUT", path, data)
-            except (OSError, http.client.HTTPException) as error:  # raised by ``result()``
-                self.error = error
+            self._begin()
 
     def result(self):
         """The decoded JSON answer, or ``RunFailed``; the 429 waits as ``Peer.call``."""
         if self.direct is None:
             return self.peer.put_encoded(self.path, self.data)
-        response = self._response()
-        if 300 <= response.status_code < 400:  # redirected: ``requests`` follows, it sends the batch again
-            return self.peer.put_encoded(self.path, self.data)
-        return self.peer._answer(self.path, self._again, response)
+        return self.peer._answer(self.path, self._again, self._response())
 
     def cancel(self) -> None:
         """Not waited for: its connection closed."""
         if self.direct is not None:
             self.direct.close()
 
-    def _again(self):
+    def _begin(self) -> None:
+        """Send the request; what went wrong is raised by ``_response`` (the caller
+        settles the batch before this one first)."""
         self.error = None
         try:
             self.direct.send("PUT", self.path, self.data)
+        except ValueError:  # UnicodeError too; its text may hold the key: not kept
+            self.direct.close()
+            self.error = self.peer._unsendable()
         except (OSError, http.client.HTTPException) as error:
             self.error = error
+
+    def _again(self):
+        self._begin()
         return self._response()
 
     def _response(self):
-        try:
-            if self.error is not None:
-                raise self.error
+        error, self.error = self.error, None
+        if isinstance(error, RunFailed):
+            raise error
+        if error is not None and not isinstance(error, (BrokenPipeError, ConnectionResetError)):
+            return self._failed(error)
+        try:  # a peer that answers before reading the whole body (401, 413) breaks the write: its answer counts
             return self.direct.response()
-        except TimeoutError:
-            self.direct.close()
-            raise self.peer._timed_out()
-        except (OSError, http.client.HTTPException):
-            self.direct.close()
-            raise self.peer._unreachable()
+        except (OSError, http.client.HTTPException) as failure:
+            return self._failed(failure)
+
+    def _failed(self, error):
+        self.direct.close()
+        if isinstance(error, TimeoutError):
+            raise self.peer._timed_out() from None
+        raise self.peer._unreachable() from None
 
 
 def _direct_of(peer: Peer):
@@ -218,7 +248,7 @@ class _Direct:
             parts.port  # noqa: B018 — raises on an invalid port
         except ValueError:
             return None
-        if parts.scheme not in ("http", "https") or not parts.hostname or parts.username or parts.query:
+        if parts.scheme not in ("http", "https") or not parts.hostname or "@" in parts.netloc or parts.query:
             return None
         settings = peer.session.merge_environment_settings(url, {}, None, None, None)
         if select_proxy(url, settings["proxies"]) or settings.get("cert"):
@@ -232,9 +262,11 @@ class _Direct:
             kind = http.client.HTTPSConnection if self.https else http.client.HTTPConnection
             options = {"context": self.context} if self.https else {}
             self.connection = kind(self.host, self.port, timeout=self.peer.timeout, **options)
-        self.connection.request(method, self.prefix + path, body, self.headers)
+        self.connection.request(method, requote_uri(self.prefix + path), body, self.headers)
 
     def response(self) -> "_Response":
+        if self.connection is None or self.connection.sock is None:  # never connected: no answer to read
+            raise http.client.NotConnected()
         answer = self.connection.getresponse()
         content = answer.read()
         if answer.will_close:
@@ -252,8 +284,8 @@ def _dropped(connection) -> bool:
     if connection.sock is None:
         return False
     try:
-        return bool(select.select([connection.sock], [], [], 0)[0])
-    except (OSError, ValueError):
+        return wait_for_read(connection.sock, timeout=0)
+    except OSError:
         return True
 
 

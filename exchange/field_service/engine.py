@@ -87,8 +87,9 @@ class _Rows:
     def pages(self):
         size = PAGES.get(db.engine.dialect.name)
         if size is None:
-            yield fast_rows(self.query)
-            db.session.rollback()
+            rows = fast_rows(self.query)
+            db.session.rollback()  # before the rows go: no transaction open while the peer answers
+            yield rows
             return
         # the first page from the smallest code (``>= ''``): SQLite then reads the unique
         # index in order instead of sorting every row of the tenant for the first page
@@ -339,14 +340,18 @@ class Flights:
 
     def put(self, entity_type: str, path: str, number: int, codes: list, texts: list, digests: list) -> None:
         """Put the batch of ``texts`` (JSON texts of the rows ``codes``, of fingerprints ``digests``)."""
+        if self.run.lease_lost.is_set():
+            raise RunFailed(_("The run lost its lease (closed by another process); it stopped."))
         previous = self.pending.popleft() if self.pending else None
         if previous is not None:
             self._answered(previous)
-        call = None if self.run.dry_run else self.sender.put(
-            path, ('{"items": [' + ", ".join(texts) + "]}").encode("utf-8"))
+        try:
+            call = None if self.run.dry_run else self.sender.put(
+                path, ('{"items": [' + ", ".join(texts) + "]}").encode("utf-8"))
+        finally:  # the batch answered is counted and recorded even when this one cannot leave
+            if previous is not None:
+                self._settle(previous)
         self.pending.append((call, entity_type, path, f"{path.rsplit('/', 1)[-1]} #{number}", codes, digests))
-        if previous is not None:
-            self._settle(previous)
 
     def land(self) -> None:
         """Settle every batch still on its way."""

@@ -1,9 +1,13 @@
 """``Peer.start_put``: a send's PUT begun, its answer read later, on a connection of its
-own (``http.client``) kept alive while the peer allows it; through a proxy or after a
-redirection the call is left to ``requests``; a peer that hangs up, is too slow or
-answers 429 ends as ``Peer.call`` ends. A small HTTP/1.1 server in a thread plays the
+own (``http.client``) kept alive while the peer allows it; through a proxy or with
+credentials in the URL the call is left to ``requests``; a redirection is never
+followed; a peer that hangs up, is too slow, answers early or 429 ends as
+``Peer.call`` ends; a key or a path no request can carry fails without saying them. A small HTTP/1.1 server in a thread plays the
 peer (the reference peer closes every connection)."""
 import json
+import logging
+import os
+import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -11,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from exchange.base import RunFailed
-from exchange.http import Peer, _direct_of
+from exchange.http import Peer, _direct_of, _dropped
 
 from fs_peer import free_port
 
@@ -32,8 +36,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if behaviour == "slow":
             time.sleep(0.5)
-        if behaviour == "redirect":
-            self._answer(307, b"", {"Location": "/moved"})
+        if behaviour.startswith("redirect"):
+            self._answer(307, b"", {"Location": behaviour.split(" ", 1)[1]})
             return
         if behaviour == "429":
             self._answer(429, b'{"error": "slow down"}', {"Retry-After": "0"})
@@ -114,11 +118,93 @@ def test_429_is_waited_out_and_the_batch_put_again(peer, server):
     assert len(server.calls) == 3
 
 
-def test_a_redirected_put_is_left_to_requests_which_follows_it(peer, server):
-    server.behaviours = ["redirect", "redirect"]  # the direct call, then the one of requests
-    assert peer.start_put("/v1/items", _body(2)).result() == {"upserted": 2}
-    assert [path for path, *_rest in server.calls] == ["/api/v1/items", "/api/v1/items", "/moved"]
-    assert server.calls[2][3] == _body(2)   # a 307 keeps the method and the body
+@pytest.fixture
+def other():
+    """Another address, where a redirection leads."""
+    server = _Server()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize("credentials", ["", "moi:secret@"])  # the direct path, then that of requests
+def test_a_redirect_fails_readably_and_nothing_goes_to_the_other_address(server, other, app_ctx, credentials):
+    elsewhere = f"http://127.0.0.1:{other.server_port}"
+    server.behaviours = [f"redirect {elsewhere}/moved"] * 3
+    peer = Peer(f"http://{credentials}127.0.0.1:{server.server_port}/api", "cle", timeout=0.5)
+    assert (_direct_of(peer) is None) == bool(credentials)
+    with pytest.raises(RunFailed, match=f"redirige vers {elsewhere} : corrigez l'URL de base"):
+        peer.start_put("/v1/items", _body(2)).result()
+    peer.close()
+    assert other.calls == [] and other.connections == 0   # no key, no batch
+    assert len(server.calls) == 1   # put once, not again by a follower
+
+
+def test_credentials_in_the_url_leave_the_call_to_requests(server, app_ctx):
+    assert _direct_of(Peer(f"http://:secret@127.0.0.1:{server.server_port}", "cle")) is None
+
+
+def test_a_path_that_is_not_ascii_is_quoted_as_requests_quotes_it(server, app_ctx):
+    peer = Peer(f"http://127.0.0.1:{server.server_port}/térrain", "cle", timeout=0.5)
+    assert peer.start_put("/v1/items", _body(1)).result() == {"upserted": 1}
+    peer.close()
+    assert server.calls[0][0] == "/t%C3%A9rrain/v1/items"
+
+
+def test_a_key_no_header_can_carry_fails_without_saying_it(server, app_ctx, caplog):
+    peer = Peer(f"http://127.0.0.1:{server.server_port}", "secret\r\nX-Other: 1", timeout=0.5)
+    with caplog.at_level(logging.DEBUG), pytest.raises(RunFailed, match="ne peut pas partir") as failure:
+        peer.start_put("/v1/items", _body(1)).result()
+    peer.close()
+    assert "secret" not in str(failure.value) and failure.value.__context__ is None
+    assert "secret" not in caplog.text and server.calls == []
+
+
+def test_a_peer_that_answers_before_reading_the_body_is_heard(app_ctx):
+    """The peer answers 401 at the request's headers and closes (its unread body makes that
+    a reset): the write breaks, the answer is read anyway."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    answered = threading.Event()
+
+    def answer_early():
+        connection, _address = listener.accept()
+        with connection:
+            received = b""
+            while b"\r\n\r\n" not in received:
+                received += connection.recv(65536)
+            connection.sendall(b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            answered.set()
+            time.sleep(0.2)
+
+    thread = threading.Thread(target=answer_early, daemon=True)
+    thread.start()
+    peer = Peer(f"http://127.0.0.1:{listener.getsockname()[1]}", "cle", timeout=5)
+    try:
+        with pytest.raises(RunFailed, match="HTTP 401.*vérifiez la clé d'API"):
+            peer.start_put("/v1/items", b"x" * (64 * 1024 * 1024)).result()
+    finally:
+        peer.close()
+        thread.join(5)
+        listener.close()
+    assert answered.is_set()
+
+
+def test_a_connection_dropped_is_seen_whatever_its_descriptor_number():
+    """``select`` cannot look at a descriptor from 1024 on: a busy process has some."""
+    mine, theirs = socket.socketpair()
+    high = os.dup2(mine.fileno(), 1500)
+    mine.close()
+    connection = type("Connection", (), {})()
+    connection.sock = socket.socket(fileno=high)
+    try:
+        assert connection.sock.fileno() >= 1024
+        assert not _dropped(connection)
+        theirs.close()
+        assert _dropped(connection)
+    finally:
+        connection.sock.close()
 
 
 def test_through_a_proxy_the_put_is_left_to_requests(server, app_ctx, monkeypatch):
