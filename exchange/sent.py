@@ -77,10 +77,10 @@ def remember(run, entity_type: str, accepted: dict[str, dict], digests: dict | N
 def remember_digests(tenant_id: int, connector_id: int, entity_type: str, digests: dict[str, str]) -> None:
     """Record ``digests`` (``{external id: fingerprint}``) as what the peer now has; on
     its own connection, committed at once (the send has no document transaction). One
-    upsert statement per ``BULK_CHUNK`` rows, reading them from one parameter (two
-    arrays on PostgreSQL, a JSON object on SQLite): the database does the whole work
-    in one call, without a round trip nor a Python step per row. Plain values only: a
-    send calls it from a thread of its own."""
+    upsert statement per ``BULK_CHUNK`` rows, reading them from one parameter (a JSON
+    object: encoded in C, where the driver's text arrays would cost a Python step per
+    element): the database does the whole work in one call, without a round trip nor a
+    Python step per row. Plain values only: a send calls it from a thread of its own."""
     if not digests:
         return
     keys, hashes = list(map(str, digests)), list(digests.values())
@@ -90,13 +90,11 @@ def remember_digests(tenant_id: int, connector_id: int, entity_type: str, digest
     constants = {"tenant_id": tenant_id, "connector_id": connector_id, "entity_type": entity_type,
                  "sent_at": utcnow()}
     with db.engine.begin() as connection:
-        dialect = connection.dialect.name
+        upsert = _UPSERTS.get(connection.dialect.name)
         for start in range(0, len(keys), BULK_CHUNK):
             ids, sums = keys[start:start + BULK_CHUNK], hashes[start:start + BULK_CHUNK]
-            if dialect == "postgresql":
-                connection.execute(_PG_UPSERT, {**constants, "ids": ids, "hashes": sums})
-            elif dialect == "sqlite":
-                connection.execute(_SQLITE_UPSERT, {**constants, "digests": json.dumps(dict(zip(ids, sums)))})
+            if upsert is not None:
+                connection.execute(upsert, {**constants, "digests": json.dumps(dict(zip(ids, sums)))})
             else:
                 connection.execute(delete(RECORDS).where(
                     RECORDS.c.connector_id == connector_id, RECORDS.c.entity_type == entity_type,
@@ -108,10 +106,12 @@ def remember_digests(tenant_id: int, connector_id: int, entity_type: str, digest
 _COLUMNS = "INSERT INTO sent_records (tenant_id, connector_id, entity_type, external_id, content_hash, sent_at) "
 _ON_CONFLICT = ("ON CONFLICT (connector_id, entity_type, external_id) "
                 "DO UPDATE SET content_hash = excluded.content_hash, sent_at = excluded.sent_at")
-_PG_UPSERT = text(
-    _COLUMNS + "SELECT :tenant_id, :connector_id, :entity_type, t.external_id, t.content_hash, :sent_at "
-    "FROM unnest(CAST(:ids AS varchar[]), CAST(:hashes AS varchar[])) AS t(external_id, content_hash) "
-    + _ON_CONFLICT).bindparams(bindparam("sent_at", type_=DateTime))
-_SQLITE_UPSERT = text(  # "WHERE true": an upsert of a SELECT needs a WHERE in SQLite
-    _COLUMNS + "SELECT :tenant_id, :connector_id, :entity_type, key, value, :sent_at FROM json_each(:digests) "
-    "WHERE true " + _ON_CONFLICT).bindparams(bindparam("sent_at", type_=DateTime))
+_UPSERTS = {
+    "postgresql": text(
+        _COLUMNS + "SELECT :tenant_id, :connector_id, :entity_type, t.key, t.value, :sent_at "
+        "FROM json_each_text(CAST(:digests AS json)) AS t " + _ON_CONFLICT).bindparams(
+        bindparam("sent_at", type_=DateTime)),
+    "sqlite": text(  # "WHERE true": an upsert of a SELECT needs a WHERE in SQLite
+        _COLUMNS + "SELECT :tenant_id, :connector_id, :entity_type, key, value, :sent_at FROM json_each(:digests) "
+        "WHERE true " + _ON_CONFLICT).bindparams(bindparam("sent_at", type_=DateTime)),
+}

@@ -14,7 +14,7 @@ that did not fail, never later than the oldest intervention left in error.
 import logging
 from collections import deque, namedtuple
 from concurrent.futures import ThreadPoolExecutor
-from itertools import islice
+from itertools import chain, islice
 from operator import itemgetter
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -61,25 +61,58 @@ def ping(connector) -> str:
 
 # --- send -----------------------------------------------------------------------------------------
 
-class _Rows(list):
-    """The rows of a column query as plain tuples, and ``records()``: the same as named
-    tuples (plain attribute reads for the rules), each made as it is read: 70,000 rows
-    of a big send held as plain tuples cost the garbage collector next to nothing."""
+# rows of a type read at a time, by dialect (none: all at once): on PostgreSQL a page costs
+# what the whole read costs when the planner expects few rows (the joins made for every row
+# before the first page is kept), and one read of 50,000 articles is quick there
+PAGES = {"sqlite": 2_000}
 
-    def __init__(self, query):
-        super().__init__(fast_rows(query))
+
+class _Rows:
+    """The rows of a column query ordered by ``key`` (its model's code, unique in the
+    tenant), as plain tuples. On SQLite they are read a page at a time (``PAGES``) from
+    the code the page before ended at, each page in a statement of its own: the first
+    batches travel while the next pages are read (the peer does not wait for the whole
+    read), and no statement stays unfinished while the peer answers (it would keep the
+    records and the report from being written). A row whose code changes meanwhile may
+    be read twice or not at all: sent twice, or at the next send. ``records(pages)``:
+    the rows as named tuples (plain attribute reads for the rules), each made as it is
+    read: 70,000 rows of a big send held as plain tuples cost the garbage collector next
+    to nothing."""
+
+    def __init__(self, query, key):
+        self.query, self.key = query, key
         self.record = namedtuple("Record", [column.key for column in query.selected_columns])
+        self.position = self.record._fields.index(key.key)
 
-    def records(self):
-        return map(self.record._make, self)
+    def pages(self):
+        size = PAGES.get(db.engine.dialect.name)
+        if size is None:
+            rows = fast_rows(self.query)
+            db.session.rollback()  # before the rows go: no transaction open while the peer answers
+            yield rows
+            return
+        # the first page from the smallest code (``>= ''``): SQLite then reads the unique
+        # index in order instead of sorting every row of the tenant for the first page
+        condition = self.key >= ""
+        while True:
+            page = fast_rows(self.query.where(condition).limit(size))
+            db.session.rollback()
+            if page:
+                yield page
+            if len(page) < size:
+                return
+            condition = self.key > page[-1][self.position]
 
-    def unique(self, columns: tuple) -> bool:
-        """Whether no two rows have one code: the first non-empty of ``columns``."""
-        columns = [list(map(itemgetter(self.record._fields.index(column)), self)) for column in columns]
+    def records(self, pages):
+        return map(self.record._make, chain.from_iterable(pages))
+
+    def unique(self, rows: list, columns: tuple) -> bool:
+        """Whether no two ``rows`` have one code: the first non-empty of ``columns``."""
+        columns = [list(map(itemgetter(self.record._fields.index(column)), rows)) for column in columns]
         codes = [value or None for value in columns[-1]]
         for column in reversed(columns[:-1]):  # the first non-empty one
             codes = [value or code for value, code in zip(column, codes)]
-        return len(set(codes)) == len(self)
+        return len(set(codes)) == len(rows)
 
 
 def _article_query(tenant_id: int, connector_id: int):
@@ -96,13 +129,17 @@ def _article_query(tenant_id: int, connector_id: int):
 
 
 def _referential(tenant_id: int, connector_id: int):
-    """Every row the send looks at, as ``(entity type, endpoint, model, query, row)``
-    where ``row(record)`` of each record of ``_Rows(query)`` is ``(code, payload | None,
-    reason)``: five column queries plus the mappings (no query per row, no ORM object
+    """Every row the send looks at, as ``(entity type, endpoint, model, query, row,
+    codes)`` where ``row(record)`` of each record of ``_Rows(query, model.code)`` is
+    ``(code, payload | None, reason)`` and ``codes`` the columns of a row's code when
+    two rows may have one (an article's mapped code that is another's code; None: the
+    model's code): five column queries plus the mappings (no query per row, no ORM object
     per row: the rules read the rows' attributes). Each type is read in its turn, after
     the types before it (while their batches travel): a site goes only with a client
     sent, a job site names its site."""
     today, prefix = clock.today(), labour_nature_prefix(tenant_id)
+    mapped = db.session.execute(select(ArticleMapping.id).where(ArticleMapping.connector_id == connector_id)
+                                .limit(1)).first() is not None
     client_codes, site_codes, sent_clients = {}, {}, set()
 
     def client_row(client):
@@ -139,24 +176,25 @@ def _referential(tenant_id: int, connector_id: int):
     return [
         ("client", "/v1/customers", Client, select(
             Client.id, Client.code, Client.name, Client.deactivated, Client.address, Client.postcode, Client.city,
-            Client.email, Client.phone).where(Client.tenant_id == tenant_id).order_by(Client.code), client_row),
+            Client.email, Client.phone).where(Client.tenant_id == tenant_id).order_by(Client.code), client_row, None),
         ("site", "/v1/sites", Site, select(
             Site.id, Site.code, Site.name, Site.client_id, Site.address, Site.postcode, Site.city)
-         .where(Site.tenant_id == tenant_id).order_by(Site.code), site_row),
+         .where(Site.tenant_id == tenant_id).order_by(Site.code), site_row, None),
         ("job_site", "/v1/contracts", JobSite, select(JobSite.code, JobSite.name, JobSite.client_id, JobSite.site_id)
-         .where(JobSite.tenant_id == tenant_id).order_by(JobSite.code), job_site_row),
+         .where(JobSite.tenant_id == tenant_id).order_by(JobSite.code), job_site_row, None),
         ("employee", "/v1/technicians", Employee, select(
             Employee.code, Employee.first_name, Employee.last_name, Employee.email, Employee.phone,
             Employee.hire_date, Employee.technician).where(Employee.tenant_id == tenant_id).order_by(Employee.code),
-         employee_row),
-        ("article", "/v1/items", Article, _article_query(tenant_id, connector_id), article_row),
+         employee_row, None),
+        ("article", "/v1/items", Article, _article_query(tenant_id, connector_id), article_row,
+         ("external_code", "code") if mapped else None),
     ]
 
 
 def _total(tenant_id: int, groups) -> int:
     """The rows of every type, in one query (the progress' total, before any is read)."""
     counts = [select(func.count()).select_from(model).where(model.tenant_id == tenant_id).scalar_subquery()
-              for _type, _path, model, _query, _row in groups]
+              for _type, _path, model, *_rest in groups]
     return sum(db.session.execute(select(*counts)).one())
 
 
@@ -164,9 +202,7 @@ def _total(tenant_id: int, groups) -> int:
 # whose one writer's every commit is an fsync the run's own progress commits wait behind, four
 # times as many
 REMEMBER_ROWS = {"postgresql": 5_000, "sqlite": 20_000}
-IN_FLIGHT = 16  # batches put and not settled yet, at most
 PARALLEL_RECORDS = 3  # groups of accepted rows recorded at once on PostgreSQL
-CODES = {"article": ("external_code", "code")}  # the columns of a row's code (``code`` by default)
 
 
 def send(run) -> None:
@@ -181,13 +217,13 @@ def send(run) -> None:
 
 
 class Sender:
-    """The PUTs of a send, one at a time in a thread of their own, and the records of
-    what the peer accepted in another, so that the run builds the next batches while
-    one travels and the peer reads it, and while the database writes the records."""
+    """The PUTs of a send, one at a time, each begun before the next batch is made
+    (``Peer.start_put``: the run builds it while the peer reads this one), and the
+    records of what the peer accepted written in a thread of their own while the
+    send goes on."""
 
     def __init__(self, peer):
         self.peer, self.app = peer, current_app._get_current_object()
-        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="field-service-send")
         # PostgreSQL writes the records of several groups at once (its own processes do the
         # work: foreign keys, indexes); SQLite has one writer at a time
         dialect = db.engine.dialect.name
@@ -196,7 +232,7 @@ class Sender:
         self.recorder = ThreadPoolExecutor(max_workers=writers, thread_name_prefix="field-service-record")
 
     def put(self, path: str, data: bytes):
-        return self.pool.submit(self._in_context, self.peer.put_encoded, path, data)
+        return self.peer.start_put(path, data)
 
     def record(self, function, *args):
         return self.recorder.submit(self._in_context, function, *args)
@@ -212,7 +248,7 @@ class Sender:
         return self
 
     def __exit__(self, *exc):
-        self.pool.shutdown(wait=True, cancel_futures=True)
+        self.peer.close()
         self.recorder.shutdown(wait=True)
 
 
@@ -224,11 +260,10 @@ def _send(run, sender, size: int) -> None:
     run.set_total(total)
     flights = Flights(run, sender)
     try:
-        for entity_type, path, _model, query, row in groups:
-            rows = _Rows(query)
+        for entity_type, path, model, query, row, codes in groups:
             last = {} if run.full_send else sent.last_accepted(connector.id, entity_type)
             db.session.rollback()
-            texts = _texts(run, entity_type, rows, row, CODES.get(entity_type, ("code",)))
+            texts = _texts(run, entity_type, _Rows(query, model.code), row, codes)
             unchanged = _put_changed(flights, entity_type, path, texts, last, size)
             if unchanged:
                 _count_rows(run, entity_type, "", [""] * unchanged,
@@ -240,13 +275,17 @@ def _send(run, sender, size: int) -> None:
     flights.close()
 
 
-def _texts(run, entity_type: str, rows, row, code_columns: tuple):
+def _texts(run, entity_type: str, rows, row, code_columns: tuple | None):
     """``(code, JSON text of its payload)`` of each row to send, in order, as it is made
-    (the first batch leaves before the last row is read), each row left out reported as
-    it comes. Two rows of one code (an article's mapped code that is another's code):
-    the later one's payload, once, so then none before every row is read."""
-    unique, texts = rows.unique(code_columns), {}
-    for code, payload, reason in map(row, rows.records()):
+    (the first batch leaves before the last page is read), each row left out reported as
+    it comes. Codes that may repeat (``code_columns``) are looked at once every row is
+    read: two rows of one code (an article's mapped code that is another's code), the
+    later one's payload, once, so then none before every row is made."""
+    pages, unique, texts = rows.pages(), True, {}
+    if code_columns is not None:
+        pages = [list(chain.from_iterable(pages))]
+        unique = rows.unique(pages[0], code_columns)
+    for code, payload, reason in map(row, rows.records(pages)):
         if reason:
             run.item(entity_type, code, "skipped", reason)
         elif unique:
@@ -286,40 +325,56 @@ def _put_changed(flights, entity_type: str, path: str, texts, last: dict, size: 
 
 
 class Flights:
-    """The batches of a send on their way: up to ``IN_FLIGHT`` are put (queued for the
-    sender thread) before the oldest is settled (the answer checked, its rows counted,
-    then recorded as accepted, in groups of ``REMEMBER_ROWS`` rows (the database's) whatever their types),
-    so that neither the sender nor the run waits for the other's hiccups."""
+    """The batches of a send on their way: each one is put once the answer of the one
+    before is read and checked (a failure ends the send before another batch leaves),
+    then that one is settled (its rows counted, then recorded as accepted, in groups of
+    ``REMEMBER_ROWS`` rows (the database's) whatever their types) while this one travels."""
 
     def __init__(self, run, sender):
         self.run, self.sender = run, sender
         self.tenant_id, self.connector_id = run.connector.tenant_id, run.connector.id
-        self.pending = deque()  # the batches put, oldest first: (future, entity type, path, name, codes, digests)
+        self.pending = deque()  # the batches put, oldest first: (call, entity type, path, name, codes, digests)
         self.accepted: dict[str, dict] = {}  # entity type -> {code: digest}
         self.waiting = 0
         self.recordings = []
 
     def put(self, entity_type: str, path: str, number: int, codes: list, texts: list, digests: list) -> None:
         """Put the batch of ``texts`` (JSON texts of the rows ``codes``, of fingerprints ``digests``)."""
-        future = None
-        if not self.run.dry_run:
-            future = self.sender.put(path, ('{"items": [' + ", ".join(texts) + "]}").encode("utf-8"))
-        self.pending.append((future, entity_type, path, f"{path.rsplit('/', 1)[-1]} #{number}", codes, digests))
-        while len(self.pending) > IN_FLIGHT:
-            self._settle(self.pending.popleft())
+        if self.run.lease_lost.is_set():
+            raise RunFailed(_("The run lost its lease (closed by another process); it stopped."))
+        previous = self.pending.popleft() if self.pending else None
+        if previous is not None:
+            self._answered(previous)
+        try:
+            call = None if self.run.dry_run else self.sender.put(
+                path, ('{"items": [' + ", ".join(texts) + "]}").encode("utf-8"))
+        finally:  # the batch answered is counted and recorded even when this one cannot leave
+            if previous is not None:
+                self._settle(previous)
+        self.pending.append((call, entity_type, path, f"{path.rsplit('/', 1)[-1]} #{number}", codes, digests))
 
     def land(self) -> None:
         """Settle every batch still on its way."""
         while self.pending:
-            self._settle(self.pending.popleft())
+            flight = self.pending.popleft()
+            self._answered(flight)
+            self._settle(flight)
+
+    @staticmethod
+    def _answered(flight) -> None:
+        """Wait for the answer of a batch put; the peer's failure (RunFailed) ends the run here."""
+        call, _type, path, *_rest = flight
+        if call is None:
+            return
+        answer = call.result()
+        if not isinstance(answer, dict) or "upserted" not in answer:
+            raise RunFailed(_("The application answered %(path)s without the number of rows "
+                              "upserted.", path=path))
 
     def _settle(self, flight) -> None:
-        future, entity_type, path, name, codes, digests = flight
-        if future is not None:
-            answer = future.result()  # the peer's failure (RunFailed) ends the run here
-            if not isinstance(answer, dict) or "upserted" not in answer:
-                raise RunFailed(_("The application answered %(path)s without the number of rows "
-                                  "upserted.", path=path))
+        """Count the rows of a batch answered, and record them as accepted."""
+        call, entity_type, _path, name, codes, digests = flight
+        if call is not None:
             self.accepted.setdefault(entity_type, {}).update(zip(codes, digests))
             self.waiting += len(codes)
             if self.waiting >= self.sender.remember_rows:
@@ -336,9 +391,9 @@ class Flights:
         """Record what was accepted and wait for every record; a batch still in flight
         after a failure is not waited for (nor recorded). A record that failed fails the send, unless
         it is failing already."""
-        for future, *_batch in self.pending:
-            if future is not None:
-                future.cancel()
+        for call, *_batch in self.pending:
+            if call is not None:
+                call.cancel()
         self._remember()
         errors = [error for error in (recording.exception() for recording in self.recordings) if error]
         if errors and not failing:

@@ -149,6 +149,102 @@ def test_two_articles_of_one_code_send_the_later_once(peer, acme):
     assert run(connector_id, "send")["counts"]["ok"] == report["counts"]["ok"]   # then unchanged, counted as before
 
 
+def test_rows_read_a_page_at_a_time_are_each_sent_once_in_order(peer, acme):
+    """Pages of 2 rows (``engine.PAGES``): every row read once across the pages' edges,
+    the skipped ones reported, the batches in code order."""
+    from models import Client
+    db.session.add_all([Client(tenant_id=acme, code=f"B{n:02d}", name=f"Client {n}", city="Lens" if n % 3 else "")
+                        for n in range(7)])
+    db.session.commit()
+    connector_id = make_fs_connector(acme, peer.url, batch_size=3)
+    with mock.patch.dict(engine.PAGES, {db.engine.dialect.name: 2}):
+        report = run(connector_id, "send")
+    assert report["status"] == "success", report
+    customers = [c["externalId"] for c in peer.received()["received"]["customers"]]
+    assert customers == ["B01", "B02", "B04", "B05", "C001", "C002"]
+    assert set(items_of(report, "skipped", "client")) == {"B00", "B03", "B06", "C-EMPTY", "C-BLANK", "C-OFF"}
+    assert sorted(s["externalId"] for s in peer.received()["received"]["sites"]) == ["S001", "S003"]
+    assert len(calls(peer, "/v1/customers", "PUT")) == 2
+
+
+def test_a_batch_answered_429_is_put_again_then_the_send_succeeds(peer, acme):
+    connector_id = make_fs_connector(acme, peer.url)
+    peer.control(status=429, times=2, retry_after=0, only="/v1/customers")
+    report = run(connector_id, "send")
+    assert report["status"] == "success", report
+    assert len(calls(peer, "/v1/customers", "PUT")) == 3
+    assert sorted(c["externalId"] for c in peer.received()["received"]["customers"]) == ["C001", "C002"]
+
+
+def test_a_failed_batch_ends_the_send_before_another_batch_leaves(peer, acme):
+    from models import Client
+    db.session.add_all([Client(tenant_id=acme, code=f"B{n:02d}", name=f"Client {n}", city="Lens")
+                        for n in range(5)])
+    db.session.commit()
+    connector_id = make_fs_connector(acme, peer.url, batch_size=2)
+    peer.control(status=500, times=1, only="/v1/customers")
+    report = run(connector_id, "send")
+    assert report["status"] == "failed" and "HTTP 500" in report["message"], report
+    assert [call["method"] for call in peer.received()["calls"]] == ["PUT"]   # the next batch never left
+    peer.reset()
+    assert run(connector_id, "send")["status"] == "success"
+    assert len(peer.received()["received"]["customers"]) == 7
+
+
+def test_a_batch_answered_is_settled_when_the_next_one_cannot_leave(peer, acme):
+    from exchange import sent
+    from exchange.base import RunFailed
+    from models import Client
+    db.session.add_all([Client(tenant_id=acme, code=f"B{n:02d}", name=f"Client {n}", city="Lens")
+                        for n in range(5)])
+    db.session.commit()
+    connector_id = make_fs_connector(acme, peer.url, batch_size=2)
+    real, puts = engine.Sender.put, []
+
+    def second_cannot_leave(sender, path, data):
+        puts.append(path)
+        if len(puts) == 2:
+            raise RunFailed("cannot leave")
+        return real(sender, path, data)
+
+    with mock.patch.object(engine.Sender, "put", second_cannot_leave):
+        report = run(connector_id, "send")
+    assert report["status"] == "failed" and report["message"] == "cannot leave", report
+    assert set(items_of(report, "ok", "client")) == {"B00 … B01"}
+    assert set(sent.last_accepted(connector_id, "client")) == {"B00", "B01"}
+
+
+def test_a_key_no_header_can_carry_fails_the_send_and_never_reaches_the_logs(peer, acme, caplog):
+    connector_id = make_fs_connector(acme, peer.url, api_key="secret-key\r\nX-Other: 1")
+    with caplog.at_level("DEBUG"):
+        report = run(connector_id, "send")
+    assert report["status"] == "failed" and "ne peut pas partir" in report["message"], report
+    assert "secret-key" not in caplog.text and "secret-key" not in json.dumps(report)
+    assert calls(peer, "/v1/customers") == []
+
+
+def test_a_send_whose_lease_is_lost_stops_before_the_next_batch(acme):
+    from types import SimpleNamespace
+    from exchange.base import RunFailed
+    lost = SimpleNamespace(lease_lost=mock.Mock(is_set=lambda: True), dry_run=False,
+                           connector=SimpleNamespace(tenant_id=acme, id=1))
+    sender = mock.Mock()
+    flights = engine.Flights(lost, sender)
+    with pytest.raises(RunFailed, match="perdu son bail"):
+        flights.put("client", "/v1/customers", 1, ["C001"], ["{}"], ["d"])
+    sender.put.assert_not_called()
+
+
+def test_rows_read_at_once_leave_no_transaction_open_while_the_peer_answers(acme):
+    from models import Client
+    query = select(Client.code).where(Client.tenant_id == acme).order_by(Client.code)
+    with mock.patch.dict(engine.PAGES, clear=True):
+        pages = engine._Rows(query, Client.code).pages()
+        assert next(pages)
+        assert not db.session().in_transaction()
+        assert next(pages, None) is None
+
+
 # --- receive ----------------------------------------------------------------------------------------
 
 def _mapped_connector(acme, peer, **settings) -> int:
