@@ -498,8 +498,8 @@ def integrated(connector, keys: list[str]) -> set[str]:
 def _report_pdf(peer, url: str) -> bytes:
     """The intervention's report PDF (``attach_report``), or ``ItemError``."""
     same_origin = urlsplit(url)[:2] == urlsplit(peer.base_url)[:2]
-    try:  # the API key goes to the application's own address only
-        response = (peer.session.get(url, timeout=peer.timeout) if same_origin
+    try:  # the API key goes to the application's own address only (never where it redirects)
+        response = (peer.session.get(url, timeout=peer.timeout, allow_redirects=False) if same_origin
                     else requests.get(url, timeout=peer.timeout, headers={"Accept": "application/pdf"}))
     except Exception as error:  # noqa: BLE001 — a report that cannot be fetched is this item's error
         raise ItemError(_("report %(url)s cannot be downloaded (%(type)s)", url=url, type=type(error).__name__))

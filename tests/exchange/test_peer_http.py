@@ -46,6 +46,14 @@ class _Handler(BaseHTTPRequestHandler):
         if behaviour == "close_after":  # closed without saying so: the next call finds it dropped
             self.close_connection = True
 
+    def do_GET(self):
+        self.server.calls.append((self.path, self.headers.get("X-Api-Key"), None, b""))
+        behaviour = self.server.behaviours.pop(0) if self.server.behaviours else "ok"
+        if behaviour.startswith("redirect"):
+            self._answer(307, b"", {"Location": behaviour.split(" ", 1)[1]})
+            return
+        self._answer(200, b"%PDF-1.7 report", {"Content-Type": "application/pdf"})
+
     def _answer(self, status, body, headers=None):
         self.send_response(status)
         for name, value in {"Content-Type": "application/json", **(headers or {})}.items():
@@ -233,3 +241,15 @@ def test_a_refused_connection_fails_readably(app_ctx):
     peer = Peer(f"http://127.0.0.1:{free_port()}", "cle", timeout=0.2)
     with pytest.raises(RunFailed, match="injoignable"):
         peer.start_put("/v1/items", _body(1)).result()
+
+
+def test_a_report_on_the_peers_address_redirecting_elsewhere_is_not_followed(peer, server, other):
+    from exchange.base import ItemError
+    from exchange.field_service.engine import _report_pdf
+    own = f"http://127.0.0.1:{server.server_port}/api/reports/INT-1.pdf"
+    assert _report_pdf(peer, own) == b"%PDF-1.7 report"
+    server.behaviours = [f"redirect http://127.0.0.1:{other.server_port}/steal"]
+    with pytest.raises(ItemError) as refused:
+        _report_pdf(peer, own)
+    assert "HTTP 307" in str(refused.value)
+    assert other.calls == [] and other.connections == 0  # neither the key nor anything else went there
