@@ -75,14 +75,18 @@ class _Server(ThreadingHTTPServer):
         return super().get_request()
 
 
-@pytest.fixture
-def server():
+def _serving():
     server = _Server()
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield server
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+def server():
+    yield from _serving()
 
 
 @pytest.fixture
@@ -129,12 +133,7 @@ def test_429_is_waited_out_and_the_batch_put_again(peer, server):
 @pytest.fixture
 def other():
     """Another address, where a redirection leads."""
-    server = _Server()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    yield from _serving()
 
 
 @pytest.mark.parametrize("credentials", ["", "moi:secret@"])  # the direct path, then that of requests
