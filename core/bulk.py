@@ -27,7 +27,8 @@ import threading
 from operator import itemgetter
 from types import FunctionType
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, Float, Integer, Numeric, String, cast, func, insert, literal, select
+from sqlalchemy import (JSON, Boolean, Date, DateTime, Float, Integer, Numeric, String, cast, func, insert, literal,
+                        select)
 from sqlalchemy.exc import DBAPIError
 
 from core.extensions import db

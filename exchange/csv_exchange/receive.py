@@ -37,8 +37,8 @@ from types import SimpleNamespace
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import (DateTime, Integer, Numeric, String, bindparam, case, cast, column, delete, func, insert, literal, or_,
-                        select, update)
+from sqlalchemy import (DateTime, Integer, Numeric, String, bindparam, case, cast, column, delete, func, insert,
+                        literal, or_, select, update)
 from sqlalchemy.exc import SQLAlchemyError
 
 from core import transaction
@@ -339,22 +339,20 @@ def _integrate_documents(run, documents: list[dict], dry_clients: set) -> None:
     sequence_id = None
     size = current_app.config["CSV_EXCHANGE_BATCH_SIZE"]
     for batch in chunks(documents, size):
-        received = known(connector.id, [document["reference"] for document in batch])
+        integrated = {key: record.content_hash for key, record in  # read before the rollback
+                      known(connector.id, [document["reference"] for document in batch]).items()}
         codes, rates = _codes_and_rates(batch)
         articles = _articles(tenant_id, connector.id, codes)
         clients = _client_ids(tenant_id, {document["party_code"] for document in batch})
         unmapped, unknown_rates = codes - articles.keys(), {rate for rate in rates if rate not in config.vat_rates}
         faults = _faults(batch, unmapped, unknown_rates) if unmapped or unknown_rates else {}
-        received = {key: record.content_hash for key, record in received.items()}  # read before the rollback
-        hashes = _stored_values([d["id"] for d in batch if d["reference"] in received and "lines" not in d],
-                                "content_hash")
+        hashes = _content_hashes([document for document in batch if document["reference"] in integrated])
         db.session.rollback()
         ready, skipped, refused = [], [], []
         for document in batch:
             reference = document["reference"]
-            if reference in received:
-                content_hash = document["content_hash"] if "lines" in document else hashes[document["id"]][0]
-                skipped.append((document, *_received_message(received[reference], content_hash)))
+            if reference in integrated:
+                skipped.append((document, *_received_message(integrated[reference], hashes[reference])))
                 continue
             created_by_dry_run = run.dry_run and document["party_code"] in dry_clients
             client_id = clients.get(document["party_code"])
@@ -396,10 +394,22 @@ def _integrate_documents(run, documents: list[dict], dry_clients: set) -> None:
             run.items("document", _integrated(ready, {}))
 
 
+def _fresh(document) -> bool:
+    """A dry run's document just read: not in the database, its lines in memory."""
+    return "lines" in document
+
+
 def _stored_ids(batch) -> list[int]:
-    """The pending ids of the documents of ``batch`` stored in the database (a dry run's
-    documents just read are not: their lines are in memory)."""
-    return [document["id"] for document in batch if "lines" not in document]
+    """The pending ids of the documents of ``batch`` stored in the database."""
+    return [document["id"] for document in batch if not _fresh(document)]
+
+
+def _content_hashes(documents) -> dict[str, str]:
+    """``{reference: content hash}`` of ``documents`` (those already integrated: a warning
+    says when the one received again differs)."""
+    stored = _stored_values(_stored_ids(documents), "content_hash")
+    return {document["reference"]: document["content_hash"] if _fresh(document)
+            else stored.get(document["id"], ("",))[0] for document in documents}
 
 
 def _codes_and_rates(batch) -> tuple[set, set]:
@@ -443,7 +453,7 @@ def _faults(batch, unmapped: set, unknown_rates: set) -> dict[str, tuple[set, se
 
     stored = _stored_ids(batch)
     if stored:
-        references = {document["id"]: document["reference"] for document in batch if "lines" not in document}
+        references = {document["id"]: document["reference"] for document in batch if not _fresh(document)}
         for pending_id, code, rate in fast_rows(select(LINES.c.pending_document_id, LINES.c.code, LINES.c.vat_rate)
                                                 .where(one_of(LINES.c.pending_document_id, stored, Integer),
                                                        or_(one_of(LINES.c.code, unmapped),
@@ -470,7 +480,7 @@ def _problem(document, unmapped, unknown_rates, client_known: bool) -> str:
 def _ready(document, client_id: int | None) -> SimpleNamespace:
     """A document ready to write. A dry run's document just read keeps its pending row
     (``fresh``, with its lines and totals): it is not in the database."""
-    fresh = document if "lines" in document else None
+    fresh = document if _fresh(document) else None
     return SimpleNamespace(pending_id=document.get("id"), reference=document["reference"],
                            document_date=document["document_date"], client_id=client_id,
                            file_name=document.get("file_name") or "", lines=fresh and fresh["lines"], fresh=fresh)
