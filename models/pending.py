@@ -65,12 +65,13 @@ class PendingDocumentLine(db.Model):
     amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
 
 
-def delete_documents(condition) -> None:
-    """The pending documents matching ``condition`` (on ``pending_documents``) and their lines."""
+def delete_documents(condition) -> int:
+    """The pending documents matching ``condition`` (on ``pending_documents``) and their
+    lines; how many documents there were."""
     documents, lines = PendingDocument.__table__, PendingDocumentLine.__table__
     db.session.execute(delete(lines).where(lines.c.pending_document_id.in_(
         documents.select().with_only_columns(documents.c.id).where(condition).scalar_subquery())))
-    db.session.execute(delete(documents).where(condition))
+    return db.session.execute(delete(documents).where(condition)).rowcount
 
 
 class PendingParty(db.Model):

@@ -30,7 +30,7 @@ one, each in its own transaction (``Run.document``: ``claim`` then
 ``create_sales_document``), so a loser's item says "already integrated" and the
 others go in. The run is audited once (``Run.finish``), not row by row.
 """
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from operator import itemgetter
 from types import SimpleNamespace
@@ -51,9 +51,8 @@ from exchange.received import claim, known
 from models import (Article, Client, ClientFamily, Contact, Depot, Establishment, NumberingSequence,
                     ReceivedDocument, Supplier, SupplierFamily, VatRate)
 from models.base import utcnow
-from models.pending import PendingDocument, PendingDocumentLine, PendingParty
+from models.pending import PendingDocument, PendingDocumentLine, PendingParty, delete_documents
 from models.sales_documents import SALES_DOCUMENT_MODELS
-from rules.invoices import CENT
 from rules.mappings import mapped_articles
 from rules.numbering import NumberingError, find_sequence, format_number
 from rules.payments import one_of
@@ -67,7 +66,6 @@ CHUNK = 500
 UNREAD = ("connector_id", "read_at", "party_name")  # of the pending rows
 # of a pending document, what its checks and items read (the rest is copied by the database)
 DOCUMENT_FIELDS = ("id", "reference", "document_date", "party_code", "file_name")
-LINE_FIELDS = ("article_id", "label", "quantity", "unit_price", "vat_rate_id", "unit_id", "kind", "position")
 
 
 def receive_all(run) -> None:
@@ -146,11 +144,11 @@ def _delete_pending(ids, table=DOCUMENTS) -> int:
     how many there were."""
     ranges, deleted = _runs(sorted({row_id for row_id in ids if row_id is not None})), 0
     for part in chunks(ranges, CHUNK // 2):
+        condition = or_(*[table.c.id.between(low, high) for low, high in part])
         if table is DOCUMENTS:
-            db.session.execute(delete(LINES).where(or_(*[LINES.c.pending_document_id.between(low, high)
-                                                         for low, high in part])))
-        deleted += db.session.execute(delete(table).where(or_(*[table.c.id.between(low, high)
-                                                                for low, high in part]))).rowcount
+            deleted += delete_documents(condition)
+        else:
+            deleted += db.session.execute(delete(table).where(condition)).rowcount
     return deleted
 
 
@@ -310,15 +308,6 @@ class Settings:
     depot_id: int | None
     origin: str
     vat_rates: dict  # rate -> VAT rate id
-    rates: dict = field(default_factory=dict)  # the rate text of a line -> (rate, VAT rate id or None)
-
-    def rate_of(self, text: str) -> tuple[Decimal, int | None]:
-        """A line's rate and its parameter (None: no VAT rate parameter has it), read once per text."""
-        found = self.rates.get(text)
-        if found is None:
-            rate = Decimal(text).quantize(CENT)
-            found = self.rates[text] = (rate, self.vat_rates.get(rate))
-        return found
 
 
 def _received_message(integrated_hash: str, content_hash: str) -> tuple[str, str]:
@@ -496,7 +485,7 @@ def _stored_values(pending_ids: list[int], *names) -> dict[int, tuple]:
 
 
 def _line_rows(document, articles: dict, config: Settings) -> list[dict]:
-    """The document lines of ``document`` (the fields of ``LINE_FIELDS``), from its pending lines."""
+    """The lines of ``document`` as ``create_sales_document`` takes them, from its pending lines."""
     lines = document.lines if document.lines is not None else [
         dict(zip(("position", "code", "label", "quantity", "unit_price", "vat_rate"), row)) for row in fast_rows(
             select(LINES.c.position, LINES.c.code, LINES.c.label, LINES.c.quantity, LINES.c.unit_price,
