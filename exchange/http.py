@@ -228,8 +228,7 @@ def _direct_of(peer: Peer):
 
 
 class _Direct:
-    """One HTTP connection to the peer, kept alive while the peer allows it, and the
-    answer of its last request (``http.client``)."""
+    """One HTTP connection to the peer (``http.client``), kept alive while the peer allows it."""
 
     def __init__(self, peer: Peer, parts, verify):
         self.peer, self.prefix = peer, parts.path.rstrip("/")

@@ -12,7 +12,7 @@ key is claimed (``exchange.received``); the watermark is stored at the end of a 
 that did not fail, never later than the oldest intervention left in error.
 """
 import logging
-from collections import deque, namedtuple
+from collections import namedtuple
 from concurrent.futures import ThreadPoolExecutor
 from itertools import chain, islice
 from operator import itemgetter
@@ -333,7 +333,7 @@ class Flights:
     def __init__(self, run, sender):
         self.run, self.sender = run, sender
         self.tenant_id, self.connector_id = run.connector.tenant_id, run.connector.id
-        self.pending = deque()  # the batches put, oldest first: (call, entity type, path, name, codes, digests)
+        self.in_flight = None  # the batch put last: (call, entity type, path, name, codes, digests)
         self.accepted: dict[str, dict] = {}  # entity type -> {code: digest}
         self.waiting = 0
         self.recordings = []
@@ -342,7 +342,7 @@ class Flights:
         """Put the batch of ``texts`` (JSON texts of the rows ``codes``, of fingerprints ``digests``)."""
         if self.run.lease_lost.is_set():
             raise RunFailed(_("The run lost its lease (closed by another process); it stopped."))
-        previous = self.pending.popleft() if self.pending else None
+        previous, self.in_flight = self.in_flight, None
         if previous is not None:
             self._answered(previous)
         try:
@@ -351,12 +351,12 @@ class Flights:
         finally:  # the batch answered is counted and recorded even when this one cannot leave
             if previous is not None:
                 self._settle(previous)
-        self.pending.append((call, entity_type, path, f"{path.rsplit('/', 1)[-1]} #{number}", codes, digests))
+        self.in_flight = (call, entity_type, path, f"{path.rsplit('/', 1)[-1]} #{number}", codes, digests)
 
     def land(self) -> None:
-        """Settle every batch still on its way."""
-        while self.pending:
-            flight = self.pending.popleft()
+        """Settle the batch still on its way."""
+        flight, self.in_flight = self.in_flight, None
+        if flight is not None:
             self._answered(flight)
             self._settle(flight)
 
@@ -391,9 +391,8 @@ class Flights:
         """Record what was accepted and wait for every record; a batch still in flight
         after a failure is not waited for (nor recorded). A record that failed fails the send, unless
         it is failing already."""
-        for call, *_batch in self.pending:
-            if call is not None:
-                call.cancel()
+        if self.in_flight is not None and self.in_flight[0] is not None:
+            self.in_flight[0].cancel()
         self._remember()
         errors = [error for error in (recording.exception() for recording in self.recordings) if error]
         if errors and not failing:
