@@ -158,7 +158,7 @@ def baseline(work_dir: str, documents: int = DOCUMENTS, parties: int = PARTIES) 
     return elapsed, cpu
 
 
-def run(dataset_name=None, repeat: int = 1, report=print, documents: int = DOCUMENTS, parties: int = PARTIES) -> dict:
+def run(dataset_name=None, repeat: int = 3, report=print, documents: int = DOCUMENTS, parties: int = PARTIES) -> dict:
     from flask import current_app
 
     from exchange.csv_exchange.reception import read_files

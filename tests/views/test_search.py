@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import select, text, update
 
 from core.extensions import db
-from core.search import _seed_sqlite_statistics, create_text_search, drop_text_search, search_clause, search_table
+from core.search import (_seed_sqlite_statistics, create_text_search, drop_text_search, fold, search_clause,
+                         search_table)
 from core.tenancy import tenant_query
 from models import Establishment, TextCode, Unit
 
@@ -127,6 +128,16 @@ ACCENTS_ARE_IGNORED = [
 
 def test_accents_are_ignored(units):
     assert_found(units["ACME"], ACCENTS_ARE_IGNORED)
+
+
+def test_folding_plain_ascii_text_takes_its_shortcut_to_the_same_result():
+    """``fold`` lowers ASCII text without decomposing it: the same as decomposing it."""
+    import unicodedata
+    every_ascii = "".join(map(chr, range(128)))
+    decomposed = "".join(char for char in unicodedata.normalize("NFKD", every_ascii)
+                         if not unicodedata.combining(char)).casefold()
+    assert fold(every_ascii) == decomposed
+    assert fold("Œuvre Électrique") == "oeuvre electrique" and fold(42) == "42" and fold(None) is None
 
 
 SPECIAL_CHARACTERS_ARE_LITERAL = [
