@@ -59,6 +59,8 @@ def test_reception_flow_read_map_receive(app, ctx, browser):
     b = browser("backoffice@acme.test")
     page = _page(b.get("/admin/csv-reception/?connector=PART"))
     assert "2 fichiers en attente dans le dossier d'import." in page
+    assert '<h4 class="mb-4">' not in page  # one heading, naming the connector too
+    assert "<h1 class=\"h4\">Réception CSV — PART" in page
     response = b.post("/admin/csv-reception/read/", {"connector": "PART"})
     assert response.status_code == 302
     page = _page(b.get("/admin/csv-reception/?connector=PART"))
@@ -69,8 +71,9 @@ def test_reception_flow_read_map_receive(app, ctx, browser):
     assert "Études Martin &amp; Fils" in page and "Cébéo Distribution" in page and "Nouveau" in page
     assert "71,88" in page and ">Recevoir<" in page and ">Réceptionner<" in page
     response = b.post("/admin/csv-reception/map/", {"connector": "PART", "map-NOTAIRE": "NOPE"})
-    page = _page(b.get("/admin/csv-reception/?connector=PART"))
-    assert "Code NOTAIRE : Article inconnu : NOPE." in page
+    page = _page(response)  # the screen again, nothing saved, what was typed still in its field
+    assert response.status_code == 200 and "Code NOTAIRE : Article inconnu : NOPE." in page
+    assert 'name="map-NOTAIRE" value="NOPE"' in page
     b.post("/admin/csv-reception/map/", {"connector": "PART", "map-NOTAIRE": "a-notaire"})
     page = _page(b.get("/admin/csv-reception/?connector=PART"))
     assert "1 correspondance enregistrée." in page and "Articles sans correspondance" not in page
@@ -180,7 +183,9 @@ def test_a_mapping_on_the_reception_screen_is_unique_both_ways(app, ctx, browser
     _drop_samples(app)
     b = browser("backoffice@acme.test")
     b.post("/admin/csv-reception/read/", {"connector": "PART"})
-    b.post("/admin/csv-reception/map/", {"connector": "PART", "map-NOTAIRE": "A-SRV-FRAIS"})
-    page = _page(b.get("/admin/csv-reception/?connector=PART"))
+    page = _page(b.post("/admin/csv-reception/map/", {"connector": "PART", "map-NOTAIRE": "A-SRV-FRAIS"}))
     assert "Code NOTAIRE : L&#39;article A-SRV-FRAIS a déjà la correspondance SRV-FRAIS." in page
+    hostile = _page(b.post("/admin/csv-reception/map/", {"connector": "PART", "map-NOTAIRE": '"><script>x</script>'}))
+    assert "<script>x" not in hostile and 'value="&#34;&gt;&lt;script&gt;x&lt;/script&gt;"' in hostile
+    page = _page(b.get("/admin/csv-reception/?connector=PART"))
     assert 'name="map-NOTAIRE"' in page  # still without mapping

@@ -52,6 +52,10 @@ class CsvReceptionView(SecuredView):
 
     @expose("/")
     def index(self):
+        return self._screen()
+
+    def _screen(self, typed: dict | None = None):
+        """The screen; ``typed``: the article codes typed in a refused mapping, shown again."""
         connector = self._connector()
         if connector is None:
             if request.args.get("connector"):
@@ -66,7 +70,8 @@ class CsvReceptionView(SecuredView):
             data = None
         return self.render("exchange/csv_reception.html", connector=connector, data=data,
                            status_label=_status_label, party_type_label=_party_type_label,
-                           amount_text=amount_text, date_text=date_text, can_receive=self.can_write)
+                           amount_text=amount_text, date_text=date_text, can_receive=self.can_write,
+                           typed=typed or {})
 
     def _back(self, connector):
         return redirect(self.get_url(".index", connector=connector.code if connector else None))
@@ -123,10 +128,10 @@ class CsvReceptionView(SecuredView):
             transaction.rollback()
             for code, message in errors.items():
                 flash(_("Code %(code)s: %(message)s", code=code, message=message), "error")
-        else:
-            saved = sum(1 for value in pairs.values() if (value or "").strip())
-            transaction.commit()
-            flash(ngettext("%(num)s mapping saved.", "%(num)s mappings saved.", saved), "success")
+            return self._screen(typed=pairs)  # nothing saved: what was typed stays in its fields
+        saved = sum(1 for value in pairs.values() if (value or "").strip())
+        transaction.commit()
+        flash(ngettext("%(num)s mapping saved.", "%(num)s mappings saved.", saved), "success")
         return self._back(connector)
 
 
