@@ -42,6 +42,8 @@ class Figure:
 
     @property
     def ok(self) -> bool:
+        if self.extra.get("information_only"):  # measured where the target does not apply
+            return True
         return self.ratio <= self.target and self.extra.get("memory_ok", True)
 
     def line(self) -> str:
@@ -54,7 +56,10 @@ class Figure:
         text_ += f"  rows {self.rows}"
         if "matches" in self.extra:
             text_ += f"  matches {self.extra['matches']}"
-        text_ += "" if self.ok else "  ** NOT MET **"
+        if self.extra.get("information_only"):
+            text_ += f"  (for information: {self.extra['information_only']})"
+        elif not self.ok:
+            text_ += "  ** NOT MET **"
         if "time_shares" in self.extra:
             text_ += "\n" + " " * 19 + "time in: " + describe_shares(self.extra["time_shares"])
         return text_
