@@ -87,11 +87,14 @@ def _move(path: Path, subfolder: str) -> Path:
     if target.exists() or target.is_symlink():
         target = target_folder / f"{path.stem}_{utcnow():%Y%m%d%H%M%S%f}{path.suffix}"
     os.replace(path, target)
+    # the retention counts from the move: the file keeps the partner's time stamp otherwise
+    # (an upload preserving it would be purged from archive/ by the next run)
+    os.utime(target, follow_symlinks=False)
     return target
 
 
 def purge_old_files(connector) -> int:
-    """Delete the files of ``archive/`` and ``rejected/`` older than the retention."""
+    """Delete the files of ``archive/`` and ``rejected/`` moved there longer ago than the retention."""
     days = (connector.settings or {}).get("retention_days") or 90
     limit = time.time() - days * 86400
     removed = 0

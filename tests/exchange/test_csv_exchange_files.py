@@ -190,6 +190,21 @@ def test_old_archived_and_rejected_files_are_deleted_after_the_retention(ctx):
         assert sorted(os.listdir(ctx["folder"] / sub)) == ["recent.csv"]
 
 
+def test_the_retention_counts_from_the_archiving_not_from_the_partner_s_time_stamp(ctx):
+    """A partner's upload may keep its file's old time stamp: archived or rejected today,
+    the file stays the retention's days."""
+    csv_env.drop_samples()
+    (ctx["folder"] / "Factures_1.csv").write_text("x")
+    stamp = time.time() - 200 * 86400
+    for name in ("Tiers_20261120.csv", "Factures_1.csv"):
+        os.utime(ctx["folder"] / name, (stamp, stamp))
+    _receive(ctx)
+    _receive(ctx)  # the next run purges what is older than the retention
+    assert sorted(os.listdir(ctx["folder"] / "archive")) == ["Documents_20261120.csv", "Tiers_20261120.csv"]
+    assert os.listdir(ctx["folder"] / "rejected") == ["Factures_1.csv"]
+    assert time.time() - (ctx["folder"] / "archive" / "Tiers_20261120.csv").stat().st_mtime < 3600
+
+
 def test_a_dry_run_writes_nothing_moves_nothing_and_reports_the_same(ctx):
     csv_env.drop_samples()
     dry = _receive(ctx, dry_run=True)
