@@ -16,7 +16,7 @@ from typing import Callable
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func
+from sqlalchemy import func, select
 
 from core.crypto import decrypt_secrets, encrypt_secrets
 from core.extensions import db
@@ -73,6 +73,8 @@ class Kind:
     # rules that read the tenant's data (an article code that must exist): (settings, tenant id) -> errors
     check_in_tenant: Callable[[dict, int], dict] | None = None
     steps: tuple = ()                                            # (step, label) of a stepped creation form
+    # (settings, direction) -> whether the direction's schedule runs (by default: when it is set)
+    schedule_applies: Callable[[dict, str], bool] | None = None
 
     @property
     def directions(self) -> tuple[str, ...]:
@@ -231,6 +233,43 @@ def _import_folder(kind: Kind, settings: dict) -> str | None:
     return folder
 
 
+def _nested(folder: str, other: str) -> bool:
+    """Whether two folders (relative, normalised) are the same or one holds the other."""
+    return folder == other or folder.startswith(other + "/") or other.startswith(folder + "/")
+
+
+def _folder_clashes(kind: Kind, settings: dict, own_id: int | None) -> dict:
+    """The folder settings that would mix one connector's files with another's (of any
+    tenant): an import folder in, around or equal to another's import folder (one would
+    read the other's files, or its ``archive/``, and integrate them again under its own
+    keys), or equal to another's export folder; an export folder in or equal to another's
+    import folder (its files would be read, or rejected, there)."""
+    folders = [s for s in kind.settings if s.type == FOLDER and settings.get(s.name)]
+    if not folders:
+        return {}
+    imports, exports = set(), set()
+    for other in db.session.scalars(select(Connector).where(Connector.id != (own_id or -1))):
+        other_kind = kind_of(other.kind)
+        for setting in other_kind.settings if other_kind else ():
+            value = (other.settings or {}).get(setting.name) if setting.type == FOLDER else None
+            if value:
+                (imports if setting.reads_files else exports).add(value)
+    errors = {}
+    for setting in folders:
+        value = settings[setting.name]
+        if setting.reads_files and value in imports:
+            errors[setting.name] = _("This import folder is already used by another connector.")
+        elif setting.reads_files and any(_nested(value, other) for other in imports):
+            errors[setting.name] = _("This import folder holds, or is inside, another connector's import folder: "
+                                     "one would read the other's files.")
+        elif setting.reads_files and value in exports:
+            errors[setting.name] = _("This import folder is another connector's export folder.")
+        elif not setting.reads_files and any(value == other or value.startswith(other + "/") for other in imports):
+            errors[setting.name] = _("This folder is, or is inside, another connector's import folder: its files "
+                                     "would be read there.")
+    return errors
+
+
 def save_connector(tenant_id: int, kind_name: str, code: str, label: str = "", enabled: bool = True,
                    raw_settings: dict | None = None, connector: Connector | None = None):
     """Create (``connector`` None) or update a connector; ``(connector, {})`` once flushed,
@@ -252,12 +291,8 @@ def save_connector(tenant_id: int, kind_name: str, code: str, label: str = "", e
     if not setting_errors and kind.check_in_tenant:
         errors.update(kind.check_in_tenant(settings, tenant_id))
     folder = _import_folder(kind, settings)
-    if folder and "import_folder" not in errors:
-        clash = db.session.query(Connector.id).filter(
-            Connector.import_folder == folder, Connector.id != (connector.id if connector else -1)).first()
-        if clash:
-            name = next(s.name for s in kind.settings if s.reads_files and settings.get(s.name) == folder)
-            errors[name] = _("This import folder is already used by another connector.")
+    if not setting_errors:
+        errors.update(_folder_clashes(kind, settings, connector.id if connector else None))
     if errors:
         return None, errors
     if connector is None:

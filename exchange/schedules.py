@@ -168,7 +168,7 @@ def connector_schedules(connector) -> dict[str, str]:
     schedules = {}
     for direction in kind.directions if kind else ():
         text = (settings.get(setting_name(direction)) or "").strip()
-        if text:
+        if text and (kind.schedule_applies is None or kind.schedule_applies(settings, direction)):
             schedules[direction] = text
     return schedules
 

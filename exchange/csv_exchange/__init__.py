@@ -10,7 +10,7 @@ partner (``send``). The settings are grouped in the steps of the creation form.
 from flask_babel import lazy_gettext as _l
 
 from exchange.base import BOOLEAN, CHOICE, FOLDER, INTEGER, TEXT, Kind, Setting, register_kind
-from exchange.csv_exchange.settings import check_settings, check_tenant_settings
+from exchange.csv_exchange.settings import check_settings, check_tenant_settings, schedule_applies
 
 ARTICLES_MODES = (("exportable_only", _l("Exportable articles only")),
                   ("custom_filter", _l("Articles of chosen families")), ("none", _l("No article")))
@@ -75,5 +75,6 @@ KIND = register_kind(Kind(
     check=check_settings,
     check_in_tenant=check_tenant_settings,
     creates=lambda settings: {settings.get("document_type") or "order"},
+    schedule_applies=schedule_applies,
     steps=STEPS,
 ))

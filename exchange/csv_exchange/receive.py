@@ -123,6 +123,15 @@ def _id_by_code(model, tenant_id: int, code: str | None) -> int | None:
     return db.session.scalar(select(model.id).where(model.tenant_id == tenant_id, model.code == code))
 
 
+def _establishment_id(tenant_id: int, settings: dict) -> int | None:
+    """The establishment that receives: the settings' one, else the dossier's only one (a
+    dossier with several must name it: ``check_tenant_settings``)."""
+    if settings.get("establishment"):
+        return _id_by_code(Establishment, tenant_id, settings["establishment"])
+    only = db.session.scalars(select(Establishment.id).where(Establishment.tenant_id == tenant_id).limit(2)).all()
+    return only[0] if len(only) == 1 else None
+
+
 def _ids_by_code(table, tenant_id: int, codes, columns=()) -> dict:
     codes = list(dict.fromkeys(codes))
     if not codes:
@@ -321,8 +330,7 @@ def _integrate_documents(run, documents: list[dict], dry_clients: set) -> None:
     if not documents:
         return
     connector, tenant_id, settings = run.connector, run.connector.tenant_id, run.settings
-    config = Settings(settings.get("document_type") or "order",
-                      _id_by_code(Establishment, tenant_id, settings.get("establishment")),
+    config = Settings(settings.get("document_type") or "order", _establishment_id(tenant_id, settings),
                       _id_by_code(Depot, tenant_id, settings.get("depot")), origin_of(connector),
                       _vat_rates(tenant_id))
     sequence_id = None

@@ -12,6 +12,12 @@ def family_codes(text: str) -> list[str]:
     return [code.strip() for code in (text or "").split(",") if code.strip()]
 
 
+def schedule_applies(settings: dict, direction: str) -> bool:
+    """The receive schedule runs in ``scheduled`` update mode only (``manual``: the reception
+    screen; ``at_login``: the banner); the send schedule whenever it is set."""
+    return direction != "receive" or settings.get("update_mode") == "scheduled"
+
+
 def check_settings(settings: dict) -> dict:
     from jobs.schedules import ScheduleError, parse  # the one schedule parser (screen and scheduler)
     errors = {}
@@ -22,10 +28,16 @@ def check_settings(settings: dict) -> dict:
     sends = settings.get("articles_mode") != "none" or settings.get("clients_mode") != "none"
     if sends and not settings.get("export_folder"):
         errors["export_folder"] = _("The export folder is required when articles or clients are sent.")
-    if settings.get("export_folder") and settings.get("export_folder") == settings.get("import_folder"):
-        errors["export_folder"] = _("The export folder must differ from the import folder.")
-    if settings.get("update_mode") == "scheduled" and not (settings.get("receive_schedule") or "").strip():
+    export, import_ = settings.get("export_folder"), settings.get("import_folder")
+    if export and import_ and (export == import_ or export.startswith(import_ + "/")):
+        # inside it: archive/ and rejected/ are there, and purged
+        errors["export_folder"] = _("The export folder must be outside the import folder.")
+    receive_schedule = (settings.get("receive_schedule") or "").strip()
+    if settings.get("update_mode") == "scheduled" and not receive_schedule:
         errors["receive_schedule"] = _("The receive schedule is required in scheduled mode.")
+    elif receive_schedule and not schedule_applies(settings, "receive"):
+        errors["receive_schedule"] = _("A receive schedule applies in scheduled mode only: choose that mode or "
+                                       "empty the schedule.")
     for name in ("receive_schedule", "send_schedule"):
         try:
             parse(settings.get(name))

@@ -52,6 +52,29 @@ def test_an_import_folder_of_another_connector_of_any_tenant_is_refused_at_save(
     assert not errors  # its own folder is not a clash
 
 
+@pytest.mark.parametrize("folders, refused", [
+    ({"import_folder": "shared/in/archive"}, "import_folder"),   # it would read the other's archive again
+    ({"import_folder": "shared"}, "import_folder"),              # it would hold the other's folder
+    ({"import_folder": "shared/out"}, "import_folder"),          # the other writes its files there
+    ({"import_folder": "p2/in", "export_folder": "shared/in"}, "export_folder"),
+    ({"import_folder": "p2/in", "export_folder": "shared/in/sub"}, "export_folder"),
+])
+def test_folders_mixing_two_connectors_files_are_refused(app_ctx, tenants, folders, refused):
+    first, errors = _save(tenants["ACME"], import_folder="shared/in", export_folder="shared/out")
+    assert not errors
+    db.session.commit()
+    second, errors = _save(tenants["BETA"], code="TWO", **folders)
+    assert second is None and list(errors) == [refused]
+
+
+def test_neighbouring_folders_of_two_connectors_are_accepted(app_ctx, tenants):
+    _first, errors = _save(tenants["ACME"], import_folder="shared/in", export_folder="shared/out")
+    assert not errors
+    db.session.commit()
+    second, errors = _save(tenants["BETA"], code="TWO", import_folder="shared/in2", export_folder="shared/out")
+    assert second is not None and not errors  # two connectors may write into one export folder
+
+
 def test_every_problem_is_returned_at_once_and_nothing_is_saved(app_ctx, tenants):
     connector, errors = _save(tenants["ACME"], code="bad code!", export_folder="../x", documents="many",
                               unknown="1")

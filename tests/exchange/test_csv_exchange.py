@@ -177,6 +177,31 @@ def test_orders_per_settings_with_establishment_depot_and_payment_method(app, te
         db.session.remove()
 
 
+def test_the_dossier_s_only_establishment_receives_when_the_settings_name_none(app, tenants):
+    """With one establishment the setting may stay empty: the documents are that
+    establishment's, numbered from its own sequence when it has one."""
+    from models import Establishment, NumberingSequence, Order
+    with app.app_context():
+        tenant = tenants["ACME"]
+        setup = csv_env.dossier(tenant)
+        only = Establishment(tenant_id=tenant, code="E1", label="Siège")
+        db.session.add_all([only, Client(tenant_id=tenant, code="TRFVJJ", name="Jio")])
+        db.session.flush()
+        db.session.add(NumberingSequence(tenant_id=tenant, code="CO-E1", label="Commandes E1", document_type="order",
+                                         establishment_id=only.id, prefix="E1-", padding=4, next_number=1))
+        connector = csv_env.connector(tenant, document_type="order", folder="one/in")
+        csv_env.map_codes(tenant, connector.id, setup["articles"], csv_env.SAMPLE_CODES)
+        db.session.commit()
+        (csv_env.folder("one/in") / "Documents_x.csv").write_text(csv_env.documents_file(
+            ["R9;18/11/2026;TRFVJJ;Jio;Virement;1;MSG-INT;Messagerie;2;43,44;20"]), encoding="utf-8")
+        run_id = runs.run_now(connector, "receive")
+        db.session.rollback()
+        assert runs.summary(run_id)["status"] == "success"
+        order = db.session.scalar(select(Order))
+        assert (order.establishment.code, order.number) == ("E1", "E1-0001")
+        db.session.remove()
+
+
 def test_an_unknown_vat_rate_is_an_error(ctx):
     csv_env.map_codes(ctx["tenant"], ctx["connector"].id, ctx["setup"]["articles"], csv_env.SAMPLE_CODES)
     db.session.add(Client(tenant_id=ctx["tenant"], code="TRFVJJ", name="Jio"))

@@ -167,6 +167,39 @@ def test_the_creation_form_is_in_steps_and_checks_codes(app, ctx, browser):
         assert saved.settings["client_family"] == "CLI" and saved.settings["depot"] == "DEP1"
 
 
+def test_the_receive_schedule_runs_in_scheduled_mode_only(app, ctx, browser):
+    """A schedule typed in manual or at-login mode is refused (it would receive anyway),
+    and one stored before this rule is not scheduled; the schedule's help text is read
+    as written (``every:<minutes>`` is text, not a tag)."""
+    from exchange.base import kind_of
+    from exchange.schedules import connector_schedules, wanted_jobs
+    from models.exchange import Connector
+    b = browser("consultant@acme.test")
+    page = _page(b.get("/admin/connectors/new/?kind=csv_exchange"))
+    assert "every:&lt;minutes&gt; ou une expression cron à cinq champs ; obligatoire en mode planifié." in page
+    form = {"code": "P3", "label": "Partenaire 3", "enabled": "y", "communication_mode": "csv_files",
+            "import_folder": "p3/in", "export_folder": "p3/in/out", "retention_days": "90",
+            "articles_mode": "exportable_only", "article_filter": "", "price_category": "", "unit": "",
+            "clients_mode": "all", "client_filter": "", "include_contacts": "", "send_schedule": "every:30",
+            "depot": "DEP1", "document_type": "order", "establishment": "", "client_family": "CLI",
+            "supplier_family": "FRN", "update_mode": "manual", "receive_schedule": "every:5"}
+    page = _page(b.post("/admin/connectors/new/?kind=csv_exchange", form))
+    assert "Une planification de réception ne s&#39;applique qu&#39;en mode planifié" in page
+    assert "Le dossier d&#39;export doit être en dehors du dossier d&#39;import." in page
+    form.update(receive_schedule="", export_folder="p3/out")
+    assert b.post("/admin/connectors/new/?kind=csv_exchange", form).status_code == 302
+    with app.app_context():
+        saved = db.session.scalar(select(Connector).filter_by(code="P3"))
+        saved.settings = {**saved.settings, "receive_schedule": "every:5"}  # stored before the rule
+        db.session.commit()
+        assert connector_schedules(saved) == {"send": "every:30"}
+        assert all(job[0] != saved.id or job[1] == "send" for job in wanted_jobs().values())
+        saved.settings = {**saved.settings, "update_mode": "scheduled"}
+        assert connector_schedules(saved) == {"send": "every:30", "receive": "every:5"}
+        assert kind_of("csv_exchange").schedule_applies(saved.settings, "receive")
+        db.session.rollback()
+
+
 def test_send_everything_again_is_a_full_send(app, ctx, browser):
     b = browser("backoffice@acme.test")
     page = _page(b.get(f"/admin/connectors/details/?id={ctx['connector_id']}"))
