@@ -21,6 +21,7 @@ from pathlib import Path
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import delete, select, tuple_
 
 from core import transaction
@@ -146,8 +147,10 @@ def read_files(run) -> Reading:
             _store(run, kind, rows)
             _move(path, ARCHIVE)
         if rows:
-            message = (_("%(count)s documents read into pending data.", count=len(rows)) if kind == "documents"
-                       else _("%(count)s parties read into pending data.", count=len(rows)))
+            message = (ngettext("%(num)s document read into pending data.",
+                                "%(num)s documents read into pending data.", len(rows)) if kind == "documents"
+                       else ngettext("%(num)s party read into pending data.",
+                                     "%(num)s parties read into pending data.", len(rows)))
             run.item("file", path.name, "ok", message, path.name)
         else:
             run.item("file", path.name, "warning", _("The file holds no row to read."), path.name)

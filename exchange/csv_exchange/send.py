@@ -12,6 +12,7 @@ written atomically (``spreadsheets.csv_files.write_csv``).
 from decimal import Decimal
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import or_, select
 from sqlalchemy.orm import aliased
 
@@ -114,11 +115,13 @@ def send(run) -> None:
         for key in to_send:
             run.item(item_type, key, "ok", "", name)
         if not to_send:
-            run.item("file", name, "skipped", _("Nothing changed since the last send (%(count)s rows unchanged).",
-                                                count=unchanged), name)
+            run.item("file", name, "skipped", ngettext("Nothing changed since the last send (%(num)s row unchanged).",
+                                                       "Nothing changed since the last send (%(num)s rows unchanged).",
+                                                       unchanged), name)
             continue
         if not run.dry_run:
             write_csv(folder, name, header, [payload["row"] for payload in to_send.values()])
         remember(run, entity, to_send)
-        run.item("file", name, "ok", _("%(sent)s rows written, %(unchanged)s unchanged not sent.",
-                                       sent=len(to_send), unchanged=unchanged), name)
+        run.item("file", name, "ok", _("%(written)s, %(unchanged)s.", written=ngettext(
+            "%(num)s row written", "%(num)s rows written", len(to_send)), unchanged=ngettext(
+            "%(num)s unchanged not sent", "%(num)s unchanged not sent", unchanged)), name)

@@ -64,7 +64,7 @@ def test_reception_flow_read_map_receive(app, ctx, browser):
     response = b.post("/admin/csv-reception/read/", {"connector": "PART"})
     assert response.status_code == 302
     page = _page(b.get("/admin/csv-reception/?connector=PART"))
-    assert "Fichiers lus" in page and "Voir le rapport" in page
+    assert "Fichiers lus : 2 lus, 0 problème." in page and "Voir le rapport" in page
     assert "Sans correspondance" in page and 'name="map-NOTAIRE"' in page
     assert page.count("Nouveau document") == 2 and "Articles sans correspondance" in page
     assert "Les documents contenant des articles sans correspondance ne seront pas intégrés." in page

@@ -93,7 +93,7 @@ def test_only_what_changed_is_sent_and_send_everything_again_sends_all(ctx):
     report = _send(ctx)
     clients, _names = _read(ctx, "Clients_")
     assert clients[1:] == [["C3", "Durand", "", "", "Lyon", "FR", "", "", ""]]
-    assert "1 lignes écrites, 1 inchangées non envoyées." in [item["message"] for item in report["items"]]
+    assert "1 ligne écrite, 1 inchangée non envoyée." in [item["message"] for item in report["items"]]
     for name in os.listdir(ctx["out"]):
         os.unlink(ctx["out"] / name)
     _send(ctx, full_send=True)

@@ -245,7 +245,7 @@ def test_grid_saves_all_at_once(app, browser, mapped):
     assert response.status_code == 302 and "connector=PART" in response.headers["Location"]
     assert _codes(app, mapped["acme"]["part"]) == {"A1": "E2", "A3": "E3"}
     page = _text(b.get(response.headers["Location"]))
-    assert "Correspondances enregistrées : 1 créées, 1 modifiées, 1 supprimées." in page
+    assert "Correspondances enregistrées : 1 créée, 1 modifiée, 1 supprimée." in page
 
 
 @pytest.mark.parametrize("form", [

@@ -7,6 +7,7 @@ duplicates refused with the rows named). Back-office users and above write; view
 from flask import abort, flash, redirect, request
 from flask_admin import expose
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import or_
 
 from core import transaction
@@ -114,6 +115,8 @@ class ArticleMappingView(SecuredModelView):
             flash(_("Nothing was saved: correct the rows in red (%(count)s).", count=len(errors)), "error")
             return typed, errors, False
         transaction.commit()
-        flash(_("Mappings saved: %(created)s created, %(updated)s changed, %(removed)s removed.",
-                created=result.created, updated=result.updated, removed=result.removed), "success")
+        flash(_("Mappings saved: %(created)s, %(updated)s, %(removed)s.",
+                created=ngettext("%(num)s created", "%(num)s created", result.created),
+                updated=ngettext("%(num)s changed", "%(num)s changed", result.updated),
+                removed=ngettext("%(num)s removed", "%(num)s removed", result.removed)), "success")
         return typed, {}, True

@@ -95,8 +95,9 @@ class CsvReceptionView(SecuredView):
             report = runs.progress(run_id)
             counts = report["counts"]
             link = url_for("sync-runs.details_view", id=run_id)
-            text = _("Files read: %(ok)s read, %(error)s problems.", ok=counts["ok"] + counts["warning"],
-                     error=counts["error"])
+            text = _("Files read: %(read)s, %(problems)s.",
+                     read=ngettext("%(num)s read", "%(num)s read", counts["ok"] + counts["warning"]),
+                     problems=ngettext("%(num)s problem", "%(num)s problems", counts["error"]))
             if report["message"]:
                 text += " " + report["message"]
             flash(Markup('{} <a href="{}" id="reception-report">{}</a>').format(text, link, _("See the report")),
