@@ -309,6 +309,10 @@ CHOICE_LABELS = {
     # invoices (states, line kinds besides labour / supply / other)
     "draft": _l("Draft"),
     "manual": _l("Manual entry"),
+    # origins of documents besides manual entry (a CSV exchange's: its connector's code)
+    "csv_exchange": _l("CSV file exchange"),
+    "field_service": _l("Field-service application"),
+    "work_order": _l("Work-order application"),
     "validated": _l("Validated"),
     "cancelled": _l("Cancelled"),
     "travel": _l("Travel"),

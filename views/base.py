@@ -366,6 +366,22 @@ class CappedCountQuery:
         return None if count > self._cap else count
 
 
+def _formatter_of(text):
+    """A list and details formatter showing ``text(value)``."""
+    return lambda view, context, model, name: text(getattr(model, name))
+
+
+def _once(text):
+    """``text`` computed once per distinct value of an export's column."""
+    texts = {}
+
+    def once(value):
+        if value not in texts:
+            texts[value] = text(value)
+        return texts[value]
+    return once
+
+
 def _label_once():
     """A closed-list value → its label as text, each value's label translated once per
     export rather than for every cell (a lazy label's text costs a gettext)."""
@@ -409,6 +425,8 @@ class SecuredModelView(ImportMixin, RoleGate, ModelView):
     form_relation_filters: dict = {}
     # Closed lists shown by label without a form choice here ({field: (value, …)}).
     closed_list_values: dict = {}
+    # Fields shown through a function of their value in lists, details and exports ({field: text}).
+    column_value_texts: dict = {}
 
     def __init__(self, model, *args, **kwargs):
         labels = {**FIELD_LABELS, **SETTINGS_LABELS, **(self.column_labels or {})}
@@ -416,6 +434,7 @@ class SecuredModelView(ImportMixin, RoleGate, ModelView):
         if self.column_details_list is None and self.column_export_list:
             self.column_details_list = self.column_export_list
         self.column_formatters = {**{name: choice_formatter for name in self.closed_lists()},
+                                  **{name: _formatter_of(text) for name, text in self.column_value_texts.items()},
                                   **(self.column_formatters or {})}
         super().__init__(model, db.session, *args, **kwargs)
 
@@ -629,11 +648,11 @@ class SecuredModelView(ImportMixin, RoleGate, ModelView):
     def readable_rows(self, fields, rows):
         """Exported rows as the screen shows them: closed-list values by label (the import
         reads labels back), moments in Paris time."""
-        closed = set(self.closed_lists())
-        changes = {index: _label_once() if field.name in closed
+        closed, texts = set(self.closed_lists()), self.column_value_texts
+        changes = {index: _label_once() if field.name in closed else _once(texts[field.name]) if field.name in texts
                    else (lambda value: value and to_business_time(value).replace(tzinfo=None))
                    for index, field in enumerate(fields)
-                   if field.name in closed or field.kind == xlsx.DATETIME}
+                   if field.name in closed or field.name in texts or field.kind == xlsx.DATETIME}
         if not changes:
             return rows
         return (tuple(changes[i](value) if i in changes else value for i, value in enumerate(row)) for row in rows)

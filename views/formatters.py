@@ -9,15 +9,18 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 from babel.numbers import get_decimal_symbol, get_group_symbol
+from flask import g, has_request_context
 from flask_babel import force_locale, format_currency, format_decimal, get_locale
 from flask_babel import gettext as _
 from markupsafe import Markup
 
-from sqlalchemy import Boolean, Date, DateTime, Numeric, String
+from sqlalchemy import Boolean, Date, DateTime, Numeric, String, select
 
 from core.clock import to_business_time, today
 from core.extensions import db
 from core.glossary import CHOICE_LABELS, TABLE_LABELS, label_of
+from core.tenancy import current_tenant_id
+from models.exchange import Connector
 
 CURRENCY = "EUR"
 NAME_SHORTENED_AT = 30
@@ -100,6 +103,27 @@ def yes_no_text(value) -> str:
 
 def choice_text(value) -> str:
     return "" if value is None else str(CHOICE_LABELS.get(value, value))
+
+
+def origin_text(value) -> str:
+    """Where a document comes from, as its user names it: *Saisie manuelle*, the code of
+    the CSV exchange connector it came through (stored as ``csv_exchange:<connector id>``,
+    an id unique over tenants for the document's key), or the application's label."""
+    kind, separator, connector_id = (value or "").partition(":")
+    if separator and connector_id.isdigit():
+        return _connector_codes().get(int(connector_id)) or choice_text(kind)
+    return choice_text(value)
+
+
+def _connector_codes() -> dict[int, str]:
+    """The current dossier's connector codes by id, read once per request."""
+    if has_request_context() and "connector_codes" in g:
+        return g.connector_codes
+    codes = dict(db.session.execute(select(Connector.id, Connector.code)
+                                    .where(Connector.tenant_id == current_tenant_id())).all())
+    if has_request_context():
+        g.connector_codes = codes
+    return codes
 
 
 def related_text(row) -> str:

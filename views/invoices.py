@@ -37,7 +37,7 @@ from rules.invoices import (
 from rules.pricing import PricingSettings, article_line_defaults
 from views.base import SecuredModelView, TenantAjaxLoader
 from views.downloads import send_download
-from views.formatters import choice_formatter
+from views.formatters import choice_formatter, origin_text
 from views.settings import settings_for
 from rules.documents import DocumentError, invoice_pdf, store_document_quietly
 
@@ -82,7 +82,8 @@ class InvoiceView(SecuredModelView):
     SIGNED_EXPORT_FIELDS = ("total_excl_vat", "total_vat", "total_incl_vat")  # negative for a credit note
     column_searchable_list = ("number", "external_reference")
     column_filters = ("kind", "state", "invoice_date", "number", "origin")
-    column_formatters = {"state": choice_formatter, "origin": choice_formatter, "kind": choice_formatter,
+    column_value_texts = {"origin": origin_text}
+    column_formatters = {"state": choice_formatter, "kind": choice_formatter,
                          "operation_category": choice_formatter}
     column_details_exclude_list = ("tenant", "lines", "attachments", "numbering_sequence", "identity_snapshot")
     form_columns = ("invoice_date", "due_date", "client", "site", "job_site", "sector", "establishment",

@@ -7,7 +7,7 @@ from core.glossary import choices
 from core.tenancy import MASTER_DATA_WRITERS
 from models.sales_documents import SALES_DOCUMENT_STATES
 from views.base import SecuredModelView
-from views.formatters import choice_formatter
+from views.formatters import choice_formatter, origin_text
 
 SALES = _l("Sales")
 
@@ -28,7 +28,8 @@ class SalesDocumentView(SecuredModelView):
     column_sortable_list = ("number", "state", "document_date", ("client", "client.code"), "external_reference",
                             ("depot", "depot.code"), "payment_method", "total_excl_vat", "total_vat",
                             "total_incl_vat", "origin")
-    column_formatters = {"state": choice_formatter, "origin": choice_formatter}
+    column_formatters = {"state": choice_formatter}
+    column_value_texts = {"origin": origin_text}
     form_choices = {"state": choices(SALES_DOCUMENT_STATES)}
 
     can_import = False  # received from partners, not loaded from a spreadsheet

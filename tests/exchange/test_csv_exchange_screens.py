@@ -1,8 +1,11 @@
 """CSV exchange screens in French: the stepped creation form, the reception screen
 (three tables, mapping in place, Réceptionner / Recevoir), roles, the at_login
 banner, the home page count, *Tout renvoyer*."""
+import io
+import re
 import time
 
+import openpyxl
 import pytest
 from sqlalchemy import func, select
 
@@ -86,6 +89,15 @@ def test_reception_flow_read_map_receive(app, ctx, browser):
         assert db.session.scalar(select(func.count(DeliveryNote.id))) == 3
     page = _page(b.get("/admin/csv-reception/?connector=PART"))
     assert "Aucun document en attente." in page and "Aucun tiers en attente." in page
+    # the documents' origin is named by the connector's code, on screen and in the export
+    with app.app_context():
+        note_id = db.session.scalar(select(func.min(DeliveryNote.id)))
+    for url in ("/admin/delivery-notes/", f"/admin/delivery-notes/details/?id={note_id}"):
+        page = _page(b.get(url))
+        assert "csv_exchange:" not in page and re.search(r"<td[^>]*>\s*PART\s*</td>", page), url
+    sheet = openpyxl.load_workbook(io.BytesIO(b.get("/admin/delivery-notes/export/xlsx/").data)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert {row[rows[0].index("Origine")] for row in rows[1:]} == {"PART"}
 
 
 def test_labels_are_shown_escaped_and_unknown_connectors_answer_in_french(ctx, browser):
