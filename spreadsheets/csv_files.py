@@ -98,6 +98,7 @@ def write_csv(folder: Path, name: str, header, rows) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
     try:
+        os.fchmod(handle, 0o644)  # mkstemp's 0600 would keep a partner reading as another user out
         with os.fdopen(handle, "w", newline="", encoding="utf-8") as out:
             writer = csv.writer(out, delimiter=SEPARATOR, lineterminator="\r\n")
             writer.writerow(header)

@@ -110,7 +110,7 @@ def send(run) -> None:
     for entity, prefix, header, rows in wanted:
         payloads = {key: {"row": row} for key, row in rows.items()}
         to_send, unchanged = changed(connector.id, entity, payloads, run.full_send)
-        name = f"{prefix}_{stamp}.csv"
+        name = _free_name(folder, prefix, stamp)
         item_type = "party" if entity == "contact" else entity
         for key in to_send:
             run.item(item_type, key, "ok", "", name)
@@ -125,3 +125,14 @@ def send(run) -> None:
         run.item("file", name, "ok", _("%(written)s, %(unchanged)s.", written=ngettext(
             "%(num)s row written", "%(num)s rows written", len(to_send)), unchanged=ngettext(
             "%(num)s unchanged not sent", "%(num)s unchanged not sent", unchanged)), name)
+
+
+def _free_name(folder, prefix: str, stamp: str) -> str:
+    """``Prefix_<stamp>.csv``, or ``Prefix_<stamp>_2.csv``… while a file of that name is
+    still there (two sends in one second, of this connector or of another writing to the
+    same folder): a file the partner has not taken yet is never replaced."""
+    name, number = f"{prefix}_{stamp}.csv", 1
+    while (folder / name).exists():
+        number += 1
+        name = f"{prefix}_{stamp}_{number}.csv"
+    return name

@@ -80,6 +80,20 @@ def test_articles_clients_and_contacts_files_with_their_headers(ctx):
         assert handle.read().count(b"\r\n") == 2
 
 
+def test_two_sends_in_one_second_write_two_files_the_partner_can_read(ctx, monkeypatch):
+    from datetime import datetime, timezone
+
+    import exchange.csv_exchange.send as send
+    moment = datetime(2026, 12, 2, 14, 30, tzinfo=timezone.utc)
+    monkeypatch.setattr(send, "utcnow", lambda: moment)
+    first, second = _send(ctx, full_send=True), _send(ctx, full_send=True)
+    assert first["status"] == second["status"] == "success"
+    names = sorted(name for name in os.listdir(ctx["out"]) if name.startswith("Articles_"))
+    assert names == ["Articles_20261202153000.csv", "Articles_20261202153000_2.csv"]
+    assert names[1] in {item["identifier"] for item in second["items"] if item["type"] == "file"}
+    assert all(os.stat(ctx["out"] / name).st_mode & 0o777 == 0o644 for name in names)
+
+
 def test_only_what_changed_is_sent_and_send_everything_again_sends_all(ctx):
     _send(ctx)
     for name in os.listdir(ctx["out"]):
