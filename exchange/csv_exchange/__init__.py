@@ -69,7 +69,7 @@ KIND = register_kind(Kind(
         Setting("update_mode", _l("Update mode"), CHOICE, required=True, default="manual", choices=UPDATE_MODES,
                 step="receive"),
         Setting("receive_schedule", _l("Receive schedule"), TEXT, default="", step="receive",
-                help=_l("every:<minutes> or a five-field cron expression; required in scheduled mode.")),
+                help=_l("every:<minutes> or a five-field cron expression; scheduled mode only, where it is required.")),
     ),
     engines={"receive": _receive, "send": _send},
     check=check_settings,
