@@ -153,8 +153,21 @@ def test_an_update_of_a_party_never_changes_its_family(ctx):
     assert _items(_run(ctx), "party")[0]["state"] == "skipped"
 
 
+def _one_order_received(tenant, connector, setup, folder: str, payment_method: str, encoding: str):
+    """``connector``'s sample codes mapped, one document of one line received: its order."""
+    from models import Order
+    csv_env.map_codes(tenant, connector.id, setup["articles"], csv_env.SAMPLE_CODES)
+    db.session.commit()
+    (csv_env.folder(folder) / "Documents_x.csv").write_text(csv_env.documents_file(
+        [f"R9;18/11/2026;TRFVJJ;Jio;{payment_method};1;MSG-INT;Messagerie;2;43,44;20"]), encoding=encoding)
+    run_id = runs.run_now(connector, "receive")
+    db.session.rollback()
+    assert runs.summary(run_id)["status"] == "success"
+    return db.session.scalar(select(Order))
+
+
 def test_orders_per_settings_with_establishment_depot_and_payment_method(app, tenants):
-    from models import Establishment, Order
+    from models import Establishment
     with app.app_context():
         tenant = tenants["ACME"]
         setup = csv_env.dossier(tenant)
@@ -163,14 +176,7 @@ def test_orders_per_settings_with_establishment_depot_and_payment_method(app, te
                             Client(tenant_id=tenant, code="TRFVJJ", name="Jio")])
         db.session.flush()
         connector = csv_env.connector(tenant, document_type="order", establishment="e2", folder="ord/in")
-        csv_env.map_codes(tenant, connector.id, setup["articles"], csv_env.SAMPLE_CODES)
-        db.session.commit()
-        (csv_env.folder("ord/in") / "Documents_x.csv").write_text(csv_env.documents_file(
-            ["R9;18/11/2026;TRFVJJ;Jio;Traite 30 jours;1;MSG-INT;Messagerie;2;43,44;20"]), encoding="cp1252")
-        run_id = runs.run_now(connector, "receive")
-        db.session.rollback()
-        assert runs.summary(run_id)["status"] == "success"
-        order = db.session.scalar(select(Order))
+        order = _one_order_received(tenant, connector, setup, "ord/in", "Traite 30 jours", "cp1252")
         assert (order.number, order.state, order.establishment.code, order.depot.code, order.payment_method) == (
             "CO00001", "draft", "E2", "DEP1", "Traite 30 jours")
         assert order.origin == f"csv_exchange:{connector.id}" and order.total_incl_vat == Decimal("104.26")
@@ -180,7 +186,7 @@ def test_orders_per_settings_with_establishment_depot_and_payment_method(app, te
 def test_the_dossier_s_only_establishment_receives_when_the_settings_name_none(app, tenants):
     """With one establishment the setting may stay empty: the documents are that
     establishment's, numbered from its own sequence when it has one."""
-    from models import Establishment, NumberingSequence, Order
+    from models import Establishment, NumberingSequence
     with app.app_context():
         tenant = tenants["ACME"]
         setup = csv_env.dossier(tenant)
@@ -190,14 +196,7 @@ def test_the_dossier_s_only_establishment_receives_when_the_settings_name_none(a
         db.session.add(NumberingSequence(tenant_id=tenant, code="CO-E1", label="Commandes E1", document_type="order",
                                          establishment_id=only.id, prefix="E1-", padding=4, next_number=1))
         connector = csv_env.connector(tenant, document_type="order", folder="one/in")
-        csv_env.map_codes(tenant, connector.id, setup["articles"], csv_env.SAMPLE_CODES)
-        db.session.commit()
-        (csv_env.folder("one/in") / "Documents_x.csv").write_text(csv_env.documents_file(
-            ["R9;18/11/2026;TRFVJJ;Jio;Virement;1;MSG-INT;Messagerie;2;43,44;20"]), encoding="utf-8")
-        run_id = runs.run_now(connector, "receive")
-        db.session.rollback()
-        assert runs.summary(run_id)["status"] == "success"
-        order = db.session.scalar(select(Order))
+        order = _one_order_received(tenant, connector, setup, "one/in", "Virement", "utf-8")
         assert (order.establishment.code, order.number) == ("E1", "E1-0001")
         db.session.remove()
 
