@@ -10,7 +10,8 @@ pending rows deleted. The reading of the two files into pending data
 ``sqlite3`` ``executemany`` inserting the same number of header, line and party
 rows into plain tables of the same columns, in one transaction, in the same run:
 the best of three runs (``--repeat``) against the best of the three baselines, each
-baseline run right after its run, as the other figures are timed. Targets: ≤ 5× the baseline and ≥ 20,000 lines/s. On PostgreSQL (``DATABASE_URL``)
+baseline run right after its run, as the other figures are timed. Targets: ≤ 5× the
+baseline and ≥ 20,000 lines/s. On PostgreSQL (``DATABASE_URL``)
 the figure is for information (the baseline stays SQLite). The CPU ratio (this
 process's CPU time, the SQLite work included) is printed too: on a loaded machine
 the wall-clock ratio of a 0.3 s baseline against a 5 s run is mostly noise.

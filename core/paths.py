@@ -43,6 +43,12 @@ def exchange_folder(value: str) -> str:
     return relative.as_posix()
 
 
+def within(folder: str, other: str) -> bool:
+    """Whether the stored folder ``folder`` is ``other`` or lies inside it (both normalised
+    by ``exchange_folder``: ``a/b`` is within ``a``, ``ab`` is not)."""
+    return folder == other or folder.startswith(other + "/")
+
+
 def absolute_folder(relative: str) -> Path:
     """The absolute path of a stored folder setting (checked again: a link may have changed)."""
     return exchange_root() / exchange_folder(relative)

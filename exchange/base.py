@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 
 from core.crypto import decrypt_secrets, encrypt_secrets
 from core.extensions import db
-from core.paths import FolderRefused, exchange_folder
+from core.paths import FolderRefused, exchange_folder, within
 from exchange.schedules import ScheduleError, normalised, setting_name
 from models.exchange import DIRECTIONS, Connector
 from spreadsheets import cells
@@ -233,11 +233,6 @@ def _import_folder(kind: Kind, settings: dict) -> str | None:
     return folder
 
 
-def _nested(folder: str, other: str) -> bool:
-    """Whether two folders (relative, normalised) are the same or one holds the other."""
-    return folder == other or folder.startswith(other + "/") or other.startswith(folder + "/")
-
-
 def _folder_clashes(kind: Kind, settings: dict, own_id: int | None) -> dict:
     """The folder settings that would mix one connector's files with another's (of any
     tenant): an import folder in, around or equal to another's import folder (one would
@@ -259,12 +254,12 @@ def _folder_clashes(kind: Kind, settings: dict, own_id: int | None) -> dict:
         value = settings[setting.name]
         if setting.reads_files and value in imports:
             errors[setting.name] = _("This import folder is already used by another connector.")
-        elif setting.reads_files and any(_nested(value, other) for other in imports):
+        elif setting.reads_files and any(within(value, other) or within(other, value) for other in imports):
             errors[setting.name] = _("This import folder holds, or is inside, another connector's import folder: "
                                      "one would read the other's files.")
         elif setting.reads_files and value in exports:
             errors[setting.name] = _("This import folder is another connector's export folder.")
-        elif not setting.reads_files and any(value == other or value.startswith(other + "/") for other in imports):
+        elif not setting.reads_files and any(within(value, other) for other in imports):
             errors[setting.name] = _("This folder is, or is inside, another connector's import folder: its files "
                                      "would be read there.")
     return errors

@@ -382,17 +382,11 @@ def _once(text):
     return once
 
 
-def _label_once():
-    """A closed-list value → its label as text, each value's label translated once per
-    export rather than for every cell (a lazy label's text costs a gettext)."""
-    labels = {}
-
-    def label(value):
-        if value not in labels:
-            shown = CHOICE_LABELS.get(value)
-            labels[value] = value if shown is None else str(shown)
-        return labels[value]
-    return label
+def _label_text(value):
+    """A closed-list value → its label as text (in an export through ``_once``: a lazy
+    label's text costs a gettext)."""
+    shown = CHOICE_LABELS.get(value)
+    return value if shown is None else str(shown)
 
 
 class SecuredModelView(ImportMixin, RoleGate, ModelView):
@@ -647,12 +641,12 @@ class SecuredModelView(ImportMixin, RoleGate, ModelView):
 
     def readable_rows(self, fields, rows):
         """Exported rows as the screen shows them: closed-list values by label (the import
-        reads labels back), moments in Paris time."""
-        closed, texts = set(self.closed_lists()), self.column_value_texts
-        changes = {index: _label_once() if field.name in closed else _once(texts[field.name]) if field.name in texts
+        reads labels back), the ``column_value_texts`` fields by their text, moments in Paris
+        time."""
+        texts = {**self.column_value_texts, **{name: _label_text for name in self.closed_lists()}}
+        changes = {index: _once(texts[field.name]) if field.name in texts
                    else (lambda value: value and to_business_time(value).replace(tzinfo=None))
-                   for index, field in enumerate(fields)
-                   if field.name in closed or field.name in texts or field.kind == xlsx.DATETIME}
+                   for index, field in enumerate(fields) if field.name in texts or field.kind == xlsx.DATETIME}
         if not changes:
             return rows
         return (tuple(changes[i](value) if i in changes else value for i, value in enumerate(row)) for row in rows)

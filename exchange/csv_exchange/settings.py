@@ -5,6 +5,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from core.extensions import db
+from core.paths import within
 from models import ArticleFamily, ClientFamily, Depot, Establishment, PriceCategory, SupplierFamily, Unit
 
 
@@ -29,7 +30,7 @@ def check_settings(settings: dict) -> dict:
     if sends and not settings.get("export_folder"):
         errors["export_folder"] = _("The export folder is required when articles or clients are sent.")
     export, import_ = settings.get("export_folder"), settings.get("import_folder")
-    if export and import_ and (export == import_ or export.startswith(import_ + "/")):
+    if export and import_ and within(export, import_):
         # inside it: archive/ and rejected/ are there, and purged
         errors["export_folder"] = _("The export folder must be outside the import folder.")
     receive_schedule = (settings.get("receive_schedule") or "").strip()

@@ -188,7 +188,8 @@ def test_the_receive_schedule_runs_in_scheduled_mode_only(app, ctx, browser):
     from models.exchange import Connector
     b = browser("consultant@acme.test")
     page = _page(b.get("/admin/connectors/new/?kind=csv_exchange"))
-    assert "every:&lt;minutes&gt; ou une expression cron à cinq champs ; en mode planifié seulement, où elle est obligatoire." in page
+    assert ("every:&lt;minutes&gt; ou une expression cron à cinq champs ; en mode planifié seulement, où elle est "
+            "obligatoire.") in page
     form = {"code": "P3", "label": "Partenaire 3", "enabled": "y", "communication_mode": "csv_files",
             "import_folder": "p3/in", "export_folder": "p3/in/out", "retention_days": "90",
             "articles_mode": "exportable_only", "article_filter": "", "price_category": "", "unit": "",
